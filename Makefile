@@ -1,0 +1,32 @@
+# pipelined — make help lists the targets.
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X pipelined/internal/cli.version=$(VERSION)
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+.PHONY: help build deps test bench demo lint tidy install clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build pipelined, pipeline-watch and pipeline-build into bin/
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+
+deps: ## install the Debian packages the tests and the demo need, if missing
+	scripts/install-deps.sh
+
+test: deps ## go vet, then every test (end-to-end included) with the race detector
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+lint: ## gofmt (must list nothing), go vet, staticcheck if installed
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v staticcheck >/dev/null; then staticcheck ./...; fi
+
+tidy: ## fail if go mod tidy would change go.mod or go.sum
+	$(GO) mod tidy -diff
+
+clean: ## remove bin/
+	rm -rf bin

@@ -1,0 +1,211 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"pipelined/internal/buildlog"
+	"pipelined/internal/cli"
+	"pipelined/internal/config"
+	"pipelined/internal/env"
+	"pipelined/internal/git"
+	"pipelined/internal/spool"
+	"pipelined/internal/workdir"
+)
+
+// ErrCanceled is returned (wrapped) when the build was canceled.
+var ErrCanceled = errors.New("build canceled")
+
+// builder holds one build's state while its steps run.
+type builder struct {
+	o        Options
+	project  *config.Project
+	layout   workdir.Layout
+	ref      string
+	commit   string
+	short    string
+	dir      string // the build directory; ends in .tmp until the build succeeds
+	log      *buildlog.Log
+	status   *buildlog.Status
+	env      *env.Environment
+	image    string // id of the image the build step made
+	canceled atomic.Pointer[time.Time]
+}
+
+// Run runs one build. It returns nil for success and for a skipped build, a
+// *cli.SilentError with status 1 for a failed one (the summary says why), an error
+// wrapping ErrCanceled for a canceled one, and other errors (a *config.Error, a
+// *cli.UsageError, …) when the build could not start.
+func Run(ctx context.Context, o Options) error {
+	if o.Grace <= 0 {
+		o.Grace = DefaultGrace
+	}
+	b := &builder{o: o}
+	stop := context.AfterFunc(ctx, func() { now := time.Now(); b.canceled.Store(&now) })
+	defer stop()
+
+	var held *spool.Held
+	if o.JobFile != "" {
+		var err error
+		if held, err = spool.Hold(o.JobFile); err != nil {
+			return fmt.Errorf("job %s: %w", o.JobFile, err)
+		}
+		defer held.Release()
+		o.Project, o.Ref, o.Commit = held.Job.Project, held.Job.Ref, held.Job.Commit
+	}
+	if err := b.setUp(ctx, held); err != nil {
+		if held != nil && !errors.As(err, new(*config.Error)) {
+			// A job that cannot start (its project was removed, its ref is gone) is done.
+			held.Finish()
+		}
+		return err
+	}
+	result, reason := b.runSteps(ctx)
+	if err := b.finish(result, reason); err != nil {
+		reason = fmt.Sprintf("%s; and recording the result failed: %v", reason, err)
+		result = buildlog.Failed
+	}
+	if held != nil {
+		held.Finish()
+	}
+	b.summary(result, reason)
+	switch result {
+	case buildlog.Success, buildlog.Skipped:
+		return nil
+	case buildlog.Canceled:
+		return ErrCanceled
+	default:
+		return &cli.SilentError{Code: cli.ExitFailure}
+	}
+}
+
+// setUp loads the configuration, finds the project, resolves the ref and commit, creates
+// the build directory and opens its records.
+func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
+	o := b.o
+	cfg, err := config.Load(o.Config)
+	if err != nil {
+		return err
+	}
+	if b.layout, err = workdir.New(o.Workdir); err != nil {
+		return err
+	}
+	b.project = cfg.Project(o.Project)
+	switch {
+	case b.project == nil:
+		return cli.Usagef("project %q is not in %s", o.Project, o.Config)
+	case !b.project.Enabled:
+		return cli.Usagef("project %q is disabled (enabled = False in %s, line %d)", o.Project, o.Config, b.project.Line)
+	}
+	// The safety variables go in underneath the project's: a project may bring its own
+	// GIT_SSH_COMMAND (a deploy key), which then wins.
+	base := git.SafeEnv(os.Environ())
+	projectEnv, envErr := env.ForProject(base, b.project.EnvFile, b.project.Env)
+	gitEnv := base
+	if envErr == nil {
+		gitEnv = projectEnv.List()
+	}
+	res, err := resolve(ctx, b.project.Remote, o.Ref, o.Commit, gitEnv, b.project.Timeout)
+	if err != nil {
+		return err
+	}
+	b.ref, b.commit, b.short = res.ref, res.commit, workdir.ShortCommit(res.commit)
+	if b.dir, err = b.layout.Create(o.Project, b.ref, b.commit); err != nil {
+		return err
+	}
+	if err := os.Mkdir(workdir.DropPath(b.dir), 0o777); err != nil {
+		return err
+	}
+	redact := func(s string) string { return s }
+	if projectEnv != nil {
+		redact = projectEnv.Redact
+	}
+	if b.log, err = buildlog.Create(workdir.LogPath(b.dir), redact); err != nil {
+		return err
+	}
+	b.status = &buildlog.Status{Project: o.Project, Ref: b.ref, Commit: b.commit, ShortCommit: b.short,
+		Path: b.dir, PID: os.Getpid(), Result: buildlog.Running, Started: time.Now().UTC(), Steps: []buildlog.Command{}}
+	if held != nil {
+		b.status.Job = filepath.Base(held.Path)
+		b.status.Source = held.Job.Source
+	} else {
+		b.status.Source = spool.SourceManual
+	}
+	if res.argv != nil {
+		b.log.Step("resolve", b.status.Started)
+		b.log.Prompt(res.argv)
+		b.log.Note("%s", res.note)
+	}
+	if envErr != nil {
+		b.env = nil
+		b.status.Reason = envErr.Error()
+		return b.save()
+	}
+	b.env = projectEnv
+	b.setRuntimeEnv()
+	return b.save()
+}
+
+// setRuntimeEnv sets the BUILD_* variables of SPEC §7.2.
+func (b *builder) setRuntimeEnv() {
+	e := b.env
+	e.Set(env.BuildProject, b.project.Name)
+	e.Set(env.BuildRemote, b.project.Remote)
+	e.Set(env.BuildRef, b.ref)
+	e.Set(env.BuildRefName, git.ShortName(b.ref))
+	if git.IsBranch(b.ref) {
+		e.Set(env.BuildBranch, git.ShortName(b.ref))
+		e.Unset(env.BuildTag)
+	} else {
+		e.Set(env.BuildTag, git.ShortName(b.ref))
+		e.Unset(env.BuildBranch)
+	}
+	e.Set(env.BuildCommit, b.commit)
+	e.Set(env.BuildShortCommit, b.short)
+	e.Set(env.BuildRunPath, b.dir)
+	e.Set(env.BuildPath, workdir.CheckoutPath(b.dir))
+	e.Set(env.BuildDropPath, workdir.DropPath(b.dir))
+	e.Set(env.BuildLog, workdir.LogPath(b.dir))
+}
+
+func (b *builder) save() error { return b.status.Save(workdir.StatusPath(b.dir)) }
+
+// finish records the result, renames the directory of a successful build and closes the
+// log.
+func (b *builder) finish(result, reason string) error {
+	defer b.log.Close()
+	now := time.Now().UTC()
+	took := now.Sub(b.status.Started)
+	b.status.Result, b.status.Reason = result, reason
+	b.status.Finished, b.status.Seconds = now, took.Seconds()
+	b.log.Result(result, took, reason)
+	if result != buildlog.Success {
+		return b.save()
+	}
+	final := workdir.FinalPath(b.dir)
+	b.status.Path = final
+	if err := b.save(); err != nil {
+		return err
+	}
+	if _, err := workdir.Finish(b.dir); err != nil {
+		return fmt.Errorf("renaming %s: %w", b.dir, err)
+	}
+	b.dir = final
+	return nil
+}
+
+func (b *builder) summary(result, reason string) {
+	if b.o.Summary == nil {
+		return
+	}
+	line := fmt.Sprintf("%s %s %s: %s", b.project.Name, b.ref, b.short, result)
+	if reason != "" {
+		line += " (" + reason + ")"
+	}
+	fmt.Fprintf(b.o.Summary, "pipeline-build: %s; see %s\n", line, b.dir)
+}

@@ -1,0 +1,336 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"pipelined/internal/buildlog"
+	"pipelined/internal/docker"
+	"pipelined/internal/env"
+	"pipelined/internal/git"
+	"pipelined/internal/procexec"
+	"pipelined/internal/rsync"
+	"pipelined/internal/workdir"
+)
+
+// Step names, as build.log, build.json and BUILD_STEP give them.
+const (
+	StepEnv             = "env"
+	StepClone           = "clone"
+	StepCheckout        = "checkout"
+	StepPrepare         = "prepare"
+	StepDockerBuild     = "docker-build"
+	StepDockerRun       = "docker-run"
+	StepRsync           = "rsync"
+	StepSuccessCallback = "success-callback"
+	StepErrorCallback   = "error-callback"
+)
+
+// errSkip marks a commit that cannot be checked out: the build is skipped, not failed.
+var errSkip = errors.New("skipped")
+
+type step struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// steps lists the steps of this project's pipeline, in order (SPEC §7.1).
+func (b *builder) steps() []step {
+	p := b.project
+	steps := []step{{StepClone, b.clone}, {StepCheckout, b.checkout}}
+	if p.PrepareCallback != nil {
+		steps = append(steps, step{StepPrepare, b.callback(StepPrepare, p.PrepareCallback)})
+	}
+	if p.Build {
+		steps = append(steps, step{StepDockerBuild, b.dockerBuild})
+	}
+	if p.Run {
+		steps = append(steps, step{StepDockerRun, b.dockerRun})
+	}
+	if p.Rsync.Destination != "" {
+		steps = append(steps, step{StepRsync, b.rsync})
+	}
+	if p.SuccessCallback != nil {
+		steps = append(steps, step{StepSuccessCallback, b.callback(StepSuccessCallback, p.SuccessCallback)})
+	}
+	return steps
+}
+
+// runSteps runs the pipeline and, unless it succeeded, error_callback. It returns the
+// result and the reason for anything but success.
+func (b *builder) runSteps(ctx context.Context) (result, reason string) {
+	var failed string
+	var err error
+	if b.env == nil {
+		// The env_file could not be read: no step can run, but error_callback still does,
+		// with the inline variables.
+		failed, err = StepEnv, errors.New(b.status.Reason)
+		b.env = env.Compose(git.SafeEnv(os.Environ()), nil, b.project.Env)
+		b.setRuntimeEnv()
+	} else {
+		for _, s := range b.steps() {
+			if ctx.Err() != nil {
+				break
+			}
+			b.log.Step(s.name, time.Now())
+			if err = s.run(ctx); err != nil {
+				failed = s.name
+				break
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, errSkip):
+		result, reason = buildlog.Skipped, err.Error()
+	case ctx.Err() != nil:
+		result, reason = buildlog.Canceled, "canceled by a signal"
+		if failed == "" {
+			failed = "between steps"
+		}
+	case err != nil:
+		result, reason = buildlog.Failed, fmt.Sprintf("%s: %v", failed, err)
+	default:
+		return buildlog.Success, ""
+	}
+	b.status.FailedStep = failed
+	b.status.Result = result
+	_ = b.save()
+	b.errorCallback(ctx, result, failed)
+	return result, reason
+}
+
+// command runs one command of a step with the build's environment, its output going
+// straight into build.log, and records it.
+func (b *builder) command(ctx context.Context, step string, argv []string, dir string, e *env.Environment, onStop func()) error {
+	b.log.Prompt(argv)
+	res, err := procexec.Run(ctx, procexec.Cmd{
+		Argv:    argv,
+		Dir:     dir,
+		Env:     e.List(),
+		Output:  b.log.File(),
+		Timeout: b.project.Timeout,
+		Grace:   stopGrace(b.o.Grace),
+		OnStop:  onStop,
+	})
+	b.log.Exit(res, err)
+	end := res.Start.Add(res.Duration)
+	b.status.Steps = append(b.status.Steps, buildlog.Command{Step: step, Argv: argv, Start: res.Start.UTC(),
+		End: end.UTC(), Exit: res.ExitCode, Outcome: buildlog.Outcome(res, err), TimedOut: res.TimedOut})
+	_ = b.save()
+	if res.TimedOut {
+		return fmt.Errorf("%s timed out after %v (timeout = %d)", argv[0], b.project.Timeout, int(b.project.Timeout.Seconds()))
+	}
+	return err
+}
+
+func (b *builder) checkoutPath() string { return workdir.CheckoutPath(b.dir) }
+
+func (b *builder) clone(ctx context.Context) error {
+	argv := git.CloneArgs(b.dir, b.project.Remote, b.project.Shallow, git.ShortName(b.ref))
+	return b.command(ctx, StepClone, argv, b.dir, b.env, nil)
+}
+
+// checkout checks out the commit. A shallow clone may not contain it if the ref moved on
+// since the job was written; then it is fetched by id, which servers may allow. A commit
+// that still is not there skips the build: the newer commit has a job of its own. A commit
+// that is there but cannot be checked out fails the build.
+func (b *builder) checkout(ctx context.Context) error {
+	dir := b.checkoutPath()
+	err := b.command(ctx, StepCheckout, git.CheckoutArgs(dir, b.commit), dir, b.env, nil)
+	var exit *procexec.ExitError
+	if err == nil || !errors.As(err, &exit) {
+		return err
+	}
+	if b.has(ctx) {
+		return err
+	}
+	if b.project.Shallow {
+		b.log.Note("%s is not in the shallow clone of %s; fetching it by id", b.short, git.ShortName(b.ref))
+		if ferr := b.command(ctx, StepCheckout, git.FetchCommitArgs(dir, b.commit), dir, b.env, nil); ferr == nil {
+			return b.command(ctx, StepCheckout, git.CheckoutArgs(dir, b.commit), dir, b.env, nil)
+		} else if !errors.As(ferr, &exit) {
+			return ferr
+		}
+	}
+	return fmt.Errorf("%w: commit %s is not in the clone of %s (the ref has moved on, or the commit is not on the remote)", errSkip, b.short, b.project.Remote)
+}
+
+// has reports whether the clone contains the commit.
+func (b *builder) has(ctx context.Context) bool {
+	dir := b.checkoutPath()
+	return b.command(ctx, StepCheckout, git.HasCommitArgs(dir, b.commit), dir, b.env, nil) == nil
+}
+
+// callback returns a step that runs an operator's command in the checkout.
+func (b *builder) callback(step string, argv []string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		return b.command(ctx, step, argv, b.checkoutPath(), b.env, nil)
+	}
+}
+
+func (b *builder) labels() docker.Labels {
+	job := b.status.Job
+	if job == "" {
+		job = "manual"
+	}
+	return docker.Labels{Workdir: b.layout.Root, Project: b.project.Name, Ref: b.ref, Commit: b.commit, Job: job, Build: b.dir}
+}
+
+func (b *builder) dockerBuild(ctx context.Context) error {
+	p := b.project
+	tag, label, err := b.interpolate(p.Tag, p.Label)
+	if err != nil {
+		return err
+	}
+	if err := insideCheckout(b.checkoutPath(), p.Dockerfile); err != nil {
+		return err
+	}
+	iid := workdir.ImageIDPath(b.dir)
+	argv := docker.BuildArgs(docker.BuildOptions{BuildPath: b.checkoutPath(), Dockerfile: p.Dockerfile, Pull: p.Pull,
+		Cache: p.Cache, Tag: tag, Label: label, Labels: b.labels(), BuildArgs: b.env.DockerNames(), IIDFile: iid})
+	if err := b.command(ctx, StepDockerBuild, argv, b.dir, b.env, nil); err != nil {
+		return err
+	}
+	id, err := os.ReadFile(iid)
+	if err != nil || len(strings.TrimSpace(string(id))) == 0 {
+		return fmt.Errorf("docker build wrote no image id to %s", iid)
+	}
+	b.image = strings.TrimSpace(string(id))
+	b.status.Image = b.image
+	b.env.Set(env.BuildImage, b.image)
+	b.log.Note("image %s", b.image)
+	return b.save()
+}
+
+// interpolate expands the $-templates of tag and label (SPEC §7.3).
+func (b *builder) interpolate(tag, label string) (string, string, error) {
+	var err error
+	if tag != "" {
+		if tag, err = b.env.Interpolate("tag", tag); err != nil {
+			return "", "", err
+		}
+	}
+	if label != "" {
+		if label, err = b.env.Interpolate("label", label); err != nil {
+			return "", "", err
+		}
+	}
+	return tag, label, nil
+}
+
+// insideCheckout refuses a Dockerfile that is, or leads through a symlink to, a file
+// outside the checkout: the checkout is the remote's content, not the operator's.
+func insideCheckout(checkout, dockerfile string) error {
+	root, err := filepath.EvalSymlinks(checkout)
+	if err != nil {
+		return err
+	}
+	real, err := filepath.EvalSymlinks(filepath.Join(checkout, dockerfile))
+	if err != nil {
+		return fmt.Errorf("dockerfile %s: %w", dockerfile, err)
+	}
+	if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return fmt.Errorf("dockerfile %s leads outside the checkout", dockerfile)
+	}
+	return nil
+}
+
+func (b *builder) dockerRun(ctx context.Context) error {
+	p := b.project
+	_, label, err := b.interpolate("", p.Label)
+	if err != nil {
+		return err
+	}
+	for _, path := range []string{b.checkoutPath(), workdir.DropPath(b.dir)} {
+		if err := docker.CheckMountPath(path); err != nil {
+			return err
+		}
+	}
+	name := docker.ContainerName(p.Name, b.short, b.dir)
+	b.status.Container = name
+	b.removeLeftover(ctx, name)
+
+	// Inside the container the checkout and the artifacts are at /build and /drop; the
+	// host's run directory and log are not there at all.
+	runEnv := b.env.Clone()
+	runEnv.Set(env.BuildPath, "/build")
+	runEnv.Set(env.BuildDropPath, "/drop")
+	runEnv.Unset(env.BuildRunPath)
+	runEnv.Unset(env.BuildLog)
+	argv := docker.RunArgs(docker.RunOptions{BuildPath: b.checkoutPath(), DropPath: workdir.DropPath(b.dir), Name: name,
+		ReadOnly: p.ReadOnly, DockerInDocker: p.DockerInDocker, Label: label, Labels: b.labels(),
+		TmpfsPercent: p.Tmpfs, Env: runEnv.DockerNames(), Image: b.image})
+	// Killing the docker client leaves the container running, and --rm only acts once it
+	// exits: on cancel or timeout the container is stopped and removed by name, on a
+	// context of its own that the cancel does not end (SPEC §7.4).
+	onStop := func() {
+		grace := stopGrace(b.o.Grace)
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace+5*time.Second)
+		defer cancel()
+		_ = b.command(cleanup, StepDockerRun, docker.StopArgs(name, int(grace.Seconds())), b.dir, b.env, nil)
+		_ = b.command(cleanup, StepDockerRun, docker.RemoveArgs(name), b.dir, b.env, nil)
+	}
+	return b.command(ctx, StepDockerRun, argv, b.dir, runEnv, onStop)
+}
+
+// removeLeftover removes a container of the same name left by an earlier attempt in a
+// build directory of the same name (SPEC §7.4). No such container is the usual case.
+func (b *builder) removeLeftover(ctx context.Context, name string) {
+	b.log.Prompt(docker.RemoveArgs(name))
+	var out strings.Builder
+	res, err := procexec.Run(ctx, procexec.Cmd{Argv: docker.RemoveArgs(name), Env: b.env.List(), Output: &out,
+		Grace: stopGrace(b.o.Grace)})
+	if strings.Contains(out.String(), "No such container") {
+		b.log.Note("no leftover container %s", name)
+		return
+	}
+	b.log.File().WriteString(out.String())
+	b.log.Exit(res, err)
+}
+
+func (b *builder) rsync(ctx context.Context) error {
+	p := b.project
+	dest, err := b.env.Interpolate("rsync.destination", p.Rsync.Destination)
+	if err != nil {
+		return err
+	}
+	include := p.Rsync.Include
+	if include != "" && !filepath.IsAbs(include) {
+		include = filepath.Join(b.checkoutPath(), include)
+	}
+	src := b.checkoutPath()
+	if p.Run {
+		src = workdir.DropPath(b.dir)
+	}
+	argv := rsync.Args(rsync.Options{Source: src, Destination: dest, Checksum: p.Rsync.Checksum,
+		Preserve: p.Rsync.Preserve, Delete: p.Rsync.Delete, IncludeFrom: include})
+	return b.command(ctx, StepRsync, argv, b.dir, b.env, nil)
+}
+
+// errorCallback runs error_callback after a failed, skipped or canceled build, with
+// BUILD_STATUS and BUILD_STEP. After a cancel it has what remains of the grace period.
+func (b *builder) errorCallback(ctx context.Context, result, failed string) {
+	argv := b.project.ErrorCallback
+	if argv == nil {
+		return
+	}
+	if at := b.canceled.Load(); at != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), at.Add(b.o.Grace-cleanupMargin))
+		defer cancel()
+	}
+	e := b.env.Clone()
+	e.Set(env.BuildStatus, result)
+	e.Set(env.BuildStep, failed)
+	dir := b.checkoutPath()
+	if _, err := os.Stat(dir); err != nil {
+		dir = b.dir // the clone never happened
+	}
+	b.log.Step(StepErrorCallback, time.Now())
+	_ = b.command(ctx, StepErrorCallback, argv, dir, e, nil)
+}

@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// The flag types below exist so that --help shows "--limit NUM" and "--config CONFIG.INI",
+// the metavariables of the original usage line (SPEC §3), instead of pflag's type names.
+
+type namedString struct {
+	p    *string
+	name string
+}
+
+// Named returns a flag value for a string flag shown as "--flag NAME" in help.
+func Named(p *string, name string) *namedString { return &namedString{p, name} }
+
+func (v *namedString) String() string     { return *v.p }
+func (v *namedString) Set(s string) error { *v.p = s; return nil }
+func (v *namedString) Type() string       { return v.name }
+
+type namedInt struct {
+	p    *int
+	name string
+	min  int
+}
+
+// NamedInt returns a flag value for an integer flag of at least min, shown as
+// "--flag NAME" in help.
+func NamedInt(p *int, name string, min int) *namedInt { return &namedInt{p, name, min} }
+
+func (v *namedInt) String() string { return strconv.Itoa(*v.p) }
+func (v *namedInt) Type() string   { return v.name }
+func (v *namedInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	if n < v.min {
+		return fmt.Errorf("%d is less than %d", n, v.min)
+	}
+	*v.p = n
+	return nil
+}

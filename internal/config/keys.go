@@ -1,0 +1,123 @@
+package config
+
+import (
+	"regexp"
+	"time"
+
+	"pipelined/internal/env"
+)
+
+// Key describes one configuration key of SPEC §4.2. The table below is the only list of
+// keys: decoding, validation, unknown-key warnings, Dump and the README's configuration
+// reference all read it.
+type Key struct {
+	Name    string // lower-case key as written in the file
+	Default string // the value assumed when the key is absent, as INI text; "" means none
+	Doc     string // one sentence for the reference
+	field   func(*Project) any
+}
+
+// Kind names the type of the key's value for the reference: boolean, integer, seconds,
+// regex, NAME=value lines, command or text.
+func (k Key) Kind() string {
+	switch k.field(&Project{}).(type) {
+	case *bool:
+		return "boolean"
+	case *int:
+		return "integer"
+	case *time.Duration:
+		return "seconds"
+	case **regexp.Regexp:
+		return "regex"
+	case *[]env.Var:
+		return "NAME=value lines"
+	case *[]string:
+		return "command"
+	default:
+		return "text"
+	}
+}
+
+// Keys is the table of every configuration key, in the order of the reference and of Dump.
+var Keys = []Key{
+	{"enabled", "True", "Build this project; False ignores the whole section.", func(p *Project) any { return &p.Enabled }},
+	{"remote", "", "Git remote to watch and clone: any URL or scp-like path git accepts. Required.", func(p *Project) any { return &p.Remote }},
+	{"watch", "True", "Poll the remote with `git ls-remote` every --interval; False for projects that only webhooks or `pipelined enqueue` trigger (an extension of this tool).", func(p *Project) any { return &p.Watch }},
+	{"shallow", "True", "Shallow clone (`--depth 1`) instead of a full one.", func(p *Project) any { return &p.Shallow }},
+	{"branches", "", "Regex (Go RE2) that must match the whole name below refs/heads/ for a branch to be built; empty builds no branch.", func(p *Project) any { return &p.Branches }},
+	{"tags", "", "Regex that must match the whole name below refs/tags/ for a tag to be built; empty builds no tag.", func(p *Project) any { return &p.Tags }},
+	{"env_file", "", "File of NAME=value lines (blank lines and # comments ignored), read when a build starts; a relative path is relative to the configuration file.", func(p *Project) any { return &p.EnvFile }},
+	{"env", "", "Inline NAME=value lines, one per continuation line; they override env_file.", func(p *Project) any { return &p.Env }},
+	{"dockerfile", "Dockerfile", "Dockerfile path relative to the checkout; it must stay inside it.", func(p *Project) any { return &p.Dockerfile }},
+	{"pull", "True", "Pass --pull to docker build (always try to pull a newer base image).", func(p *Project) any { return &p.Pull }},
+	{"cache", "True", "Use docker's build cache; False adds --no-cache.", func(p *Project) any { return &p.Cache }},
+	{"build", "False", "Build an image from the Dockerfile; False disables docker altogether.", func(p *Project) any { return &p.Build }},
+	{"run", "False", "Run the built image as a container, with the checkout at /build and the artifacts at /drop (needs build=True).", func(p *Project) any { return &p.Run }},
+	{"docker_in_docker", "False", "Mount /var/run/docker.sock into the container. As dangerous as giving the project root.", func(p *Project) any { return &p.DockerInDocker }},
+	{"read_only", "True", "Run the container with a read-only root filesystem.", func(p *Project) any { return &p.ReadOnly }},
+	{"tmpfs", "50", "Size of a writable /tmp in the container, in percent of memory; 0 for none.", func(p *Project) any { return &p.Tmpfs }},
+	{"tag", "", "Image tag, $-interpolated over the build environment, e.g. ${BUILD_PROJECT}:${BUILD_SHORT_COMMIT}.", func(p *Project) any { return &p.Tag }},
+	{"label", "", "Label (KEY=value) for the image and the container, $-interpolated.", func(p *Project) any { return &p.Label }},
+	{"rsync.destination", "", "Local directory or remote rsync destination to mirror the artifacts (after a run) or the checkout to; $-interpolated. Empty: no rsync step.", func(p *Project) any { return &p.Rsync.Destination }},
+	{"rsync.delete", "False", "Delete files at the destination that the source does not have (--delete-after --delete-excluded).", func(p *Project) any { return &p.Rsync.Delete }},
+	{"rsync.checksum", "False", "Compare files by checksum rather than size and time (--checksum).", func(p *Project) any { return &p.Rsync.Checksum }},
+	{"rsync.preserve", "False", "Preserve owner, group, permissions and times (--owner --group --perms --times); usually needs root.", func(p *Project) any { return &p.Rsync.Preserve }},
+	{"rsync.include", "", "--include-from file, absolute or relative to the checkout.", func(p *Project) any { return &p.Rsync.Include }},
+	{"timeout", "", "Seconds each single git, docker, rsync or callback command may run; empty for no limit.", func(p *Project) any { return &p.Timeout }},
+	{"prepare_callback", "", "Command run in the checkout after it is made and before the docker build.", func(p *Project) any { return &p.PrepareCallback }},
+	{"success_callback", "", "Command run at the end of a build whose steps all succeeded.", func(p *Project) any { return &p.SuccessCallback }},
+	{"error_callback", "", "Command run when a build fails or is canceled, with BUILD_STATUS and BUILD_STEP set.", func(p *Project) any { return &p.ErrorCallback }},
+}
+
+// lookupKey returns the table entry for name.
+func lookupKey(name string) (Key, bool) {
+	for _, k := range Keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// suggest returns the known key closest to an unknown one, if it is close enough to be a
+// typo ("bulid", "branch", "rsync_delete"), or "". Short names get less leeway, so that a
+// helper such as "url" is not taken for "pull".
+func suggest(name string) string {
+	best, bestDist := "", 2
+	if len(name) > 4 {
+		bestDist = 3
+	}
+	for _, k := range Keys {
+		if d := editDistance(name, k.Name); d < bestDist {
+			best, bestDist = k.Name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance: insertions, deletions,
+// substitutions and transpositions of neighbours each cost one.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] || (ra[i-1] == '_' && rb[j-1] == '.') || (ra[i-1] == '.' && rb[j-1] == '_') {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}

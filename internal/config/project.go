@@ -1,0 +1,273 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"pipelined/internal/env"
+	"pipelined/internal/shellwords"
+)
+
+// Project is the typed configuration of one section (SPEC §4.2).
+type Project struct {
+	Name    string // the section name
+	Line    int    // line of the section header
+	Enabled bool
+
+	Remote   string
+	Watch    bool           // poll Remote; false when only webhooks or enqueue trigger builds
+	Shallow  bool           // clone with --depth 1
+	Branches *regexp.Regexp // anchored; nil builds no branch
+	Tags     *regexp.Regexp // anchored; nil builds no tag
+
+	EnvFile string    // read at build time; "" for none
+	Env     []env.Var // inline variables
+
+	Dockerfile     string // relative to the checkout, cleaned
+	Pull           bool
+	Cache          bool
+	Build          bool
+	Run            bool
+	DockerInDocker bool
+	ReadOnly       bool
+	Tmpfs          int    // percent; 0 for no tmpfs
+	Tag            string // $-template
+	Label          string // $-template
+
+	Rsync Rsync
+
+	Timeout time.Duration // per command; 0 for none
+
+	PrepareCallback []string // argument vector; nil for none
+	SuccessCallback []string
+	ErrorCallback   []string
+
+	// values holds the effective text of every key in Keys, for Dump.
+	values map[string]string
+}
+
+// Rsync holds the rsync.* keys.
+type Rsync struct {
+	Destination string // $-template; "" disables the rsync step
+	Delete      bool
+	Checksum    bool
+	Preserve    bool
+	Include     string // --include-from file, absolute or relative to the checkout
+}
+
+// Value returns the effective text of a key, as Dump writes it.
+func (p *Project) Value(key string) string { return p.values[key] }
+
+// safeProjectName: a project name is a directory name under the work directory and part of
+// a container name, so it is one path component of letters, digits, ".", "_" and "-",
+// starting with a letter or digit (so never ".", "..", ".pipelined" or an option).
+var safeProjectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+// ValidProjectName reports whether name may be a project (section) name.
+func ValidProjectName(name string) bool { return safeProjectName.MatchString(name) }
+
+// decodeProject turns a section into a Project, reporting every problem in line order.
+func decodeProject(sec *Section, p *problems) *Project {
+	proj := &Project{Name: sec.Name, Line: sec.Line, values: map[string]string{}}
+	mine := &problems{file: p.file}
+	if !ValidProjectName(sec.Name) {
+		mine.errorf(sec.Line, sec.Name, "", "section name is not a usable project name: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 100 characters (it names a directory and a container)")
+	}
+	for _, k := range Keys {
+		text, set := sec.Values[k.Name]
+		if !set {
+			text = k.Default
+		}
+		value, problems := decode(k, text, proj)
+		for _, pr := range problems {
+			report := mine.errorf
+			if pr.warning {
+				report = mine.warnf
+			}
+			report(sec.ValueLine(k.Name, pr.valueLine), sec.Name, k.Name, "%s%s", pr.msg, sec.where(k.Name))
+		}
+		proj.values[k.Name] = value
+	}
+	if proj.Remote == "" {
+		mine.errorf(sec.Line, sec.Name, "remote", "no remote is set; add remote = URL of the git repository")
+	}
+	for _, v := range proj.Env {
+		if env.IsRuntime(v.Name) {
+			mine.warnf(sec.KeyLine("env"), sec.Name, "env", "%s is set by pipelined for every build; this value is ignored", v.Name)
+		}
+	}
+	if proj.EnvFile != "" && !filepath.IsAbs(proj.EnvFile) {
+		// Relative to the configuration file, as an operator keeping the two side by side
+		// expects; the daemon's working directory means nothing under systemd.
+		if abs, err := filepath.Abs(filepath.Join(filepath.Dir(p.file), proj.EnvFile)); err == nil {
+			proj.EnvFile = abs
+			proj.values["env_file"] = abs
+		}
+	}
+	if proj.Run && !proj.Build {
+		mine.errorf(sec.KeyLine("run"), sec.Name, "run", "run = True needs build = True: the container runs the image the build makes")
+	}
+	sort.SliceStable(mine.errs, func(i, j int) bool { return mine.errs[i].Line < mine.errs[j].Line })
+	p.errs = append(p.errs, mine.errs...)
+	p.warnings = append(p.warnings, mine.warnings...)
+	return proj
+}
+
+// valueProblem is a problem with a value; valueLine is the line within the value (1-based)
+// when the problem is on one of several lines, else 0.
+type valueProblem struct {
+	valueLine int
+	msg       string
+	warning   bool
+}
+
+func problem(format string, args ...any) []valueProblem {
+	return []valueProblem{{msg: fmt.Sprintf(format, args...)}}
+}
+
+// continued explains a value that spans lines when it should not: the usual cause is an
+// indented line below the key, which configparser reads as part of its value.
+const continued = "the value spans several lines (an indented line continues the key above it)"
+
+// decode parses text into the field of k and returns the effective value: the canonical
+// text Dump writes, which reads back to the same setting. Text and regex values are single
+// lines without surrounding whitespace (only a %(name)s reference to an empty value could
+// add some); env and commands are written from what was parsed.
+func decode(k Key, text string, proj *Project) (string, []valueProblem) {
+	switch f := k.field(proj).(type) {
+	case *bool:
+		b, ok := pyBool(text)
+		if !ok {
+			return text, problem("%q is not a boolean; use True or False (also yes/no, on/off, 1/0)", text)
+		}
+		*f = b
+		return pyBoolText(b), nil
+	case *int:
+		n, ok := pyInt(text)
+		if !ok || n < 0 || n > 100 {
+			return text, problem("%q is not a percentage; use a whole number from 0 to 100", text)
+		}
+		*f = int(n)
+		return fmt.Sprint(n), nil
+	case *time.Duration:
+		if pyStrip(text) == "" {
+			return "", nil
+		}
+		n, ok := pyInt(text)
+		if !ok || n < 1 || n > 1<<31 {
+			return text, problem("%q is not a number of seconds; use a whole number of at least 1, or leave it empty for no limit", text)
+		}
+		*f = time.Duration(n) * time.Second
+		return fmt.Sprint(n), nil
+	case **regexp.Regexp:
+		text = pyStrip(text)
+		if text == "" {
+			return "", nil
+		}
+		if strings.Contains(text, "\n") {
+			return text, problem("%s, and a ref name never contains a newline", continued)
+		}
+		re, msg := compileRefPattern(text)
+		if msg != "" {
+			return text, problem("%s", msg)
+		}
+		*f = re
+		return text, nil
+	case *[]env.Var:
+		vars, err := env.ParseLines(text)
+		var problems []valueProblem
+		for _, e := range unjoin(err) {
+			var le *env.LineError
+			if errors.As(e, &le) {
+				problems = append(problems, valueProblem{valueLine: le.Line, msg: le.Msg + "; write one NAME=value per line"})
+			}
+		}
+		*f = vars
+		lines := make([]string, len(vars))
+		for i, v := range vars {
+			lines[i] = v.Name + "=" + v.Value
+		}
+		return strings.Join(lines, "\n"), problems
+	case *[]string:
+		words, err := shellwords.Split(text)
+		if err != nil {
+			return text, problem("%v in the command line", err)
+		}
+		for _, w := range words {
+			if strings.Contains(w, "\n") {
+				return text, problem("an argument contains a newline; quote arguments within one line")
+			}
+		}
+		*f = words
+		return shellwords.Join(words), nil
+	case *string:
+		text = pyStrip(text)
+		*f = text
+		if strings.Contains(text, "\n") {
+			return text, problem("%s", continued)
+		}
+		if msg := checkText(k.Name, text, f); msg != "" {
+			return text, problem("%s", msg)
+		}
+		return *f, nil
+	}
+	panic("config: key " + k.Name + " has a field of an unknown type")
+}
+
+// checkText validates the text keys that have rules of their own.
+func checkText(key, text string, field *string) string {
+	switch key {
+	case "remote":
+		if strings.HasPrefix(text, "-") {
+			return fmt.Sprintf("%q looks like an option, not a git remote", text)
+		}
+	case "dockerfile":
+		clean := path.Clean(text)
+		if text == "" || path.IsAbs(text) || clean == ".." || strings.HasPrefix(clean, "../") {
+			return fmt.Sprintf("%q must be a path inside the checkout, relative to it", text)
+		}
+		*field = clean
+	case "tag", "label", "rsync.destination":
+		if err := env.Check(text); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
+// compileRefPattern compiles a branches/tags regex so that it must match a whole ref name,
+// as Python's re.fullmatch does, and explains the Python features RE2 does not have.
+func compileRefPattern(text string) (*regexp.Regexp, string) {
+	re, err := regexp.Compile(`^(?:` + text + `)$`)
+	switch {
+	case err == nil:
+		return re, ""
+	case lookaround.MatchString(text):
+		return nil, fmt.Sprintf("%q uses lookahead or lookbehind, which Python's re has but Go's RE2 syntax does not; rewrite it without (?=, (?!, (?<= or (?<!", text)
+	case backref.MatchString(text):
+		return nil, fmt.Sprintf("%q uses a backreference, which Python's re has but Go's RE2 syntax does not; rewrite it without \\1 or (?P=name)", text)
+	default:
+		if _, rawErr := regexp.Compile(text); rawErr != nil {
+			err = rawErr // the message then shows the pattern as written
+		}
+		return nil, fmt.Sprintf("not a valid Go (RE2) regular expression: %v", err)
+	}
+}
+
+var (
+	lookaround = regexp.MustCompile(`\(\?(=|!|<=|<!)`)
+	backref    = regexp.MustCompile(`\\[1-9]|\(\?P=`)
+)
+
+func pyBoolText(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}

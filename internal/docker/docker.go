@@ -1,0 +1,150 @@
+// Package docker builds the docker command lines of SPEC §7.1 and §7.4: image build, run,
+// stop and remove, the container name and the labels that let orphans be found later. The
+// commands themselves run through procexec; nothing here talks to the engine's API.
+package docker
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Label keys put on every image and container pipelined makes. LabelWorkdir finds all of a
+// work directory's containers; LabelBuild names the build directory a container belongs to.
+const (
+	LabelWorkdir = "pipelined.workdir"
+	LabelProject = "pipelined.project"
+	LabelRef     = "pipelined.ref"
+	LabelCommit  = "pipelined.commit"
+	LabelJob     = "pipelined.job"
+	LabelBuild   = "pipelined.build"
+)
+
+// Labels are the pipelined.* labels of one build, in a fixed order.
+type Labels struct {
+	Workdir, Project, Ref, Commit, Job, Build string
+}
+
+// args are the --label options. Build goes on containers only: it is what ties a container
+// to a running build, while an image outlives its build. (The legacy builder turns every
+// --label into a build step of its own, so images get no more labels than needed.)
+func (l Labels) args(withBuild bool) []string {
+	pairs := [][2]string{{LabelWorkdir, l.Workdir}, {LabelProject, l.Project}, {LabelRef, l.Ref},
+		{LabelCommit, l.Commit}, {LabelJob, l.Job}}
+	if withBuild {
+		pairs = append(pairs, [2]string{LabelBuild, l.Build})
+	}
+	var args []string
+	for _, p := range pairs {
+		args = append(args, "--label", p[0]+"="+p[1])
+	}
+	return args
+}
+
+// BuildOptions are the inputs of a docker build.
+type BuildOptions struct {
+	BuildPath  string   // the checkout, also the build context
+	Dockerfile string   // relative to BuildPath
+	Pull       bool     // --pull
+	Cache      bool     // false adds --no-cache
+	Tag        string   // "" for none
+	Label      string   // the project's own label, "" for none
+	Labels     Labels   // pipelined.*
+	BuildArgs  []string // names only; values come through the environment
+	IIDFile    string   // where docker writes the image id
+}
+
+// BuildArgs is the docker build command line of SPEC §7.1.
+func BuildArgs(o BuildOptions) []string {
+	args := []string{"docker", "build", "--rm", "--force-rm", "--file", filepath.Join(o.BuildPath, o.Dockerfile)}
+	if o.Pull {
+		args = append(args, "--pull")
+	}
+	if !o.Cache {
+		args = append(args, "--no-cache")
+	}
+	if o.Tag != "" {
+		args = append(args, "--tag", o.Tag)
+	}
+	if o.Label != "" {
+		args = append(args, "--label", o.Label)
+	}
+	args = append(args, o.Labels.args(false)...)
+	for _, name := range o.BuildArgs {
+		args = append(args, "--build-arg", name)
+	}
+	return append(args, "--iidfile", o.IIDFile, "--", o.BuildPath)
+}
+
+// RunOptions are the inputs of a docker run.
+type RunOptions struct {
+	BuildPath      string // mounted at /build
+	DropPath       string // mounted at /drop
+	Name           string // container name
+	ReadOnly       bool
+	DockerInDocker bool // mount the docker socket
+	Label          string
+	Labels         Labels
+	TmpfsPercent   int      // 0 for no tmpfs
+	Env            []string // names only
+	Image          string
+}
+
+// DockerSocket is mounted into the container only with docker_in_docker.
+const DockerSocket = "/var/run/docker.sock"
+
+// RunArgs is the docker run command line of SPEC §7.1.
+func RunArgs(o RunOptions) []string {
+	args := []string{"docker", "run", "--rm", "--pull", "never",
+		"-v", o.BuildPath + ":/build:rw", "-v", o.DropPath + ":/drop:rw", "--name", o.Name}
+	if o.ReadOnly {
+		args = append(args, "--read-only")
+	}
+	if o.DockerInDocker {
+		args = append(args, "-v", DockerSocket+":"+DockerSocket)
+	}
+	if o.Label != "" {
+		args = append(args, "--label", o.Label)
+	}
+	args = append(args, o.Labels.args(true)...)
+	if o.TmpfsPercent > 0 {
+		args = append(args, "--tmpfs", "/tmp:size="+strconv.Itoa(o.TmpfsPercent)+"%,mode=1777,rw,relatime")
+	}
+	for _, name := range o.Env {
+		args = append(args, "--env", name)
+	}
+	return append(args, "--", o.Image)
+}
+
+// StopArgs stops a container, killing it after grace seconds (SPEC §7.4).
+func StopArgs(name string, graceSeconds int) []string {
+	return []string{"docker", "stop", "--time", strconv.Itoa(graceSeconds), name}
+}
+
+// RemoveArgs removes a container, running or not.
+func RemoveArgs(name string) []string { return []string{"docker", "rm", "-f", name} }
+
+// ListArgs lists the containers of a work directory as NAME<TAB>BUILD-DIRECTORY lines.
+func ListArgs(workdir string) []string {
+	return []string{"docker", "ps", "--all", "--no-trunc", "--filter", "label=" + LabelWorkdir + "=" + workdir,
+		"--format", `{{.Names}}	{{.Label "` + LabelBuild + `"}}`}
+}
+
+// ContainerName is PROJECT-SHORTCOMMIT made unique for one build directory: two builds of
+// the same commit (a branch and a tag, or a rebuild) never share a container name. Project
+// names are already valid in container names (config.ValidProjectName).
+func ContainerName(project, shortCommit, buildDir string) string {
+	sum := sha256.Sum256([]byte(buildDir))
+	return fmt.Sprintf("%s-%s-%s", project, shortCommit, hex.EncodeToString(sum[:3]))
+}
+
+// CheckMountPath refuses paths that docker's -v syntax cannot carry.
+func CheckMountPath(path string) error {
+	if strings.ContainsAny(path, ":,") {
+		return fmt.Errorf("%s contains ':' or ',', which docker -v cannot mount; use a work directory without them", path)
+	}
+	return nil
+}

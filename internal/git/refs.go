@@ -1,0 +1,91 @@
+package git
+
+import (
+	"fmt"
+	"strings"
+)
+
+// maxEncodedLength bounds a ref by the length of its directory name: workdir.EncodeRef
+// writes every byte outside [A-Za-z0-9._-] as three, and a directory name has 255 bytes.
+const maxEncodedLength = 240
+
+// CheckRef refuses a ref that pipelined will not build, with the reason. A ref must be a
+// branch or tag (refs/heads/… or refs/tags/…), obey every rule of git-check-ref-format(1),
+// and have no component starting with "-", so that it can never be taken for an option
+// (SPEC §9). Refs from remotes, job files and the command line all pass through here.
+func CheckRef(ref string) error {
+	if !IsBranch(ref) && !IsTag(ref) {
+		return fmt.Errorf("ref %q is neither a branch (refs/heads/…) nor a tag (refs/tags/…)", ref)
+	}
+	if encodedLength(ref) > maxEncodedLength {
+		return fmt.Errorf("ref %q is too long to name a directory", clip(ref))
+	}
+	if reason := checkRefFormat(ref); reason != "" {
+		return fmt.Errorf("ref %q is not a valid git ref name: %s", ref, reason)
+	}
+	for _, c := range strings.Split(ref, "/") {
+		if strings.HasPrefix(c, "-") {
+			return fmt.Errorf("ref %q has a component starting with '-', which could be taken for an option", ref)
+		}
+	}
+	return nil
+}
+
+// checkRefFormat applies the rules of git-check-ref-format(1) to a full ref name and
+// returns the first one broken, or "".
+func checkRefFormat(ref string) string {
+	switch {
+	case ref == "@":
+		return "it is the single character @"
+	case strings.HasPrefix(ref, "/") || strings.HasSuffix(ref, "/"):
+		return "it begins or ends with /"
+	case strings.Contains(ref, "//"):
+		return "it contains //"
+	case strings.HasSuffix(ref, "."):
+		return "it ends with ."
+	case strings.Contains(ref, ".."):
+		return "it contains .."
+	case strings.Contains(ref, "@{"):
+		return "it contains @{"
+	case !strings.Contains(ref, "/"):
+		return "it has a single component"
+	}
+	for i := 0; i < len(ref); i++ {
+		c := ref[i]
+		if c < 0x20 || c == 0x7f {
+			return "it contains a control character"
+		}
+		if strings.IndexByte(" ~^:?*[\\", c) >= 0 {
+			return fmt.Sprintf("it contains %q", c)
+		}
+	}
+	for _, c := range strings.Split(ref, "/") {
+		if strings.HasPrefix(c, ".") {
+			return "a component begins with ."
+		}
+		if strings.HasSuffix(c, ".lock") {
+			return "a component ends with .lock"
+		}
+	}
+	return ""
+}
+
+func encodedLength(ref string) int {
+	n := 0
+	for i := 0; i < len(ref); i++ {
+		c := ref[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
+			n++
+		} else {
+			n += 3
+		}
+	}
+	return n
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

@@ -1,0 +1,184 @@
+package procexec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"pipelined/internal/testenv"
+)
+
+// The test binary doubles as the child process: PROCEXEC_HELPER chooses what it does.
+func TestMain(m *testing.M) {
+	switch os.Getenv("PROCEXEC_HELPER") {
+	case "":
+		os.Exit(m.Run())
+	case "exit3":
+		os.Exit(3)
+	case "sleep":
+		time.Sleep(time.Hour)
+	case "ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ready")
+		time.Sleep(time.Hour)
+	case "fork-sleep":
+		// A grandchild in the same process group, then sleep: cancel must end both.
+		child := exec.Command(os.Args[0])
+		child.Env = []string{"PROCEXEC_HELPER=ignore-term"}
+		child.Stdout = os.Stdout
+		if err := child.Start(); err != nil {
+			os.Exit(9)
+		}
+		fmt.Printf("grandchild %d\n", child.Process.Pid)
+		time.Sleep(time.Hour)
+	case "leak-output":
+		// A grandchild that keeps stdout open after this process has exited.
+		child := exec.Command(os.Args[0])
+		child.Env = []string{"PROCEXEC_HELPER=sleep"}
+		child.Stdout = os.Stdout
+		_ = child.Start()
+		fmt.Printf("grandchild %d\n", child.Process.Pid)
+		os.Exit(0)
+	case "env":
+		fmt.Print(strings.Join(os.Environ(), "\n"))
+	}
+	os.Exit(0)
+}
+
+func helper(mode string) Cmd {
+	return Cmd{Argv: []string{os.Args[0], "-test.run=NONE"}, Env: []string{"PROCEXEC_HELPER=" + mode}}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func groupGone(pgid int) bool { return errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) }
+
+func pidGone(pid int) bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }
+
+func grandchildPid(t *testing.T, out *syncBuffer) int {
+	t.Helper()
+	var pid int
+	testenv.Eventually(t, 10*time.Second, "the helper did not report its grandchild", func() bool {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if rest, ok := strings.CutPrefix(line, "grandchild "); ok {
+				pid, _ = strconv.Atoi(rest)
+				return pid > 0
+			}
+		}
+		return false
+	})
+	return pid
+}
+
+func TestRunReportsExitStatus(t *testing.T) {
+	res, err := Run(t.Context(), helper("exit3"))
+	var exit *ExitError
+	if !errors.As(err, &exit) || exit.Code != 3 || res.ExitCode != 3 {
+		t.Fatalf("Run = %+v, %v; want exit status 3", res, err)
+	}
+}
+
+func TestRunPassesExactlyTheGivenEnvironment(t *testing.T) {
+	var out syncBuffer
+	c := helper("env")
+	c.Env = append(c.Env, "ONLY_THIS=1")
+	c.Output = &out
+	if _, err := Run(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "PROCEXEC_HELPER=env\nONLY_THIS=1" {
+		t.Errorf("child environment = %q", got)
+	}
+}
+
+func TestCancelKillsTheWholeGroup(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	var out syncBuffer
+	c := helper("fork-sleep")
+	c.Output = &out
+	c.Grace = 500 * time.Millisecond
+	p, err := Start(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grandchild := grandchildPid(t, &out)
+	cancel()
+	start := time.Now()
+	res, err := p.Wait()
+	if !errors.Is(err, ErrCanceled) || !res.Canceled || res.TimedOut {
+		t.Fatalf("Wait = %+v, %v; want canceled", res, err)
+	}
+	// The grandchild ignores SIGTERM: only the SIGKILL after the grace period ends it.
+	if waited := time.Since(start); waited > c.Grace+2*time.Second {
+		t.Errorf("Wait took %v, want about the grace period %v", waited, c.Grace)
+	}
+	testenv.Eventually(t, 5*time.Second, "the process group survived the cancel", func() bool {
+		return groupGone(p.Pid) && pidGone(grandchild)
+	})
+}
+
+func TestTimeoutIsReportedApartFromCancel(t *testing.T) {
+	c := helper("sleep")
+	c.Timeout = 200 * time.Millisecond
+	res, err := Run(t.Context(), c)
+	if !errors.Is(err, ErrTimedOut) || !res.TimedOut || res.Canceled {
+		t.Fatalf("Run = %+v, %v; want timed out", res, err)
+	}
+	if !groupGone(res.Pid) {
+		t.Error("the process group survived the timeout")
+	}
+}
+
+func TestLeftoverGrandchildIsKilledWhenTheCommandEnds(t *testing.T) {
+	var out syncBuffer
+	c := helper("leak-output")
+	c.Output = &out
+	c.Grace = 300 * time.Millisecond
+	res, err := Run(t.Context(), c)
+	if err != nil {
+		t.Fatalf("Run = %+v, %v; a command that exits 0 succeeds even if a grandchild holds its output", res, err)
+	}
+	grandchild := grandchildPid(t, &out)
+	testenv.Eventually(t, 5*time.Second, "the grandchild outlived its command", func() bool { return pidGone(grandchild) })
+}
+
+func TestStartFailureIsNotAnExitError(t *testing.T) {
+	_, err := Run(t.Context(), Cmd{Argv: []string{"/nonexistent/program"}})
+	var exit *ExitError
+	if err == nil || errors.As(err, &exit) {
+		t.Fatalf("Run = %v, want a start error", err)
+	}
+}
+
+func TestPromptQuotesForAShell(t *testing.T) {
+	got := Prompt([]string{"git", "-C", "/a b", "clone", "--", "it's"})
+	want := `$ git -C '/a b' clone -- 'it'"'"'s'`
+	if got != want {
+		t.Errorf("Prompt = %s, want %s", got, want)
+	}
+}

@@ -1,0 +1,98 @@
+package spool
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"time"
+
+	"pipelined/internal/config"
+	"pipelined/internal/git"
+)
+
+// Job is one job file (SPEC §5): which project, ref and (optionally) commit to build. A job
+// never names a remote: that always comes from the configuration.
+type Job struct {
+	Project string    `json:"project"`
+	Ref     string    `json:"ref"`
+	Commit  string    `json:"commit,omitempty"` // "" resolves the ref when the build starts
+	Source  string    `json:"source,omitempty"` // who wrote it: watch, webhook, manual, …
+	Created time.Time `json:"created,omitzero"`
+}
+
+// MaxJobSize bounds a job file; a real one is about 200 bytes.
+const MaxJobSize = 4096
+
+// Sources writers use. Others are accepted if they are a short lower-case word.
+const (
+	SourceWatch   = "watch"
+	SourceWebhook = "webhook"
+	SourceManual  = "manual"
+)
+
+var sourcePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+// RejectError says why a job file was refused; the reason goes into its .reason file.
+type RejectError struct{ Reason string }
+
+func (e *RejectError) Error() string { return e.Reason }
+
+func reject(format string, args ...any) error {
+	return &RejectError{fmt.Sprintf(format, args...)}
+}
+
+// Validate checks a job's fields: a safe project name, a branch or tag ref that git accepts
+// and that cannot pass for an option, a full lower-case commit id if any (SPEC §9).
+func (j Job) Validate() error {
+	if !config.ValidProjectName(j.Project) {
+		return reject("project %q is not a valid project name", j.Project)
+	}
+	if err := git.CheckRef(j.Ref); err != nil {
+		return reject("%v", err)
+	}
+	if j.Commit != "" && !git.ValidCommit(j.Commit) {
+		return reject("commit %q is not 40 or 64 lower-case hex digits", j.Commit)
+	}
+	if j.Source != "" && !sourcePattern.MatchString(j.Source) {
+		return reject("source %q is not a short lower-case word", j.Source)
+	}
+	return nil
+}
+
+// Key identifies what a job builds, for "not twice at a time" (SPEC §5).
+func (j Job) Key() string { return j.Project + "\x00" + j.Ref + "\x00" + j.Commit }
+
+// DecodeJob reads and validates a job file's content. Anything wrong with it is a
+// *RejectError: the file is not JSON, is too large, has keys it should not, lacks one it
+// needs, or a field fails [Job.Validate].
+func DecodeJob(r io.Reader) (Job, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxJobSize+1))
+	if err != nil {
+		return Job{}, err
+	}
+	if len(data) > MaxJobSize {
+		return Job{}, reject("the file is larger than %d bytes", MaxJobSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var j Job
+	if err := dec.Decode(&j); err != nil {
+		return Job{}, reject("not a job: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Job{}, reject("not a job: more than one JSON value")
+	}
+	if j.Project == "" || j.Ref == "" {
+		return Job{}, reject(`not a job: "project" and "ref" are required`)
+	}
+	return j, j.Validate()
+}
+
+// Encode writes the job as one line of JSON.
+func (j Job) Encode() []byte {
+	data, _ := json.Marshal(j)
+	return append(data, '\n')
+}

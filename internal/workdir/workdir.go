@@ -1,0 +1,178 @@
+// Package workdir owns the on-disk layout of the work directory (SPEC §5): one directory
+// per build at PROJECT/REF_URLENCODED/SHORTCOMMIT[.tmp], and pipelined's own state under
+// .pipelined/. It is the only package that builds these paths.
+package workdir
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Layout is a work directory.
+type Layout struct {
+	Root string // absolute path of the work directory
+}
+
+// New returns the layout rooted at dir, made absolute.
+func New(dir string) (Layout, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Layout{}, err
+	}
+	return Layout{Root: abs}, nil
+}
+
+// StateDir is pipelined's own state, which no project name can collide with: project names
+// start with a letter or digit.
+func (l Layout) StateDir() string { return filepath.Join(l.Root, ".pipelined") }
+
+// SpoolDir is the job spool (tmp/, new/, cur/, bad/).
+func (l Layout) SpoolDir() string { return filepath.Join(l.StateDir(), "spool") }
+
+// ConfigSnapshot is where the supervisor keeps the configuration it last loaded
+// successfully, for its children to read.
+func (l Layout) ConfigSnapshot() string { return filepath.Join(l.StateDir(), "config.ini") }
+
+// ProjectDir is the directory of all builds of a project.
+func (l Layout) ProjectDir(project string) string { return filepath.Join(l.Root, project) }
+
+// RefDir is the directory of all builds of a ref.
+func (l Layout) RefDir(project, ref string) string {
+	return filepath.Join(l.Root, project, EncodeRef(ref))
+}
+
+// TmpSuffix marks a build directory whose build has not (yet) succeeded.
+const TmpSuffix = ".tmp"
+
+// ShortCommit is the first 8 hex digits of a commit, the name of its build directory.
+func ShortCommit(commit string) string {
+	if len(commit) > 8 {
+		return commit[:8]
+	}
+	return commit
+}
+
+// EncodeRef makes a full ref one path component: "/" and every byte outside
+// [A-Za-z0-9._-] become %XX, so "refs/heads/main" is "refs%2Fheads%2Fmain" and no ref can
+// name "..", contain a separator or collide with another ref. "." and ".." themselves
+// cannot occur: a valid ref has at least one "/".
+func EncodeRef(ref string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(ref); i++ {
+		c := ref[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+
+// Exists reports whether a build directory of the commit exists for the ref, finished or
+// not (SHORT or SHORT.tmp): the work directory is the watcher's only state (SPEC §6).
+func (l Layout) Exists(project, ref, commit string) bool {
+	base := filepath.Join(l.RefDir(project, ref), ShortCommit(commit))
+	for _, p := range []string{base, base + TmpSuffix} {
+		if _, err := os.Lstat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Create makes a new build directory for the commit and returns its path, which ends in
+// .tmp. The first build of a commit gets SHORT.tmp; a rebuild never reuses another build's
+// directory and gets SHORT-2.tmp, SHORT-3.tmp, and so on.
+func (l Layout) Create(project, ref, commit string) (string, error) {
+	dir := l.RefDir(project, ref)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return "", fmt.Errorf("creating %s: %w", dir, err)
+	}
+	short := ShortCommit(commit)
+	for n := 1; n < 10000; n++ {
+		name := short
+		if n > 1 {
+			name += "-" + strconv.Itoa(n)
+		}
+		final := filepath.Join(dir, name)
+		if _, err := os.Lstat(final); err == nil {
+			continue
+		}
+		err := os.Mkdir(final+TmpSuffix, 0o777)
+		if err == nil {
+			return final + TmpSuffix, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("creating the build directory: %w", err)
+		}
+	}
+	return "", fmt.Errorf("too many builds of %s in %s", short, dir)
+}
+
+// Builds lists every build directory of the work directory (finished or not) with the
+// project and the encoded ref it belongs to.
+func (l Layout) Builds() ([]Build, error) {
+	var builds []Build
+	projects, err := os.ReadDir(l.Root)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range projects {
+		if !p.IsDir() || strings.HasPrefix(p.Name(), ".") {
+			continue
+		}
+		refs, _ := os.ReadDir(filepath.Join(l.Root, p.Name()))
+		for _, r := range refs {
+			if !r.IsDir() {
+				continue
+			}
+			dirs, _ := os.ReadDir(filepath.Join(l.Root, p.Name(), r.Name()))
+			for _, d := range dirs {
+				if d.IsDir() {
+					builds = append(builds, Build{Project: p.Name(), EncodedRef: r.Name(),
+						Dir: filepath.Join(l.Root, p.Name(), r.Name(), d.Name())})
+				}
+			}
+		}
+	}
+	return builds, nil
+}
+
+// Build is one build directory.
+type Build struct {
+	Project    string
+	EncodedRef string
+	Dir        string
+}
+
+// Paths inside a build directory (SPEC §5).
+func LogPath(buildDir string) string    { return filepath.Join(buildDir, "build.log") }
+func StatusPath(buildDir string) string { return filepath.Join(buildDir, "build.json") }
+func DropPath(buildDir string) string   { return filepath.Join(buildDir, "drop") }
+func CheckoutPath(buildDir string) string {
+	return filepath.Join(buildDir, "build")
+}
+func ImageIDPath(buildDir string) string { return filepath.Join(buildDir, "image.id") }
+
+// FinalPath is where a build directory goes when its build succeeds.
+func FinalPath(tmpDir string) string { return strings.TrimSuffix(tmpDir, TmpSuffix) }
+
+// Finish renames a successful build's directory from SHORT.tmp to SHORT and returns the new
+// path.
+func Finish(tmpDir string) (string, error) {
+	final := strings.TrimSuffix(tmpDir, TmpSuffix)
+	if err := os.Rename(tmpDir, final); err != nil {
+		return tmpDir, err
+	}
+	return final, nil
+}
