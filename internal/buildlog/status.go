@@ -43,8 +43,8 @@ type Command struct {
 	Argv     []string  `json:"argv"`
 	Start    time.Time `json:"start"`
 	End      time.Time `json:"end"`
-	Exit     int       `json:"exit"`             // -1 when it did not exit on its own
-	Outcome  string    `json:"outcome"`          // "exit 0", "timed out", "canceled", …
+	Exit     int       `json:"exit"`    // -1 when it did not exit on its own
+	Outcome  string    `json:"outcome"` // "exit 0", "timed out", "canceled", …
 	TimedOut bool      `json:"timed_out,omitempty"`
 }
 

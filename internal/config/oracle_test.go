@@ -194,7 +194,6 @@ func report(file string) string {
 	return b.String()
 }
 
-
 // TestErrorsAreConfigErrors makes sure every problem Load reports is a *Error, so that the
 // caller can tell a broken file (exit 2) from anything else.
 func TestErrorsAreConfigErrors(t *testing.T) {

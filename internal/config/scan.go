@@ -19,8 +19,8 @@ const defaultSection = "DEFAULT"
 // every section and key, which ini.v1 does not keep.
 type scanned struct {
 	text       []byte
-	headerLine map[string]int            // section → line of its (first) header
-	keyLine    map[string]map[string]int // section → key → line
+	headerLine map[string]int              // section → line of its (first) header
+	keyLine    map[string]map[string]int   // section → key → line
 	valueLines map[string]map[string][]int // section → key → file line of each value line
 }
 

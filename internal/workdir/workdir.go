@@ -77,7 +77,6 @@ func EncodeRef(ref string) string {
 	return b.String()
 }
 
-
 // Exists reports whether a build directory of the commit exists for the ref, finished or
 // not (SHORT or SHORT.tmp): the work directory is the watcher's only state (SPEC §6).
 func (l Layout) Exists(project, ref, commit string) bool {
