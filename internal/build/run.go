@@ -53,7 +53,11 @@ func Run(ctx context.Context, o Options) error {
 	if o.JobFile != "" {
 		var err error
 		if held, err = spool.Hold(o.JobFile); err != nil {
-			return fmt.Errorf("job %s: %w", o.JobFile, err)
+			err = fmt.Errorf("job %s: %w", o.JobFile, err)
+			if errors.As(err, new(*spool.RejectError)) {
+				return &cli.UsageError{Err: err} // a bad job file is bad input: exit 2
+			}
+			return err
 		}
 		defer held.Release()
 		o.Project, o.Ref, o.Commit = held.Job.Project, held.Job.Ref, held.Job.Commit

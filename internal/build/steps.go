@@ -194,6 +194,9 @@ func (b *builder) dockerBuild(ctx context.Context) error {
 	argv := docker.BuildArgs(docker.BuildOptions{BuildPath: b.checkoutPath(), Dockerfile: p.Dockerfile, Pull: p.Pull,
 		Cache: p.Cache, Tag: tag, Label: label, Labels: b.labels(), BuildArgs: b.env.DockerNames(), IIDFile: iid})
 	if err := b.command(ctx, StepDockerBuild, argv, b.dir, b.env, nil); err != nil {
+		if errors.Is(err, procexec.ErrCanceled) || errors.Is(err, procexec.ErrTimedOut) {
+			b.removeBuildContainers(ctx)
+		}
 		return err
 	}
 	id, err := os.ReadFile(iid)
@@ -291,6 +294,20 @@ func (b *builder) removeLeftover(ctx context.Context, name string) {
 	}
 	b.log.File().WriteString(out.String())
 	b.log.Exit(res, err)
+}
+
+// removeBuildContainers removes what an interrupted docker build may leave: the engine
+// does not always remove the intermediate container of the step it was in. Only a build
+// of the same project, ref, commit and job could share those labels, and the supervisor
+// never runs two of those at once.
+func (b *builder) removeBuildContainers(ctx context.Context) {
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace(b.o.Grace))
+	defer cancel()
+	var out strings.Builder
+	_, err := procexec.Run(cleanup, procexec.Cmd{Argv: docker.IntermediateArgs(b.labels()), Env: b.env.List(), Output: &out})
+	if ids := strings.Fields(out.String()); err == nil && len(ids) > 0 {
+		_ = b.command(cleanup, StepDockerBuild, append(docker.RemoveArgs(ids[0]), ids[1:]...), b.dir, b.env, nil)
+	}
 }
 
 func (b *builder) rsync(ctx context.Context) error {

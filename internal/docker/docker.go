@@ -28,18 +28,24 @@ type Labels struct {
 	Workdir, Project, Ref, Commit, Job, Build string
 }
 
-// args are the --label options. Build goes on containers only: it is what ties a container
-// to a running build, while an image outlives its build. (The legacy builder turns every
-// --label into a build step of its own, so images get no more labels than needed.)
-func (l Labels) args(withBuild bool) []string {
-	pairs := [][2]string{{LabelWorkdir, l.Workdir}, {LabelProject, l.Project}, {LabelRef, l.Ref},
+// imageLabels are the labels of an image. LabelBuild is left out: it would differ for
+// every rebuild of a commit and defeat docker's build cache for the label steps (the
+// legacy builder makes each --label a step of its own).
+func (l Labels) imageLabels() [][2]string {
+	return [][2]string{{LabelWorkdir, l.Workdir}, {LabelProject, l.Project}, {LabelRef, l.Ref},
 		{LabelCommit, l.Commit}, {LabelJob, l.Job}}
-	if withBuild {
-		pairs = append(pairs, [2]string{LabelBuild, l.Build})
-	}
+}
+
+// containerLabels are the labels of a container: the image's and the build directory,
+// which ties a container to a running build.
+func (l Labels) containerLabels() [][2]string {
+	return append(l.imageLabels(), [2]string{LabelBuild, l.Build})
+}
+
+func labelArgs(option string, pairs [][2]string) []string {
 	var args []string
 	for _, p := range pairs {
-		args = append(args, "--label", p[0]+"="+p[1])
+		args = append(args, option, p[0]+"="+p[1])
 	}
 	return args
 }
@@ -72,7 +78,7 @@ func BuildArgs(o BuildOptions) []string {
 	if o.Label != "" {
 		args = append(args, "--label", o.Label)
 	}
-	args = append(args, o.Labels.args(false)...)
+	args = append(args, labelArgs("--label", o.Labels.imageLabels())...)
 	for _, name := range o.BuildArgs {
 		args = append(args, "--build-arg", name)
 	}
@@ -109,7 +115,7 @@ func RunArgs(o RunOptions) []string {
 	if o.Label != "" {
 		args = append(args, "--label", o.Label)
 	}
-	args = append(args, o.Labels.args(true)...)
+	args = append(args, labelArgs("--label", o.Labels.containerLabels())...)
 	if o.TmpfsPercent > 0 {
 		args = append(args, "--tmpfs", "/tmp:size="+strconv.Itoa(o.TmpfsPercent)+"%,mode=1777,rw,relatime")
 	}
@@ -126,6 +132,20 @@ func StopArgs(name string, graceSeconds int) []string {
 
 // RemoveArgs removes a container, running or not.
 func RemoveArgs(name string) []string { return []string{"docker", "rm", "-f", name} }
+
+// IntermediateArgs lists the ids of the containers that carry all of an image's labels:
+// docker build's intermediate containers have them, and an interrupted build may leave one.
+func IntermediateArgs(l Labels) []string {
+	return append([]string{"docker", "ps", "--all", "--quiet"}, labelArgs("--filter", prefixLabel(l.imageLabels()))...)
+}
+
+func prefixLabel(pairs [][2]string) [][2]string {
+	out := make([][2]string, len(pairs))
+	for i, p := range pairs {
+		out[i] = [2]string{"label=" + p[0], p[1]}
+	}
+	return out
+}
 
 // ListArgs lists the containers of a work directory as NAME<TAB>BUILD-DIRECTORY lines.
 func ListArgs(workdir string) []string {

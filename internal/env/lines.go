@@ -29,9 +29,9 @@ type LineError struct {
 func (e *LineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 
 // ParseLines reads NAME=value lines, the format of both env_file and the inline env key.
-// Blank lines and lines starting with "#" are ignored; surrounding whitespace of a line is
-// removed; the value is everything after the first "=", verbatim (quotes are not removed,
-// as with docker --env-file). Every bad line is reported as a [*LineError], joined.
+// Blank lines and lines starting with "#" are ignored; the value is everything after the
+// first "=", with the whitespace around name and value removed; quotes are not removed (as
+// with docker --env-file). Every bad line is reported as a [*LineError], joined.
 func ParseLines(text string) ([]Var, error) {
 	var vars []Var
 	var errs []error
@@ -41,6 +41,7 @@ func ParseLines(text string) ([]Var, error) {
 			continue
 		}
 		name, value, ok := strings.Cut(line, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		switch {
 		case !ok:
 			errs = append(errs, &LineError{i + 1, fmt.Sprintf("%q is not NAME=value", clip(line))})

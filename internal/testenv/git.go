@@ -99,3 +99,15 @@ func (r *Repo) PushRef(commit, ref string) {
 
 // DeleteRef deletes a ref from the remote.
 func (r *Repo) DeleteRef(ref string) { Git(r.t, r.Work, "push", "-q", "origin", ":"+ref) }
+
+// GitStdin runs git in dir with stdin and returns its trimmed output.
+func GitStdin(t testing.TB, dir, stdin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.TrimSpace(string(out))
+}

@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"pipelined/internal/testenv"
+)
+
+// badTreeCommit adds to repo a commit whose tree git refuses to check out (a path through
+// ".git"), and returns it: the commit is on the remote, but its checkout fails.
+func badTreeCommit(t *testing.T, repo *testenv.Repo) string {
+	blob := testenv.GitStdin(t, repo.Work, "x\n", "hash-object", "-w", "--stdin")
+	inner := testenv.GitStdin(t, repo.Work, "100644 blob "+blob+"\tx\n", "mktree")
+	dotgit := testenv.GitStdin(t, repo.Work, "040000 tree "+inner+"\t.git\n", "mktree")
+	top := testenv.GitStdin(t, repo.Work, "040000 tree "+dotgit+"\tsub\n", "mktree")
+	commit := testenv.Git(t, repo.Work, "commit-tree", "-m", "bad tree", top)
+	// On a branch of its own: a full clone has it, and checks out main without trouble.
+	repo.PushRef(commit, "refs/heads/bad")
+	return commit
+}
+
+func TestFailureAtEachStepIsRecorded(t *testing.T) {
+	testenv.Require(t, "rsync")
+	s := newSite(t)
+	testenv.CleanDocker(t, s.workdir)
+	testenv.RequireBaseImage(t)
+	repo := testenv.NewRepo(t, map[string]string{
+		"Dockerfile.bad": "FROM " + testenv.BaseImage + "\nRUN exit 7\n",
+		"Dockerfile.ok":  "FROM " + testenv.BaseImage + "\nCMD [\"/bin/sh\", \"-c\", \"exit 3\"]\n",
+	})
+	bad := badTreeCommit(t, repo)
+	cb := s.file("cb.sh", callbackScript, 0o755)
+	fail := s.file("fail.sh", "#!/bin/sh\necho failing on purpose\nexit 4\n", 0o755)
+	readonly := filepath.Join(s.dir, "readonly")
+	os.MkdirAll(readonly, 0o555)
+	cases := []struct {
+		project, keys, commit, step string
+	}{
+		{"clone", "remote = " + filepath.Join(s.dir, "no-such-repo.git"), "", "clone"},
+		{"checkout", "remote = " + repo.Remote + "\nshallow = False", bad, "checkout"},
+		{"prepare", "remote = " + repo.Remote + "\nprepare_callback = " + fail, "", "prepare"},
+		{"dockerbuild", "remote = " + repo.Remote + "\nbuild = True\npull = False\ndockerfile = Dockerfile.bad", "", "docker-build"},
+		{"dockerrun", "remote = " + repo.Remote + "\nbuild = True\nrun = True\npull = False\ndockerfile = Dockerfile.ok", "", "docker-run"},
+		{"rsync", "remote = " + repo.Remote + "\nrsync.destination = " + readonly + "/sub/dir", "", "rsync"},
+		{"success", "remote = " + repo.Remote + "\nsuccess_callback = " + fail, "", "success-callback"},
+	}
+	var config strings.Builder
+	for _, c := range cases {
+		fmt.Fprintf(&config, "[%s]\n%s\nerror_callback = %s error\n\n", c.project, c.keys, cb)
+	}
+	s.writeConfig("%s", config.String())
+	for _, c := range cases {
+		t.Run(c.step, func(t *testing.T) {
+			args := []string{c.project, "refs/heads/main"}
+			if c.commit != "" {
+				args = append(args, c.commit)
+			} else if c.project == "clone" {
+				args = append(args, strings.Repeat("1", 40)) // no remote to ask
+			}
+			res := s.build(args...)
+			if res.code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", res.code, res.stderr)
+			}
+			dir := s.onlyBuild(c.project)
+			if !strings.HasSuffix(dir, ".tmp") {
+				t.Errorf("the failed build's directory %s lost its .tmp suffix", dir)
+			}
+			st := status(t, dir)
+			if st.Result != "failed" || st.FailedStep != c.step {
+				t.Errorf("build.json: result %q at step %q, want failed at %q", st.Result, st.FailedStep, c.step)
+			}
+			if !strings.Contains(res.stderr, "failed ("+c.step+":") {
+				t.Errorf("the summary does not name the step: %s", res.stderr)
+			}
+			env := envFile(t, filepath.Join(dir, "error.env"))
+			if env["BUILD_STATUS"] != "failed" || env["BUILD_STEP"] != c.step {
+				t.Errorf("error_callback saw BUILD_STATUS=%q BUILD_STEP=%q", env["BUILD_STATUS"], env["BUILD_STEP"])
+			}
+		})
+	}
+}
+
+func TestTimeoutStopsTheContainer(t *testing.T) {
+	s := newSite(t)
+	testenv.CleanDocker(t, s.workdir)
+	repo := dockerRepo(t, `["/bin/sh", "-c", "sleep ${SLEEP:-0}"]`)
+	// A first build fills docker's cache, so that the second one's docker build is quick and
+	// the timeout catches the container, not the image build.
+	s.writeConfig("[p]\nremote = %s\nbuild = True\nrun = True\npull = False\n", repo.Remote)
+	if res := s.build("p", "main"); res.code != 0 {
+		t.Fatalf("first build: exit %d\n%s", res.code, res.stderr)
+	}
+	s.writeConfig("[p]\nremote = %s\nbuild = True\nrun = True\npull = False\ntimeout = 6\nenv = SLEEP=300\n", repo.Remote)
+	start := time.Now()
+	res := s.build("--grace", "4s", "p", "main")
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", res.code, res.stderr)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(s.workdir, "p", "*", "*-2.tmp"))
+	if len(dirs) != 1 {
+		t.Fatalf("no failed second build: %v", dirs)
+	}
+	st := status(t, dirs[0])
+	if st.Result != "failed" || st.FailedStep != "docker-run" || !strings.Contains(st.Reason, "timed out") {
+		t.Errorf("build.json: %s at %s: %s", st.Result, st.FailedStep, st.Reason)
+	}
+	if took := time.Since(start); took > 60*time.Second {
+		t.Errorf("the build took %v: the timeout did not stop the container", took)
+	}
+	if left := testenv.Containers(t, s.workdir); len(left) > 0 {
+		t.Errorf("containers left after the timeout: %v", left)
+	}
+}
+
+func TestSignalCancelsTheBuild(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGTERM, 143}, {syscall.SIGINT, 130}} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			s := newSite(t)
+			testenv.CleanDocker(t, s.workdir)
+			repo := dockerRepo(t, `["/bin/sleep", "300"]`)
+			cb := s.file("cb.sh", callbackScript, 0o755)
+			s.writeConfig("[p]\nremote = %s\nbuild = True\nrun = True\npull = False\nerror_callback = %s error\n", repo.Remote, cb)
+			const grace = 4 * time.Second
+			p := startProcess(t, bin.build, "--config", s.config, "--workdir", s.workdir, "--grace", grace.String(), "p", "main")
+			testenv.Eventually(t, 2*time.Minute, "the container did not start", func() bool {
+				for _, name := range testenv.Containers(t, s.workdir) {
+					if strings.HasPrefix(name, "p-"+repo.Head()[:8]) {
+						return true
+					}
+				}
+				return false
+			})
+			sent := time.Now()
+			p.signal(tc.sig)
+			code := p.wait(t, grace+30*time.Second)
+			if took := time.Since(sent); took > grace+time.Second {
+				t.Errorf("exited %v after the signal; the budget is the grace period %v plus a second", took, grace)
+			}
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", code, tc.code, p.stderr())
+			}
+			dir := s.onlyBuild("p")
+			st := status(t, dir)
+			if st.Result != "canceled" || !strings.HasSuffix(dir, ".tmp") {
+				t.Errorf("build.json says %q in %s, want canceled in a .tmp directory", st.Result, dir)
+			}
+			if env := envFile(t, filepath.Join(dir, "error.env")); env["BUILD_STATUS"] != "canceled" {
+				t.Errorf("error_callback saw BUILD_STATUS=%q, want canceled", env["BUILD_STATUS"])
+			}
+			if left := testenv.Containers(t, s.workdir); len(left) > 0 {
+				t.Errorf("containers left: %v", left)
+			}
+			testenv.NoProcessMentions(t, dir)
+		})
+	}
+}
+
+func TestSameCommitAsBranchAndTagAtOnce(t *testing.T) {
+	s := newSite(t)
+	testenv.CleanDocker(t, s.workdir)
+	repo := dockerRepo(t, `["/bin/sh", "-c", "sleep 2; echo $BUILD_REF > /drop/ref.txt"]`)
+	repo.Tag("v1")
+	commit := repo.Head()
+	s.writeConfig("[p]\nremote = %s\nbuild = True\nrun = True\npull = False\n", repo.Remote)
+	branch := startProcess(t, bin.build, "--config", s.config, "--workdir", s.workdir, "p", "main", commit)
+	tag := startProcess(t, bin.build, "--config", s.config, "--workdir", s.workdir, "p", "v1", commit)
+	for _, p := range []*process{branch, tag} {
+		if code := p.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("exit %d\n%s", code, p.stderr())
+		}
+	}
+	branchDir := filepath.Join(s.workdir, "p", "refs%2Fheads%2Fmain", commit[:8])
+	tagDirs := s.buildDirs("p", "refs%2Ftags%2Fv1")
+	if len(tagDirs) != 1 {
+		t.Fatalf("tag build directories: %v", tagDirs)
+	}
+	if got := strings.TrimSpace(readFile(t, filepath.Join(branchDir, "drop", "ref.txt"))); got != "refs/heads/main" {
+		t.Errorf("the branch build's container wrote %q", got)
+	}
+	if got := strings.TrimSpace(readFile(t, filepath.Join(tagDirs[0], "drop", "ref.txt"))); got != "refs/tags/v1" {
+		t.Errorf("the tag build's container wrote %q", got)
+	}
+	if a, b := status(t, branchDir).Container, status(t, tagDirs[0]).Container; a == b {
+		t.Errorf("both builds used the container name %s", a)
+	}
+}

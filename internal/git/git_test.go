@@ -1,0 +1,89 @@
+package git
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"pipelined/internal/testenv"
+)
+
+// The command lines of SPEC §6 and §7.1, with the placeholders filled in.
+func TestCommandLinesAreThoseOfTheSpec(t *testing.T) {
+	cases := []struct {
+		got  []string
+		want string
+	}{
+		{LsRemoteArgs("git@host:p.git"), "git --no-pager ls-remote --heads --tags --refs --quiet -- git@host:p.git"},
+		{CloneArgs("/w/p/r/c.tmp", "/srv/p.git", false, "main"),
+			"git --no-pager -C /w/p/r/c.tmp clone --no-local --no-hardlinks --recurse-submodules --verbose -- /srv/p.git build"},
+		{CloneArgs("/w/p/r/c.tmp", "/srv/p.git", true, "v1.0"),
+			"git --no-pager -C /w/p/r/c.tmp clone --no-local --no-hardlinks --recurse-submodules --verbose --depth 1 --shallow-submodules --no-tags --single-branch --branch v1.0 -- /srv/p.git build"},
+		{CheckoutArgs("/w/b", "0123"), "git --no-pager -C /w/b -c advice.detachedHead=false checkout --recurse-submodules --force --no-guess --detach 0123"},
+		{FetchCommitArgs("/w/b", "0123"), "git --no-pager -C /w/b fetch --depth 1 origin 0123"},
+	}
+	for _, tc := range cases {
+		if got := strings.Join(tc.got, " "); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
+	}
+}
+
+func TestParseLsRemote(t *testing.T) {
+	c1, c2 := strings.Repeat("a", 40), strings.Repeat("b", 64)
+	out := c1 + "\trefs/heads/main\n" + c2 + "\trefs/tags/v1\n" +
+		c1 + "\trefs/heads/-evil\n" + "garbage line\n" + c1 + "\trefs/pull/1/head\n"
+	refs, problems := ParseLsRemote([]byte(out))
+	if len(refs) != 2 || refs[0] != (Ref{"refs/heads/main", c1}) || refs[1] != (Ref{"refs/tags/v1", c2}) {
+		t.Errorf("refs = %v", refs)
+	}
+	if len(problems) != 3 {
+		t.Errorf("problems = %q, want 3", problems)
+	}
+}
+
+// TestCheckRefAgreesWithGit compares the git rules of CheckRef with git check-ref-format
+// itself, for names git accepts and names it refuses.
+func TestCheckRefAgreesWithGit(t *testing.T) {
+	testenv.Require(t, "git")
+	names := []string{"main", "feature/x", "a.b", "v1.0+build", "100%", "ünï", "a@b", "@", "a..b", "a.lock",
+		"a/.b", ".a", "a/", "a//b", "a.", "a@{1}", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[b", `a\b`,
+		"a\x01b", "a\x7fb", "-x", "x/-y", "$(id)", "a;b", "{a}", "a#b", "x.lock/y", "deep/er/still/deeper"}
+	for _, name := range names {
+		for _, prefix := range []string{HeadsPrefix, TagsPrefix} {
+			ref := prefix + name
+			gitOK := exec.Command("git", "check-ref-format", ref).Run() == nil
+			ours := checkRefFormat(ref) == ""
+			if gitOK != ours {
+				t.Errorf("%q: git says valid=%v, checkRefFormat says valid=%v", ref, gitOK, ours)
+			}
+			// CheckRef also refuses option-like components, which git allows.
+			wantCheck := gitOK && !strings.HasPrefix(name, "-") && !strings.Contains(name, "/-")
+			if got := CheckRef(ref) == nil; got != wantCheck {
+				t.Errorf("CheckRef(%q) valid = %v, want %v", ref, got, wantCheck)
+			}
+		}
+	}
+	for _, ref := range []string{"refs/notes/x", "main", "refs/heads/" + strings.Repeat("é", 100)} {
+		if CheckRef(ref) == nil {
+			t.Errorf("CheckRef(%q) accepted it", ref)
+		}
+	}
+}
+
+func TestSafeEnvKeepsGitFromPrompting(t *testing.T) {
+	env := SafeEnv([]string{"PATH=/bin", "GIT_ASKPASS=/usr/bin/ksshaskpass", "GIT_TERMINAL_PROMPT=1"})
+	joined := strings.Join(env, "\n")
+	for _, want := range []string{"PATH=/bin", "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS_REQUIRE=never", "GIT_SSH_COMMAND=ssh -o BatchMode=yes"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("SafeEnv lacks %q: %q", want, env)
+		}
+	}
+	if strings.Contains(joined, "ksshaskpass") || strings.Contains(joined, "PROMPT=1") {
+		t.Errorf("SafeEnv kept a prompting setting: %q", env)
+	}
+	own := SafeEnv([]string{"GIT_SSH_COMMAND=ssh -i /keys/deploy"})
+	if n := strings.Count(strings.Join(own, "\n"), "GIT_SSH_COMMAND"); n != 1 {
+		t.Errorf("the operator's GIT_SSH_COMMAND was replaced: %q", own)
+	}
+}
