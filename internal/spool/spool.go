@@ -203,3 +203,24 @@ func (s *Spool) CleanTmp(maxAge time.Duration) {
 		}
 	}
 }
+
+// Recover sorts out cur/ after a start: a job whose build still holds it is adopted (left
+// in cur/ for the running build to finish); any other was interrupted by a crash and goes
+// back to new/, at its old place in the queue (SPEC §5).
+func (s *Spool) Recover() (requeued, adopted []string, err error) {
+	entries, err := s.List(Cur)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range entries {
+		if s.Running(e.Name) {
+			adopted = append(adopted, e.Name)
+			continue
+		}
+		if err := s.Requeue(e.Name); err != nil {
+			return requeued, adopted, err
+		}
+		requeued = append(requeued, e.Name)
+	}
+	return requeued, adopted, nil
+}

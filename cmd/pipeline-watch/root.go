@@ -1,0 +1,98 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"pipelined/internal/cli"
+	"pipelined/internal/watch"
+)
+
+// options are pipeline-watch's flags.
+type options struct {
+	cli.Paths
+	interval    int
+	once        bool
+	concurrency int
+	timeout     int
+}
+
+func (o *options) addFlags(fs *pflag.FlagSet) {
+	o.Paths.AddFlags(fs)
+	fs.Var(cli.NamedInt(&o.interval, "SECONDS", 1), "interval", "git remote check interval")
+	fs.BoolVar(&o.once, "once", false, "do one pass and exit (for cron and tests)")
+	fs.Var(cli.NamedInt(&o.concurrency, "NUM", 1), "concurrency", "git ls-remote processes at most at once")
+	fs.Var(cli.NamedInt(&o.timeout, "SECONDS", 1), "timeout", "time one git ls-remote may take, unless the project sets a timeout")
+}
+
+func newRootCommand() *cobra.Command {
+	o := options{interval: 60, concurrency: watch.DefaultConcurrency, timeout: int(watch.DefaultTimeout.Seconds())}
+	cmd := &cobra.Command{
+		Use:   "pipeline-watch --config CONFIG.INI --workdir PATH [--interval SECONDS] [--once]",
+		Short: "Find new branches and tags of the configured remotes and enqueue a job for each",
+		Long: `pipeline-watch asks every remote of the enabled projects for its branches and tags with
+
+  git --no-pager ls-remote --heads --tags --refs --quiet -- REMOTE
+
+and writes a job file into WORKDIR/.pipelined/spool/new/ for every branch whose name fully
+matches the project's "branches" regex, and every tag matching "tags", at a commit that has
+no build directory yet and no job queued or running. pipelined runs it as a child; run it
+alone with --once from cron, next to a pipelined that has polling turned off
+(--interval 0), or to see what would be built.
+
+Remotes are asked concurrently (--concurrency) and each at most --timeout seconds, so one
+slow remote never delays the others; a remote's error is logged when it changes, not at
+every interval. git never prompts for a password.
+
+Example:
+  pipeline-watch --config /etc/pipelined.ini --workdir /var/pipelined --once
+
+SIGNALS
+  SIGHUP             re-read the configuration (an invalid file is reported, the old one kept)
+  SIGINT, SIGTERM    exit at once, stopping any running git ls-remote
+
+` + cli.ExitStatusHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Require(); err != nil {
+				return err
+			}
+			// Every handler is in place before the first pass.
+			reload := make(chan struct{}, 1)
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for range hup {
+					select {
+					case reload <- struct{}{}:
+					default:
+					}
+				}
+			}()
+			ctx, caught, stop := cli.CancelOnSignals(cmd.Context(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
+			defer stop()
+			err := watch.Run(ctx, watch.Options{
+				Config:      o.Config,
+				Workdir:     o.Workdir,
+				Interval:    time.Duration(o.interval) * time.Second,
+				Once:        o.once,
+				Concurrency: o.concurrency,
+				Timeout:     time.Duration(o.timeout) * time.Second,
+				Logger:      cli.NewLogger(os.Stderr),
+				Reload:      reload,
+			})
+			if sig := caught(); sig != nil && err == nil {
+				return sig
+			}
+			return err
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
