@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os/signal"
 	"syscall"
 	"time"
 
@@ -58,6 +59,9 @@ SIGNALS
 			if err != nil {
 				return err
 			}
+			// Under a daemon that has died, stderr is a pipe nobody reads: the build goes on
+			// and finishes its job rather than dying of SIGPIPE on its summary line.
+			signal.Ignore(syscall.SIGPIPE)
 			ctx, caught, stop := cli.CancelOnSignals(cmd.Context(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
 			defer stop()
 			bo.Summary = cmd.ErrOrStderr()

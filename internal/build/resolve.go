@@ -18,54 +18,28 @@ type resolution struct {
 }
 
 // resolve turns the requested ref (full, or a branch or tag name) and commit (maybe "")
-// into a full ref and a commit. Bad input is a usage error; a ref the remote does not have
-// is a plain failure.
+// into a full ref and a commit, asking the remote only when it must. Bad input is a usage
+// error; a ref the remote does not have is a plain failure.
 func resolve(ctx context.Context, remote, ref, commit string, env []string, timeout time.Duration) (resolution, error) {
 	r := resolution{ref: ref, commit: commit}
 	if commit != "" && !git.ValidCommit(commit) {
 		return r, cli.Usagef("commit %q is not 40 or 64 lower-case hex digits", commit)
 	}
-	short := !strings.HasPrefix(ref, "refs/")
-	if short {
-		if err := git.CheckRef(git.HeadsPrefix + ref); err != nil {
-			return r, cli.Usagef("%q is not a branch or tag name: %v", ref, err)
-		}
-	} else if err := git.CheckRef(ref); err != nil {
+	if err := git.CheckRefOrName(ref); err != nil {
 		return r, &cli.UsageError{Err: err}
 	}
-	if !short && commit != "" {
+	if strings.HasPrefix(ref, "refs/") && commit != "" {
 		return r, nil
 	}
 	r.argv = git.LsRemoteArgs(remote)
-	refs, _, err := git.LsRemote(ctx, remote, env, timeout)
+	full, at, err := git.Resolve(ctx, remote, ref, env, timeout)
 	if err != nil {
 		return r, err
 	}
-	at := map[string]string{}
-	for _, x := range refs {
-		at[x.Name] = x.Commit
-	}
-	if short {
-		_, isBranch := at[git.HeadsPrefix+ref]
-		_, isTag := at[git.TagsPrefix+ref]
-		switch {
-		case isBranch && isTag:
-			return r, cli.Usagef("%q is both a branch and a tag on %s; give refs/heads/%s or refs/tags/%s", ref, remote, ref, ref)
-		case isBranch:
-			r.ref = git.HeadsPrefix + ref
-		case isTag:
-			r.ref = git.TagsPrefix + ref
-		default:
-			return r, fmt.Errorf("%s has no branch or tag %q", remote, ref)
-		}
-	}
+	r.ref = full
 	if r.commit == "" {
-		c, ok := at[r.ref]
-		if !ok {
-			return r, fmt.Errorf("%s has no %s", remote, r.ref)
-		}
-		r.commit = c
+		r.commit = at
 	}
-	r.note = fmt.Sprintf("%s is at %s", r.ref, at[r.ref])
+	r.note = fmt.Sprintf("%s is at %s", full, at)
 	return r, nil
 }

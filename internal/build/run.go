@@ -45,10 +45,6 @@ func Run(ctx context.Context, o Options) error {
 	if o.Grace <= 0 {
 		o.Grace = DefaultGrace
 	}
-	b := &builder{o: o}
-	stop := context.AfterFunc(ctx, func() { now := time.Now(); b.canceled.Store(&now) })
-	defer stop()
-
 	var held *spool.Held
 	if o.JobFile != "" {
 		var err error
@@ -62,6 +58,9 @@ func Run(ctx context.Context, o Options) error {
 		defer held.Release()
 		o.Project, o.Ref, o.Commit = held.Job.Project, held.Job.Ref, held.Job.Commit
 	}
+	b := &builder{o: o}
+	stop := context.AfterFunc(ctx, func() { now := time.Now(); b.canceled.Store(&now) })
+	defer stop()
 	if err := b.setUp(ctx, held); err != nil {
 		if held != nil && !errors.As(err, new(*config.Error)) {
 			// A job that cannot start (its project was removed, its ref is gone) is done.

@@ -90,8 +90,14 @@ func Main(root *cobra.Command) int {
 	wrapUsageErrors(root)
 	err := root.Execute()
 	var silent *SilentError
-	if err != nil && !errors.As(err, &silent) {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", root.Name(), err)
+	var sig *SignalError
+	// A command stopped by a signal says so with its exit status alone: the one who sent
+	// the signal knows, and a daemon stopping its watcher should not log an error for it.
+	if err != nil && !errors.As(err, &silent) && !errors.As(err, &sig) {
+		// A broken configuration file comes as one error per problem: one line each.
+		for _, e := range unjoin(err) {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", root.Name(), e)
+		}
 		var usage *UsageError
 		if errors.As(err, &usage) {
 			fmt.Fprintf(os.Stderr, "Run '%s --help' for usage.\n", root.CommandPath())
@@ -169,4 +175,12 @@ func signalName(s syscall.Signal) string {
 		return "SIGHUP"
 	}
 	return s.String()
+}
+
+// unjoin returns the errors joined in err, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

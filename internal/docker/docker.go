@@ -147,10 +147,16 @@ func prefixLabel(pairs [][2]string) [][2]string {
 	return out
 }
 
-// ListArgs lists the containers of a work directory as NAME<TAB>BUILD-DIRECTORY lines.
+// BuildContainersArgs lists the ids of the containers of one build directory.
+func BuildContainersArgs(buildDir string) []string {
+	return []string{"docker", "ps", "--all", "--quiet", "--filter", "label=" + LabelBuild + "=" + buildDir}
+}
+
+// ListArgs lists the containers of a work directory as NAME<TAB>BUILD-DIRECTORY<TAB>JOB
+// lines (an intermediate container of docker build has no build directory).
 func ListArgs(workdir string) []string {
 	return []string{"docker", "ps", "--all", "--no-trunc", "--filter", "label=" + LabelWorkdir + "=" + workdir,
-		"--format", `{{.Names}}	{{.Label "` + LabelBuild + `"}}`}
+		"--format", `{{.Names}}	{{.Label "` + LabelBuild + `"}}	{{.Label "` + LabelJob + `"}}`}
 }
 
 // ContainerName is PROJECT-SHORTCOMMIT made unique for one build directory: two builds of

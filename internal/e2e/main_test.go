@@ -70,9 +70,12 @@ type site struct {
 	config  string
 }
 
+// newSite gives a test its own directories. End-to-end tests run in parallel: each has its
+// own repositories, work directory, containers (by label) and ports.
 func newSite(t *testing.T) *site {
 	t.Helper()
 	testenv.EndToEnd(t)
+	t.Parallel()
 	dir := t.TempDir()
 	return &site{t: t, dir: dir, workdir: filepath.Join(dir, "work"), config: filepath.Join(dir, "pipelined.ini")}
 }

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"pipelined/internal/build"
+	"pipelined/internal/cli"
+	"pipelined/internal/config"
+	"pipelined/internal/supervisor"
+)
+
+// options are pipelined's flags: the original command line (SPEC §3) and --grace.
+type options struct {
+	cli.Paths
+	limit      int
+	interval   int
+	dumpConfig bool
+	grace      time.Duration
+}
+
+func (o *options) addFlags(fs *pflag.FlagSet) {
+	fs.Var(cli.NamedInt(&o.limit, "NUM", 1), "limit", "parallel build limit")
+	fs.Var(cli.NamedInt(&o.interval, "SECONDS", 0), "interval", "git remote check interval (0: no polling, for webhooks only)")
+	fs.BoolVar(&o.dumpConfig, "dump-config", false, "dump config and exit")
+	fs.DurationVar(&o.grace, "grace", build.DefaultGrace, "time a canceled build has to stop; the daemon exits within it plus a second")
+}
+
+const long = `pipelined watches git remotes for new branches and tags and, for each new commit, runs a
+pipeline of plain commands: git clone and checkout, your prepare callback, docker build,
+docker run, rsync, and your success or error callback. The original usage line works
+unchanged:
+
+  pipelined [-h] [--limit NUM] [--interval SECONDS] --workdir PATH --config CONFIG.INI [--dump-config]
+
+It runs pipeline-watch (which polls every remote each --interval and writes job files into
+WORKDIR/.pipelined/spool/new/) and starts a pipeline-build process for each job, first in
+first out, at most --limit at once. A job file dropped into the spool by a webhook or by
+"pipelined enqueue" starts at once, without waiting for the next poll. Each build leaves
+WORKDIR/PROJECT/REF_URLENCODED/SHORTCOMMIT/ with build.log, build.json, drop/ and build/.
+
+Example:
+  pipelined --limit 2 --interval 60 --workdir /var/pipelined --config /etc/pipelined.ini
+
+SIGNALS
+  SIGHUP           reload the configuration without interrupting anything; an invalid file
+                   is reported and the previous one kept (a change to the file does the same)
+  SIGINT           drain: start no new builds, let the running ones finish, exit 0; queued
+                   jobs stay in the spool for the next start; a second SIGINT cancels
+  SIGTERM, SIGQUIT cancel the running builds and exit within --grace plus a second
+
+` + cli.ExitStatusHelp
+
+func newRootCommand() *cobra.Command {
+	o := options{limit: 1, interval: 60}
+	cmd := &cobra.Command{
+		Use:   "pipelined --workdir PATH --config CONFIG.INI [--limit NUM] [--interval SECONDS] [--dump-config]",
+		Short: "Watch git remotes and run a build pipeline for every new branch and tag",
+		Long:  long,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Require(); err != nil {
+				return err
+			}
+			if o.dumpConfig {
+				return dumpConfig(cmd, o.Config)
+			}
+			buildBin, err := cli.FindSibling("pipeline-build")
+			if err != nil {
+				return err
+			}
+			watchBin, err := cli.FindSibling("pipeline-watch")
+			if err != nil {
+				return err
+			}
+			return supervisor.Run(cmd.Context(), supervisor.Options{
+				Config:   o.Config,
+				Workdir:  o.Workdir,
+				Limit:    o.limit,
+				Interval: time.Duration(o.interval) * time.Second,
+				Grace:    o.grace,
+				Logger:   cli.NewLogger(os.Stderr),
+				Build:    buildBin,
+				Watch:    watchBin,
+				Version:  cli.Version(),
+			})
+		},
+	}
+	o.Paths.AddFlags(cmd.PersistentFlags())
+	o.addFlags(cmd.Flags())
+	cmd.AddCommand(newStatusCommand(&o.Paths), newEnqueueCommand(&o.Paths))
+	return cmd
+}
+
+// dumpConfig prints the effective configuration: every project, every key, defaults filled
+// in, interpolation resolved, as INI that Python's configparser reads back the same.
+func dumpConfig(cmd *cobra.Command, path string) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		cmd.PrintErrln("pipelined: warning:", w.Error())
+	}
+	return cfg.Dump(cmd.OutOrStdout())
+}
+
+func newStatusCommand(paths *cli.Paths) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status --workdir PATH",
+		Short: "Show queued jobs, running builds and each project's latest results",
+		Long: `status reads the spool and the work directory and shows the queued jobs in the order they
+will run, the running builds with their elapsed time, and the latest builds of every
+project with their result. It works whether the daemon runs or not.
+
+Example:
+  pipelined status --workdir /var/pipelined`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if paths.Workdir == "" {
+				return cli.Usagef("--workdir is required")
+			}
+			return supervisor.Status(cmd.OutOrStdout(), paths.Workdir)
+		},
+	}
+}
+
+func newEnqueueCommand(paths *cli.Paths) *cobra.Command {
+	return &cobra.Command{
+		Use:   "enqueue --config CONFIG.INI --workdir PATH PROJECT REF [COMMIT]",
+		Short: "Queue a build of a project's branch or tag",
+		Long: `enqueue writes a job file into the spool, the way the watcher and webhooks do: a running
+daemon starts the build as soon as a slot is free, a stopped one at its next start.
+REF is a full ref (refs/heads/main, refs/tags/v1.2) or a branch or tag name, which is
+looked up on the remote. Without COMMIT the build takes whatever the ref points to when it
+starts.
+
+Example:
+  pipelined enqueue --config /etc/pipelined.ini --workdir /var/pipelined example-project main`,
+		Args: cobra.RangeArgs(2, 3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := paths.Require(); err != nil {
+				return err
+			}
+			commit := ""
+			if len(args) == 3 {
+				commit = args[2]
+			}
+			job, name, err := supervisor.Enqueue(cmd.Context(), paths.Config, paths.Workdir, args[0], args[1], commit)
+			if err != nil {
+				return err
+			}
+			cmd.Printf("queued %s %s as %s\n", job.Project, job.Ref, name)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,53 @@
+package git
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Resolve asks remote for a ref and returns it in full with its commit. ref may be a full
+// ref, or a branch or tag name ("main", "v1.2"), which must then name exactly one of the
+// two. It runs LsRemoteArgs(remote).
+func Resolve(ctx context.Context, remote, ref string, env []string, timeout time.Duration) (full, commit string, err error) {
+	refs, _, err := LsRemote(ctx, remote, env, timeout)
+	if err != nil {
+		return "", "", err
+	}
+	at := map[string]string{}
+	for _, r := range refs {
+		at[r.Name] = r.Commit
+	}
+	full = ref
+	if !strings.HasPrefix(ref, "refs/") {
+		_, isBranch := at[HeadsPrefix+ref]
+		_, isTag := at[TagsPrefix+ref]
+		switch {
+		case isBranch && isTag:
+			return "", "", fmt.Errorf("%q is both a branch and a tag on %s; give refs/heads/%s or refs/tags/%s", ref, remote, ref, ref)
+		case isBranch:
+			full = HeadsPrefix + ref
+		case isTag:
+			full = TagsPrefix + ref
+		default:
+			return "", "", fmt.Errorf("%s has no branch or tag %q", remote, ref)
+		}
+	}
+	commit, ok := at[full]
+	if !ok {
+		return "", "", fmt.Errorf("%s has no %s", remote, full)
+	}
+	return full, commit, nil
+}
+
+// CheckRefOrName checks a full ref, or a branch or tag name, as CheckRef does.
+func CheckRefOrName(ref string) error {
+	if strings.HasPrefix(ref, "refs/") {
+		return CheckRef(ref)
+	}
+	if err := CheckRef(HeadsPrefix + ref); err != nil {
+		return fmt.Errorf("%q is not a branch or tag name: %w", ref, err)
+	}
+	return nil
+}

@@ -1,0 +1,41 @@
+package supervisor
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// notify sends state to systemd's $NOTIFY_SOCKET (sd_notify(3)): one datagram, no
+// library. Without the variable it does nothing.
+func notify(state ...string) {
+	path := os.Getenv("NOTIFY_SOCKET")
+	if path == "" {
+		return
+	}
+	if strings.HasPrefix(path, "@") {
+		path = "\x00" + path[1:] // abstract namespace
+	}
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	conn.Write([]byte(strings.Join(state, "\n")))
+}
+
+// monotonicUsec is the MONOTONIC_USEC= field systemd wants with RELOADING=1: the time of
+// the reload on CLOCK_MONOTONIC, in microseconds (without it `systemctl reload` of a
+// Type=notify-reload unit waits for its timeout).
+func monotonicUsec() string {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return fmt.Sprintf("MONOTONIC_USEC=%d", ts.Sec*1_000_000+ts.Nsec/1_000)
+}
+
+func statusLine(running, queued int) string {
+	return fmt.Sprintf("STATUS=%d running, %d queued", running, queued)
+}

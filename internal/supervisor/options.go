@@ -1,0 +1,42 @@
+package supervisor
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Options configure the daemon.
+type Options struct {
+	Config   string        // the operator's configuration file
+	Workdir  string        // the work directory
+	Limit    int           // builds at most at once (--limit, default 1)
+	Interval time.Duration // between two watcher passes; 0 runs no watcher (webhooks only)
+	Grace    time.Duration // a canceled build's time to stop; see the budgets below
+	Logger   *slog.Logger
+	Build    string // path of pipeline-build
+	Watch    string // path of pipeline-watch
+	Version  string // for the start log line
+}
+
+// Budgets (SPEC §7.4, §8). Each outer one exceeds the inner ones:
+//
+//   - Grace (default 10 s): a canceled pipeline-build stops its command, removes its
+//     container and runs error_callback within it (see package build);
+//   - a build still running Grace after SIGTERM gets SIGKILL, to its process group;
+//   - the daemon exits by exitDeadline(Grace) = Grace + 1 s after SIGTERM/SIGQUIT, whatever
+//     the builds do;
+//   - scripts/pipelined.service gives TimeoutStopSec=30 s, above the default exit deadline.
+const (
+	DefaultGrace = 10 * time.Second
+	// rescanEvery lists spool/new/ even without an fsnotify event: lost events cost
+	// latency, never a job. It is also the only periodic wake-up of an idle daemon.
+	rescanEvery = time.Minute
+	// reloadDebounce waits for an editor or a deploy tool to finish writing the file.
+	reloadDebounce = 300 * time.Millisecond
+	// watcherBackoffMax caps the delay before restarting a watcher that keeps dying.
+	watcherBackoffMax = time.Minute
+	// staleTmp is when a half-written job file in spool/tmp/ is removed.
+	staleTmp = 24 * time.Hour
+)
+
+func exitDeadline(grace time.Duration) time.Duration { return grace + time.Second }

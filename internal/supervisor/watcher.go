@@ -1,0 +1,95 @@
+package supervisor
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"pipelined/internal/procexec"
+)
+
+// watcherDone reports that pipeline-watch exited.
+type watcherDone struct {
+	res procexec.Result
+	err error
+}
+
+// watcherGrace is the time pipeline-watch has to exit on SIGTERM; it exits at once.
+const watcherGrace = 2 * time.Second
+
+// startWatcher runs pipeline-watch as a child. It reads the same configuration snapshot
+// as the builds, and its log lines go straight to the daemon's stderr. Unlike a build it is
+// not detached: it dies with the daemon, and the next daemon starts its own.
+func (s *supervisor) startWatcher() {
+	if s.o.Interval <= 0 || s.state != serving || s.watcher != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := procexec.Start(ctx, procexec.Cmd{
+		Argv: []string{s.o.Watch, "--config", s.layout.ConfigSnapshot(), "--workdir", s.layout.Root,
+			"--interval", strconv.Itoa(int(s.o.Interval.Seconds()))},
+		Env:    os.Environ(),
+		Output: os.Stderr,
+		Grace:  watcherGrace,
+	})
+	if err != nil {
+		cancel()
+		s.log.Error("cannot start pipeline-watch", "error", err.Error())
+		s.scheduleWatcherRestart()
+		return
+	}
+	s.watcher, s.stopWatcher, s.watcherStarted = p, cancel, time.Now()
+	go func() {
+		res, err := p.Wait()
+		s.send(watcherDone{res: res, err: err})
+	}()
+}
+
+// watcherExited restarts a watcher that died on its own, with back-off: one second,
+// doubling up to a minute, back to one second after it ran for a minute.
+func (s *supervisor) watcherExited(ev watcherDone) {
+	s.watcher = nil
+	if s.stopWatcher != nil {
+		s.stopWatcher()
+		s.stopWatcher = nil
+	}
+	if s.state != serving {
+		return
+	}
+	if time.Since(s.watcherStarted) > watcherBackoffMax {
+		s.watcherBackoff = 0
+	}
+	s.scheduleWatcherRestart()
+	s.log.Warn("watcher exited, restarting", "status", describe(ev.res), "in", s.watcherBackoff.String())
+}
+
+func (s *supervisor) scheduleWatcherRestart() {
+	switch {
+	case s.watcherBackoff == 0:
+		s.watcherBackoff = time.Second
+	default:
+		s.watcherBackoff = min(2*s.watcherBackoff, watcherBackoffMax)
+	}
+	s.restartWatcher = time.NewTimer(s.watcherBackoff)
+}
+
+// stopTheWatcher asks pipeline-watch to exit; its exit arrives as a watcherDone.
+func (s *supervisor) stopTheWatcher() {
+	if s.restartWatcher != nil {
+		s.restartWatcher.Stop()
+		s.restartWatcher = nil
+	}
+	if s.stopWatcher != nil {
+		s.stopWatcher()
+	}
+}
+
+// hupWatcher tells pipeline-watch to re-read the configuration. The signal goes to its
+// process only: its running git ls-remote children must not get it.
+func (s *supervisor) hupWatcher() {
+	if s.watcher != nil {
+		syscall.Kill(s.watcher.Pid, syscall.SIGHUP)
+	}
+}
