@@ -283,3 +283,20 @@ func TestDaemonCancelsOnSIGTERM(t *testing.T) {
 	}
 	testenv.NoProcessMentions(t, s.workdir)
 }
+
+func TestDaemonRefusesAnInvalidConfigurationAtStart(t *testing.T) {
+	s := newSite(t)
+	s.writeConfig("[a]\nbuild = maybe\n\n[b]\nremote = /r\nrun = True\n")
+	res := run(t, nil, bin.pipelined, "--config", s.config, "--workdir", s.workdir)
+	if res.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", res.code, res.stderr)
+	}
+	for _, want := range []string{":2: [a] build: \"maybe\" is not a boolean", ":1: [a] remote: no remote is set", ":6: [b] run: run = True needs build = True"} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("the errors lack %q:\n%s", want, res.stderr)
+		}
+	}
+	if _, err := os.Stat(s.workdir); err == nil {
+		t.Error("the work directory was created for a configuration that was refused")
+	}
+}
