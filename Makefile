@@ -20,6 +20,9 @@ test: deps ## go vet, then every test (end-to-end included) with the race detect
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+demo: ## build a throwaway repository with the real daemon (everything in ./demo)
+	scripts/demo.sh
+
 lint: ## gofmt (must list nothing), go vet, staticcheck if installed
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
@@ -27,6 +30,15 @@ lint: ## gofmt (must list nothing), go vet, staticcheck if installed
 
 tidy: ## fail if go mod tidy would change go.mod or go.sum
 	$(GO) mod tidy -diff
+
+install: build ## install binaries, man pages, the systemd unit, webhook files and an example config (PREFIX, DESTDIR)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/lib/systemd/system \
+		$(DESTDIR)$(PREFIX)/share/pipelined/webhook
+	install -m 755 bin/pipelined bin/pipeline-watch bin/pipeline-build scripts/webhook/pipelined-webhook $(DESTDIR)$(PREFIX)/bin/
+	for b in pipelined pipeline-watch pipeline-build; do bin/$$b --generate-man-pages $(DESTDIR)$(PREFIX)/share/man/man1 || exit 1; done
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' scripts/pipelined.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/pipelined.service
+	install -m 644 scripts/webhook/hooks.json $(DESTDIR)$(PREFIX)/share/pipelined/webhook/
+	install -m 644 scripts/pipelined.ini.example $(DESTDIR)$(PREFIX)/share/pipelined/
 
 clean: ## remove bin/
 	rm -rf bin

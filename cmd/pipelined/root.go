@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"time"
 
@@ -129,14 +130,16 @@ Example:
 }
 
 func newEnqueueCommand(paths *cli.Paths) *cobra.Command {
-	return &cobra.Command{
+	var o supervisor.EnqueueOptions
+	cmd := &cobra.Command{
 		Use:   "enqueue --config CONFIG.INI --workdir PATH PROJECT REF [COMMIT]",
 		Short: "Queue a build of a project's branch or tag",
 		Long: `enqueue writes a job file into the spool, the way the watcher and webhooks do: a running
 daemon starts the build as soon as a slot is free, a stopped one at its next start.
 REF is a full ref (refs/heads/main, refs/tags/v1.2) or a branch or tag name, which is
 looked up on the remote. Without COMMIT the build takes whatever the ref points to when it
-starts.
+starts. With --only-matching (what the webhook script uses) a ref that the project's
+branches or tags regex does not match is not queued, and enqueue still exits 0.
 
 Example:
   pipelined enqueue --config /etc/pipelined.ini --workdir /var/pipelined example-project main`,
@@ -145,11 +148,15 @@ Example:
 			if err := paths.Require(); err != nil {
 				return err
 			}
-			commit := ""
+			o.Config, o.Workdir, o.Project, o.Ref = paths.Config, paths.Workdir, args[0], args[1]
 			if len(args) == 3 {
-				commit = args[2]
+				o.Commit = args[2]
 			}
-			job, name, err := supervisor.Enqueue(cmd.Context(), paths.Config, paths.Workdir, args[0], args[1], commit)
+			job, name, err := supervisor.Enqueue(cmd.Context(), o)
+			if errors.Is(err, supervisor.ErrNotMatching) {
+				cmd.Printf("not queued: project %s does not build %s (see its branches and tags)\n", o.Project, o.Ref)
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -157,4 +164,7 @@ Example:
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&o.Source, "source", "manual", "who asks for the build, recorded in the job and build.json")
+	cmd.Flags().BoolVar(&o.OnlyMatching, "only-matching", false, "queue only a ref the project's branches or tags regex matches")
+	return cmd
 }

@@ -88,7 +88,11 @@ func Main(root *cobra.Command) int {
 	root.SilenceErrors = true
 	root.Version = version
 	wrapUsageErrors(root)
+	addManFlag(root)
 	err := root.Execute()
+	if errors.Is(err, errManDone) {
+		return ExitOK
+	}
 	var silent *SilentError
 	var sig *SignalError
 	// A command stopped by a signal says so with its exit status alone: the one who sent

@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"time"
 
@@ -10,14 +12,31 @@ import (
 	"pipelined/internal/env"
 	"pipelined/internal/git"
 	"pipelined/internal/spool"
+	"pipelined/internal/watch"
 	"pipelined/internal/workdir"
 )
 
-// Enqueue writes a job for a project's ref (and commit, or "" for whatever the ref is at
-// when the build starts) into the spool, as `pipelined enqueue` does; a running daemon
-// starts it at once, a stopped one at its next start. A branch or tag name is resolved to
-// its full ref with git ls-remote. It returns the job and its file name.
-func Enqueue(ctx context.Context, configPath, workdirPath, project, ref, commit string) (spool.Job, string, error) {
+// EnqueueOptions describe a job to queue.
+type EnqueueOptions struct {
+	Config, Workdir string
+	Project         string
+	Ref             string // full ref, or a branch or tag name (looked up on the remote)
+	Commit          string // "" builds whatever the ref points to when the build starts
+	Source          string // who asks: manual, webhook, …
+	// OnlyMatching queues the job only if the project's branches or tags regex matches
+	// the ref, as for the watcher: a webhook reports every push, the project wants some.
+	OnlyMatching bool
+}
+
+// ErrNotMatching is returned by Enqueue with OnlyMatching for a ref the project does not
+// build.
+var ErrNotMatching = errors.New("the project does not build this ref")
+
+// Enqueue writes a job into the spool, as `pipelined enqueue` does; a running daemon
+// starts it at once, a stopped one at its next start. It returns the job and its file
+// name.
+func Enqueue(ctx context.Context, o EnqueueOptions) (spool.Job, string, error) {
+	configPath, project, ref, commit := o.Config, o.Project, o.Ref, o.Commit
 	cfg, err := config.Load(configPath)
 	if err != nil {
 		return spool.Job{}, "", err
@@ -47,7 +66,10 @@ func Enqueue(ctx context.Context, configPath, workdirPath, project, ref, commit 
 			return spool.Job{}, "", err
 		}
 	}
-	layout, err := workdir.New(workdirPath)
+	if o.OnlyMatching && !watch.Wanted(p, ref) {
+		return spool.Job{}, "", fmt.Errorf("%s: %w", ref, ErrNotMatching)
+	}
+	layout, err := workdir.New(o.Workdir)
 	if err != nil {
 		return spool.Job{}, "", err
 	}
@@ -55,7 +77,11 @@ func Enqueue(ctx context.Context, configPath, workdirPath, project, ref, commit 
 	if err != nil {
 		return spool.Job{}, "", err
 	}
-	job := spool.Job{Project: project, Ref: ref, Commit: commit, Source: spool.SourceManual}
+	source := o.Source
+	if source == "" {
+		source = spool.SourceManual
+	}
+	job := spool.Job{Project: project, Ref: ref, Commit: commit, Source: source}
 	name, err := sp.Write(job)
 	return job, name, err
 }

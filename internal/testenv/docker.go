@@ -1,71 +1,52 @@
 package testenv
 
 import (
-	"archive/tar"
-	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 )
 
-// BaseImage is the image tests build FROM. There is no registry to pull from, so it is
-// made here from Debian's busybox-static: one static binary and a link per applet.
+// BaseImage is the image tests build FROM. There is no registry to pull from, so
+// scripts/base-image.sh makes it from Debian's busybox-static.
 const BaseImage = "pipelined-test/busybox:1"
 
 var baseImageOnce sync.Once
 var baseImageErr string
 
-// RequireBaseImage makes sure docker works and BaseImage exists, importing it once.
+// RequireBaseImage makes sure docker works and BaseImage exists, making it once.
 func RequireBaseImage(t testing.TB) {
 	t.Helper()
 	Require(t, "docker", "busybox")
-	baseImageOnce.Do(func() { baseImageErr = importBaseImage() })
+	baseImageOnce.Do(func() {
+		out, err := exec.Command(filepath.Join(ModuleRoot(t), "scripts", "base-image.sh"), BaseImage).CombinedOutput()
+		if err != nil {
+			baseImageErr = "scripts/base-image.sh: " + err.Error() + ": " + string(out)
+		}
+	})
 	if baseImageErr != "" {
 		t.Fatal(baseImageErr)
 	}
 }
 
-func importBaseImage() string {
-	if exec.Command("docker", "image", "inspect", BaseImage).Run() == nil {
-		return ""
-	}
-	busybox, err := exec.LookPath("busybox")
+// ModuleRoot is the directory of go.mod, where scripts/ is.
+func ModuleRoot(t testing.TB) string {
+	dir, err := os.Getwd()
 	if err != nil {
-		return err.Error()
+		t.Fatal(err)
 	}
-	bin, err := os.ReadFile(busybox)
-	if err != nil {
-		return err.Error()
-	}
-	list, err := exec.Command(busybox, "--list").Output()
-	if err != nil {
-		return "busybox --list: " + err.Error()
-	}
-	var tarball bytes.Buffer
-	tw := tar.NewWriter(&tarball)
-	for _, d := range []string{"bin/", "tmp/", "etc/"} {
-		mode := int64(0o755)
-		if d == "tmp/" {
-			mode = 0o1777
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
 		}
-		tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: mode})
-	}
-	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))})
-	tw.Write(bin)
-	for _, applet := range strings.Fields(string(list)) {
-		if applet != "busybox" {
-			tw.WriteHeader(&tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
 		}
+		dir = parent
 	}
-	tw.Close()
-	cmd := exec.Command("docker", "import", "--change", "ENV PATH=/bin", "--change", `CMD ["/bin/sh"]`, "-", BaseImage)
-	cmd.Stdin = &tarball
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "docker import: " + err.Error() + ": " + string(out)
-	}
-	return ""
 }
 
 // Containers lists the names of all containers (running or not) labelled with workdir.

@@ -179,7 +179,7 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]bool) 
 	written := 0
 	for _, p := range r.projects {
 		for _, ref := range refs {
-			if !wanted(p, ref.Name) {
+			if !Wanted(p, ref.Name) {
 				continue
 			}
 			job := spool.Job{Project: p.Name, Ref: ref.Name, Commit: ref.Commit, Source: spool.SourceWatch}
@@ -198,9 +198,9 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]bool) 
 	return written
 }
 
-// wanted reports whether the project builds the ref: its name must fully match the
+// Wanted reports whether the project builds the ref: its name must fully match the
 // project's branches or tags regex.
-func wanted(p *config.Project, ref string) bool {
+func Wanted(p *config.Project, ref string) bool {
 	switch {
 	case git.IsBranch(ref):
 		return p.Branches != nil && p.Branches.MatchString(git.ShortName(ref))
