@@ -1,12 +1,10 @@
 package config
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -17,52 +15,13 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the .golden files of testdata/ini")
 
-// oracleResult is what testdata/configparser_oracle.py reports for one file.
-type oracleResult struct {
-	OK       bool   `json:"ok"`
-	Error    string `json:"error"`
-	Sections []struct {
-		Name   string            `json:"name"`
-		Values map[string]string `json:"values"`
-	} `json:"sections"`
-	Typed map[string]map[string]any `json:"typed"`
-}
-
-// oracleKinds tells the oracle how to read each typed key: getboolean, getint, re.compile.
-func oracleKinds() map[string]string {
-	kinds := map[string]string{}
+// kinds maps every key to its kind, for the oracle to read it as configparser would.
+func kinds() map[string]string {
+	m := map[string]string{}
 	for _, k := range Keys {
-		switch k.Kind() {
-		case "boolean":
-			kinds[k.Name] = "bool"
-		case "integer":
-			kinds[k.Name] = "int"
-		case "seconds":
-			kinds[k.Name] = "seconds"
-		case "regex":
-			kinds[k.Name] = "regex"
-		}
+		m[k.Name] = k.Kind()
 	}
-	return kinds
-}
-
-// ReadWithPython reads files with Python's configparser through the oracle script.
-func readWithPython(t *testing.T, files []string) map[string]oracleResult {
-	t.Helper()
-	testenv.Require(t, "python3")
-	req, _ := json.Marshal(map[string]any{"files": files, "types": oracleKinds()})
-	cmd := exec.Command("python3", "testdata/configparser_oracle.py")
-	cmd.Stdin = strings.NewReader(string(req))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("running the configparser oracle: %v", err)
-	}
-	results := map[string]oracleResult{}
-	if err := json.Unmarshal(out, &results); err != nil {
-		t.Fatalf("reading the oracle's answer: %v", err)
-	}
-	return results
+	return m
 }
 
 func corpus(t *testing.T) []string {
@@ -77,7 +36,7 @@ func corpus(t *testing.T) []string {
 // the corpus, our reading and Python's are the same, key by key, or both refuse the file.
 func TestReadingMatchesConfigparser(t *testing.T) {
 	files := corpus(t)
-	python := readWithPython(t, files)
+	python := testenv.Configparser(t, files, kinds())
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			py := python[file]
@@ -121,12 +80,12 @@ func compareTyped(t *testing.T, sec *Section, python map[string]any) {
 	for key, want := range python {
 		text := sec.Values[key]
 		var got any = "error"
-		switch oracleKinds()[key] {
-		case "bool":
+		switch kinds()[key] {
+		case "boolean":
 			if b, ok := pyBool(text); ok {
 				got = b
 			}
-		case "int":
+		case "integer":
 			if n, ok := pyInt(text); ok {
 				got = float64(n)
 			}

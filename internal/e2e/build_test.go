@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"pipelined/internal/testenv"
 )
@@ -182,5 +183,35 @@ rsync.include = include.txt
 	if log := readFile(t, filepath.Join(s.onlyBuild("delete"), "build.log")); !strings.Contains(log,
 		"$ rsync --verbose --recursive --links --exclude .git --checksum --delete-after --delete-excluded -- ") {
 		t.Errorf("the rsync command line is not the one of SPEC §7.1:\n%s", log)
+	}
+}
+
+// TestBuildLogGrowsWhileAStepRuns reads build.log while a step is still running: output is
+// there as it comes, not when the step ends.
+func TestBuildLogGrowsWhileAStepRuns(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	release := filepath.Join(s.dir, "release")
+	step := s.file("step.sh", "#!/bin/sh\necho first line of a long step\nwhile [ ! -e "+release+" ]; do sleep 0.05; done\necho last line\n", 0o755)
+	s.writeConfig("[p]\nremote = %s\nprepare_callback = %s\n", repo.Remote, step)
+	p := startProcess(t, bin.build, "--config", s.config, "--workdir", s.workdir, "p", "main")
+	testenv.Eventually(t, time.Minute, "the step's first line never reached build.log while it ran", func() bool {
+		logs, _ := filepath.Glob(filepath.Join(s.workdir, "p", "*", "*.tmp", "build.log"))
+		if len(logs) != 1 {
+			return false
+		}
+		data, _ := os.ReadFile(logs[0])
+		return strings.Contains(string(data), "first line of a long step\n")
+	})
+	st := status(t, s.onlyBuild("p"))
+	if st.Result != "running" || st.Steps[len(st.Steps)-1].Step != "checkout" {
+		t.Errorf("while the step runs, build.json says %s after %q", st.Result, st.Steps[len(st.Steps)-1].Step)
+	}
+	os.WriteFile(release, nil, 0o644)
+	if code := p.wait(t, time.Minute); code != 0 {
+		t.Fatalf("exit %d\n%s", code, p.stderr())
+	}
+	if log := readFile(t, filepath.Join(s.onlyBuild("p"), "build.log")); !strings.Contains(log, "last line\n==> exit 0") {
+		t.Errorf("build.log:\n%s", log)
 	}
 }

@@ -139,6 +139,14 @@ func TestSignalCancelsTheBuild(t *testing.T) {
 				}
 				return false
 			})
+			// The running container carries the labels that find it later.
+			labels := run(t, nil, "docker", "inspect", "--format", "{{json .Config.Labels}}", "p-"+repo.Head()[:8]+"-"+containerSuffix(t, s))
+			for _, want := range []string{`"pipelined.workdir":"` + s.workdir + `"`, `"pipelined.project":"p"`, `"pipelined.ref":"refs/heads/main"`,
+				`"pipelined.commit":"` + repo.Head() + `"`, `"pipelined.job":"manual"`, `"pipelined.build":"`} {
+				if !strings.Contains(labels.stdout, want) {
+					t.Errorf("the container's labels %s lack %s", labels.stdout, want)
+				}
+			}
 			sent := time.Now()
 			p.signal(tc.sig)
 			code := p.wait(t, grace+30*time.Second)
@@ -192,4 +200,16 @@ func TestSameCommitAsBranchAndTagAtOnce(t *testing.T) {
 	if a, b := status(t, branchDir).Container, status(t, tagDirs[0]).Container; a == b {
 		t.Errorf("both builds used the container name %s", a)
 	}
+}
+
+// containerSuffix is the part of the running build's container name that its build
+// directory gives.
+func containerSuffix(t *testing.T, s *site) string {
+	for _, c := range testenv.Containers(t, s.workdir) {
+		if i := strings.LastIndexByte(c, '-'); i > 0 {
+			return c[i+1:]
+		}
+	}
+	t.Fatal("no container")
+	return ""
 }

@@ -1,7 +1,6 @@
 package procexec
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -59,28 +57,11 @@ func helper(mode string) Cmd {
 	return Cmd{Argv: []string{os.Args[0], "-test.run=NONE"}, Env: []string{"PROCEXEC_HELPER=" + mode}}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func groupGone(pgid int) bool { return errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) }
 
 func pidGone(pid int) bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }
 
-func grandchildPid(t *testing.T, out *syncBuffer) int {
+func grandchildPid(t *testing.T, out *testenv.Buffer) int {
 	t.Helper()
 	var pid int
 	testenv.Eventually(t, 10*time.Second, "the helper did not report its grandchild", func() bool {
@@ -104,7 +85,7 @@ func TestRunReportsExitStatus(t *testing.T) {
 }
 
 func TestRunPassesExactlyTheGivenEnvironment(t *testing.T) {
-	var out syncBuffer
+	var out testenv.Buffer
 	c := helper("env")
 	c.Env = append(c.Env, "ONLY_THIS=1")
 	c.Output = &out
@@ -118,7 +99,7 @@ func TestRunPassesExactlyTheGivenEnvironment(t *testing.T) {
 
 func TestCancelKillsTheWholeGroup(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
-	var out syncBuffer
+	var out testenv.Buffer
 	c := helper("fork-sleep")
 	c.Output = &out
 	c.Grace = 500 * time.Millisecond
@@ -155,7 +136,7 @@ func TestTimeoutIsReportedApartFromCancel(t *testing.T) {
 }
 
 func TestLeftoverGrandchildIsKilledWhenTheCommandEnds(t *testing.T) {
-	var out syncBuffer
+	var out testenv.Buffer
 	c := helper("leak-output")
 	c.Output = &out
 	c.Grace = 300 * time.Millisecond
