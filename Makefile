@@ -10,8 +10,8 @@ DESTDIR ?=
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-build: ## build pipelined, pipeline-watch and pipeline-build into bin/
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+build: ## build pipelined, pipeline-watch and pipeline-build into bin/ (static: they start faster)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
 
 deps: ## install the Debian packages the tests and the demo need, if missing
 	scripts/install-deps.sh
@@ -19,6 +19,10 @@ deps: ## install the Debian packages the tests and the demo need, if missing
 test: deps ## go vet, then every test (end-to-end included) with the race detector
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+bench: deps build ## Go benchmarks of the hot code, then scripts/bench: the table of README "Performance"
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) run ./scripts/bench -bin bin -out bench-results.json
 
 demo: ## build a throwaway repository with the real daemon (everything in ./demo)
 	scripts/demo.sh

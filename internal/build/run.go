@@ -33,7 +33,8 @@ type builder struct {
 	log      *buildlog.Log
 	status   *buildlog.Status
 	env      *env.Environment
-	image    string // id of the image the build step made
+	image    string         // id of the image the build step made
+	leftover *leftoverCheck // the run step's check for a leftover container
 	canceled atomic.Pointer[time.Time]
 }
 
@@ -105,13 +106,10 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	case !b.project.Enabled:
 		return cli.Usagef("project %q is disabled (enabled = False in %s, line %d)", o.Project, o.Config, b.project.Line)
 	}
-	// The safety variables go in underneath the project's: a project may bring its own
-	// GIT_SSH_COMMAND (a deploy key), which then wins.
-	base := git.SafeEnv(os.Environ())
-	projectEnv, envErr := env.ForProject(base, b.project.EnvFile, b.project.Env)
-	gitEnv := base
+	projectEnv, envErr := env.ForProject(os.Environ(), b.project.EnvFile, b.project.Env)
+	gitEnv := git.SafeEnv(os.Environ())
 	if envErr == nil {
-		gitEnv = projectEnv.List()
+		gitEnv = git.SafeEnv(projectEnv.List())
 	}
 	res, err := resolve(ctx, b.project.Remote, o.Ref, o.Commit, gitEnv, b.project.Timeout)
 	if err != nil {

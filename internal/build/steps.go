@@ -70,7 +70,7 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 		// The env_file could not be read: no step can run, but error_callback still does,
 		// with the inline variables.
 		failed, err = StepEnv, errors.New(b.status.Reason)
-		b.env = env.Compose(git.SafeEnv(os.Environ()), nil, b.project.Env)
+		b.env = env.Compose(os.Environ(), nil, b.project.Env)
 		b.setRuntimeEnv()
 	} else {
 		for _, s := range b.steps() {
@@ -83,6 +83,9 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 				break
 			}
 		}
+	}
+	if b.leftover != nil {
+		<-b.leftover.done // a failed image build leaves the check running: no process outlives the build
 	}
 	switch {
 	case errors.Is(err, errSkip):
@@ -104,14 +107,15 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 	return result, reason
 }
 
-// command runs one command of a step with the build's environment, its output going
+// command runs one command of a step with the build's environment (made safe for git: see
+// git.SafeEnv; a project's own GIT_SSH_COMMAND, a deploy key, is kept), its output going
 // straight into build.log, and records it.
 func (b *builder) command(ctx context.Context, step string, argv []string, dir string, e *env.Environment, onStop func()) error {
 	b.log.Prompt(argv)
 	res, err := procexec.Run(ctx, procexec.Cmd{
 		Argv:    argv,
 		Dir:     dir,
-		Env:     e.List(),
+		Env:     git.SafeEnv(e.List()),
 		Output:  b.log.File(),
 		Timeout: b.project.Timeout,
 		Grace:   stopGrace(b.o.Grace),
@@ -183,6 +187,11 @@ func (b *builder) labels() docker.Labels {
 
 func (b *builder) dockerBuild(ctx context.Context) error {
 	p := b.project
+	if p.Run {
+		// The leftover check of the run step asks the engine about a container name that
+		// is already known; it runs alongside the image build instead of after it.
+		b.leftover = b.startLeftoverCheck(ctx, docker.ContainerName(p.Name, b.short, b.dir))
+	}
 	tag, label, err := b.interpolate(p.Tag, p.Label)
 	if err != nil {
 		return err
@@ -256,7 +265,7 @@ func (b *builder) dockerRun(ctx context.Context) error {
 	}
 	name := docker.ContainerName(p.Name, b.short, b.dir)
 	b.status.Container = name
-	b.removeLeftover(ctx, name)
+	b.finishLeftoverCheck(name)
 
 	// Inside the container the checkout and the artifacts are at /build and /drop; the
 	// host's run directory and log are not there at all.
@@ -281,19 +290,41 @@ func (b *builder) dockerRun(ctx context.Context) error {
 	return b.command(ctx, StepDockerRun, argv, b.dir, runEnv, onStop)
 }
 
-// removeLeftover removes a container of the same name left by an earlier attempt in a
-// build directory of the same name (SPEC §7.4). No such container is the usual case.
-func (b *builder) removeLeftover(ctx context.Context, name string) {
+// leftoverCheck is `docker rm -f NAME` for a container of the same name that an earlier
+// attempt in a build directory of the same name left (SPEC §7.4); no such container is
+// the usual case.
+type leftoverCheck struct {
+	done chan struct{}
+	out  strings.Builder
+	res  procexec.Result
+	err  error
+}
+
+func (b *builder) startLeftoverCheck(ctx context.Context, name string) *leftoverCheck {
+	c := &leftoverCheck{done: make(chan struct{})}
+	env := git.SafeEnv(b.env.List())
+	go func() {
+		defer close(c.done)
+		c.res, c.err = procexec.Run(ctx, procexec.Cmd{Argv: docker.RemoveArgs(name), Env: env, Output: &c.out,
+			Grace: stopGrace(b.o.Grace)})
+	}()
+	return c
+}
+
+// finishLeftoverCheck waits for the check and writes it into build.log.
+func (b *builder) finishLeftoverCheck(name string) {
+	c := b.leftover
+	if c == nil {
+		return
+	}
+	<-c.done
 	b.log.Prompt(docker.RemoveArgs(name))
-	var out strings.Builder
-	res, err := procexec.Run(ctx, procexec.Cmd{Argv: docker.RemoveArgs(name), Env: b.env.List(), Output: &out,
-		Grace: stopGrace(b.o.Grace)})
-	if strings.Contains(out.String(), "No such container") {
+	if strings.Contains(c.out.String(), "No such container") {
 		b.log.Note("no leftover container %s", name)
 		return
 	}
-	b.log.File().WriteString(out.String())
-	b.log.Exit(res, err)
+	b.log.File().WriteString(c.out.String())
+	b.log.Exit(c.res, c.err)
 }
 
 // removeBuildContainers removes what an interrupted docker build may leave: the engine

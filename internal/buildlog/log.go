@@ -11,7 +11,8 @@ import (
 
 // Log is an open build.log.
 type Log struct {
-	f      *os.File
+	f      *os.File // appends; commands write their output here too
+	r      *os.File // reads the last byte, to start pipelined's lines on a fresh line
 	redact func(string) string
 }
 
@@ -22,7 +23,12 @@ func Create(path string, redact func(string) string) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Log{f: f, redact: redact}, nil
+	r, err := os.Open(path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Log{f: f, r: r, redact: redact}, nil
 }
 
 // File is the file commands write their output to directly: no copy through this process,
@@ -30,7 +36,10 @@ func Create(path string, redact func(string) string) (*Log, error) {
 func (l *Log) File() *os.File { return l.f }
 
 // Close closes the file.
-func (l *Log) Close() error { return l.f.Close() }
+func (l *Log) Close() error {
+	l.r.Close()
+	return l.f.Close()
+}
 
 // Step marks the start of a step.
 func (l *Log) Step(name string, at time.Time) {
@@ -90,14 +99,7 @@ func (l *Log) atLineStart() bool {
 		return true
 	}
 	last := make([]byte, 1)
-	// The file is opened write-only for appending; read the last byte through a second
-	// descriptor.
-	r, err := os.Open(l.f.Name())
-	if err != nil {
-		return true
-	}
-	defer r.Close()
-	if _, err := r.ReadAt(last, info.Size()-1); err != nil {
+	if _, err := l.r.ReadAt(last, info.Size()-1); err != nil {
 		return true
 	}
 	return last[0] == '\n'

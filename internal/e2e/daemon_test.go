@@ -278,9 +278,7 @@ func TestDaemonCancelsOnSIGTERM(t *testing.T) {
 	if n := len(s.finished()); n != 2 {
 		t.Errorf("%d builds recorded a result, want 2", n)
 	}
-	if left := testenv.Containers(t, s.workdir); len(left) > 0 {
-		t.Errorf("containers left: %v", left)
-	}
+	testenv.NoContainersLeft(t, s.workdir)
 	testenv.NoProcessMentions(t, s.workdir)
 }
 

@@ -113,9 +113,7 @@ func TestTimeoutStopsTheContainer(t *testing.T) {
 	if took := time.Since(start); took > 60*time.Second {
 		t.Errorf("the build took %v: the timeout did not stop the container", took)
 	}
-	if left := testenv.Containers(t, s.workdir); len(left) > 0 {
-		t.Errorf("containers left after the timeout: %v", left)
-	}
+	testenv.NoContainersLeft(t, s.workdir)
 }
 
 func TestSignalCancelsTheBuild(t *testing.T) {
@@ -164,9 +162,7 @@ func TestSignalCancelsTheBuild(t *testing.T) {
 			if env := envFile(t, filepath.Join(dir, "error.env")); env["BUILD_STATUS"] != "canceled" {
 				t.Errorf("error_callback saw BUILD_STATUS=%q, want canceled", env["BUILD_STATUS"])
 			}
-			if left := testenv.Containers(t, s.workdir); len(left) > 0 {
-				t.Errorf("containers left: %v", left)
-			}
+			testenv.NoContainersLeft(t, s.workdir)
 			testenv.NoProcessMentions(t, dir)
 		})
 	}

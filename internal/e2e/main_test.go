@@ -24,7 +24,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	out, err := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "pipelined/cmd/...").CombinedOutput()
+	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "pipelined/cmd/...")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build does
+	out, err := build.CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building the binaries: %v\n%s", err, out)
 		os.RemoveAll(dir)

@@ -75,9 +75,7 @@ func TestKilledDaemonLosesAndRepeatsNothing(t *testing.T) {
 	}
 	p.signal(syscall.SIGINT)
 	p.wait(t, time.Minute)
-	if left := testenv.Containers(t, s.workdir); len(left) > 0 {
-		t.Errorf("containers left: %v", left)
-	}
+	testenv.NoContainersLeft(t, s.workdir)
 }
 
 func TestCrashedBuildIsMarkedFailedAndItsContainerRemoved(t *testing.T) {
@@ -103,9 +101,7 @@ func TestCrashedBuildIsMarkedFailedAndItsContainerRemoved(t *testing.T) {
 	if !strings.HasPrefix(a, "failed: pipeline-build ended without finishing") {
 		t.Errorf("the crashed build is recorded as %q", a)
 	}
-	if left := testenv.Containers(t, s.workdir); len(left) > 0 {
-		t.Errorf("the crashed build's container is still there: %v", left)
-	}
+	testenv.NoContainersLeft(t, s.workdir)
 	if q := s.jobsIn(spool.Cur); len(q) != 0 {
 		t.Errorf("the crashed job is still claimed: %v", q)
 	}
@@ -241,9 +237,7 @@ func TestDaemonRemovesOrphanContainersAtStart(t *testing.T) {
 	}
 	t.Cleanup(func() { run(t, nil, "docker", "rm", "-f", other) })
 	p := s.daemon("--interval", "0")
-	if left := testenv.Containers(t, s.workdir); len(left) > 0 {
-		t.Errorf("the orphan container was not removed: %v", left)
-	}
+	testenv.NoContainersLeft(t, s.workdir)
 	if res := run(t, nil, "docker", "container", "inspect", other); res.code != 0 {
 		t.Errorf("a container of another work directory was removed")
 	}

@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"pipelined/internal/testenv"
 )
@@ -85,5 +86,27 @@ func TestSafeEnvKeepsGitFromPrompting(t *testing.T) {
 	own := SafeEnv([]string{"GIT_SSH_COMMAND=ssh -i /keys/deploy"})
 	if n := strings.Count(strings.Join(own, "\n"), "GIT_SSH_COMMAND"); n != 1 {
 		t.Errorf("the operator's GIT_SSH_COMMAND was replaced: %q", own)
+	}
+}
+
+func TestSafeEnvAddsConnectionSharingToPlainSSHCommands(t *testing.T) {
+	opts := SharedSSH("/w/.pipelined/ssh", 2*time.Minute)
+	if len(opts) == 0 {
+		t.Fatal("no sharing options for a short directory")
+	}
+	def := strings.Join(SafeEnv(nil, opts...), "\n")
+	if !strings.Contains(def, "GIT_SSH_COMMAND=ssh -o BatchMode=yes -o ConnectTimeout=30 -o ControlMaster=auto -o ControlPath=/w/.pipelined/ssh/%C -o ControlPersist=120") {
+		t.Errorf("default ssh command without sharing: %s", def)
+	}
+	own := strings.Join(SafeEnv([]string{"GIT_SSH_COMMAND=ssh -i /keys/deploy"}, opts...), "\n")
+	if !strings.Contains(own, "GIT_SSH_COMMAND=ssh -i /keys/deploy -o ControlMaster=auto") {
+		t.Errorf("the operator's ssh command did not get sharing: %s", own)
+	}
+	wrapper := strings.Join(SafeEnv([]string{"GIT_SSH_COMMAND=/usr/local/bin/my-ssh"}, opts...), "\n")
+	if strings.Contains(wrapper, "ControlMaster") {
+		t.Errorf("options were added to a wrapper that may not be ssh: %s", wrapper)
+	}
+	if SharedSSH("/"+strings.Repeat("x", 80), time.Minute) != nil {
+		t.Error("sharing for a control path too long for a socket")
 	}
 }

@@ -26,7 +26,6 @@ type Cmd struct {
 	Dir     string        // working directory; "" for the current one
 	Env     []string      // complete environment, NAME=value
 	Output  io.Writer     // receives stdout and stderr together; nil discards them
-	Stderr  io.Writer     // if set, receives stderr instead of Output
 	Timeout time.Duration // 0 for none; ends the command like a cancel, reported as TimedOut
 	Grace   time.Duration // SIGTERM → SIGKILL of the group; 0 means DefaultGrace
 	// Detach lets the command outlive this process: without it the kernel kills the command
@@ -149,9 +148,6 @@ func (p *Process) run(ctx context.Context, c Cmd, started chan<- error) {
 	if c.Output != nil {
 		cmd.Stdout = c.Output
 		cmd.Stderr = c.Output
-	}
-	if c.Stderr != nil {
-		cmd.Stderr = c.Stderr
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if !c.Detach {

@@ -81,7 +81,9 @@ func (s *supervisor) dispatch() {
 		}
 		s.start(e.Name, job)
 	}
-	notify(s.status())
+	if notifying() {
+		notify(s.status())
+	}
 }
 
 // refuse returns why the configuration does not allow a job, or "".

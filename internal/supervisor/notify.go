@@ -9,6 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// notifying reports whether systemd listens ($NOTIFY_SOCKET is set).
+func notifying() bool { return os.Getenv("NOTIFY_SOCKET") != "" }
+
 // notify sends state to systemd's $NOTIFY_SOCKET (sd_notify(3)): one datagram, no
 // library. Without the variable it does nothing.
 func notify(state ...string) {

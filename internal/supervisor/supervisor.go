@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -100,6 +101,7 @@ func Run(ctx context.Context, o Options) error {
 	s.log.Info("started", "workdir", s.layout.Root, "projects", len(cfg.Projects), "limit", o.Limit,
 		"interval", o.Interval.String(), "version", o.Version)
 	notify("READY=1", s.status())
+	debug.FreeOSMemory() // start-up (configuration, recovery) is over
 
 	rescan := time.NewTicker(rescanEvery)
 	defer rescan.Stop()
@@ -123,6 +125,10 @@ func Run(ctx context.Context, o Options) error {
 			s.reload("the configuration file changed")
 		case ev := <-s.events:
 			s.onEvent(ev)
+			if len(s.builds) == 0 {
+				// Idle again: hand back what the builds' bookkeeping took.
+				debug.FreeOSMemory()
+			}
 		case <-timerC(s.restartWatcher):
 			s.restartWatcher = nil
 			s.startWatcher()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // BaseImage is the image tests build FROM. There is no registry to pull from, so
@@ -59,14 +60,28 @@ func Containers(t testing.TB, workdir string) []string {
 	return strings.Fields(string(out))
 }
 
+// NoContainersLeft fails the test if containers labelled with workdir remain. The engine
+// removes a --rm container, or the intermediate container of a build step, a moment after
+// its client has returned, so the check waits for that moment (30 s at most).
+func NoContainersLeft(t testing.TB, workdir string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(Containers(t, workdir)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond) // polling the engine, not waiting for an effect
+	}
+	if left := Containers(t, workdir); len(left) > 0 {
+		t.Errorf("containers left behind: %v", left)
+	}
+}
+
 // CleanDocker removes, when the test ends, the containers and images labelled with
 // workdir, and fails the test if any container was still there: a build must never leave
 // one behind.
 func CleanDocker(t testing.TB, workdir string) {
 	t.Helper()
 	t.Cleanup(func() {
+		NoContainersLeft(t, workdir)
 		if left := Containers(t, workdir); len(left) > 0 {
-			t.Errorf("containers left behind: %v", left)
 			exec.Command("docker", append([]string{"rm", "-f"}, left...)...).Run()
 		}
 		out, _ := exec.Command("docker", "images", "--quiet", "--filter", "label=pipelined.workdir="+workdir).Output()

@@ -2,9 +2,13 @@ package watch
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 	"sync"
+	"syscall"
 	"time"
 
 	"pipelined/internal/config"
@@ -44,6 +48,8 @@ type Watcher struct {
 
 	mu      sync.Mutex
 	lastErr map[string]string // remote → last error reported, "" once it recovered
+
+	sshOptions []string // connection sharing for ssh remotes, across passes
 }
 
 // Run loads the configuration and watches until ctx ends (or after one pass with Once).
@@ -70,12 +76,20 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	w := &Watcher{o: o, cfg: cfg, layout: layout, spool: sp, log: o.Logger, lastErr: map[string]string{}}
+	// ssh master connections outlive one pass by a minute, so that the next pass reuses
+	// them (a pass every --interval); they close by themselves when the watcher stops.
+	if dir := controlDir(layout); dir != "" {
+		w.sshOptions = git.SharedSSH(dir, o.Interval+time.Minute)
+	}
 	for {
 		started := time.Now()
 		w.Pass(ctx)
 		if o.Once || ctx.Err() != nil {
 			return nil
 		}
+		// Between passes the watcher only waits: give the memory of the pass (outputs,
+		// goroutine stacks) back to the system now rather than minutes later.
+		debug.FreeOSMemory()
 		wait := time.NewTimer(time.Until(started.Add(o.Interval)))
 		select {
 		case <-ctx.Done():
@@ -159,12 +173,12 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]bool) 
 	}
 	// The first project's environment is used to ask: it may carry a GIT_SSH_COMMAND with a
 	// deploy key. Projects sharing a remote are expected to share its credentials.
-	e, err := env.ForProject(git.SafeEnv(os.Environ()), first.EnvFile, first.Env)
+	e, err := env.ForProject(os.Environ(), first.EnvFile, first.Env)
 	if err != nil {
 		w.report(r.url, err)
 		return 0
 	}
-	refs, problems, err := git.LsRemote(ctx, r.url, e.List(), timeout)
+	refs, problems, err := git.LsRemote(ctx, r.url, git.SafeEnv(e.List(), w.sshOptions...), timeout)
 	if ctx.Err() != nil {
 		return 0
 	}
@@ -240,4 +254,24 @@ func (w *Watcher) report(url string, err error) {
 	case err == nil:
 		w.lastErr[url] = ""
 	}
+}
+
+// controlDir is where ssh keeps its shared-connection sockets: the state directory, or,
+// when that path is too long for a socket, a private directory in /tmp. "" if neither is
+// usable: then every poll opens a connection of its own.
+func controlDir(layout workdir.Layout) string {
+	dir := filepath.Join(layout.StateDir(), "ssh")
+	if git.SharedSSH(dir, time.Minute) == nil {
+		dir = filepath.Join(os.TempDir(), fmt.Sprintf("pipelined-ssh-%d", os.Getuid()))
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return ""
+	}
+	// Only a directory of our own, closed to others, may hold the sockets.
+	info, err := os.Lstat(dir)
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if err != nil || !info.IsDir() || !ok || int(st.Uid) != os.Getuid() || info.Mode().Perm()&0o077 != 0 {
+		return ""
+	}
+	return dir
 }
