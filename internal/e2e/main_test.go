@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"pipelined/internal/buildlog"
 	"pipelined/internal/testenv"
@@ -152,13 +151,4 @@ func envFile(t *testing.T, path string) map[string]string {
 		}
 	}
 	return vars
-}
-
-// waitFor waits for a file to exist.
-func waitFor(t *testing.T, path string, timeout time.Duration) {
-	t.Helper()
-	testenv.Eventually(t, timeout, "waiting for "+path, func() bool {
-		_, err := os.Stat(path)
-		return err == nil
-	})
 }

@@ -24,11 +24,11 @@ func TestMain(m *testing.M) {
 	case "exit3":
 		os.Exit(3)
 	case "sleep":
-		time.Sleep(time.Hour)
+		<-time.After(time.Hour) // a child that runs until it is killed
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ready")
-		time.Sleep(time.Hour)
+		<-time.After(time.Hour) // a child that runs until it is killed
 	case "fork-sleep":
 		// A grandchild in the same process group, then sleep: cancel must end both.
 		child := exec.Command(os.Args[0])
@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 			os.Exit(9)
 		}
 		fmt.Printf("grandchild %d\n", child.Process.Pid)
-		time.Sleep(time.Hour)
+		<-time.After(time.Hour) // a child that runs until it is killed
 	case "leak-output":
 		// A grandchild that keeps stdout open after this process has exited.
 		child := exec.Command(os.Args[0])
