@@ -247,3 +247,39 @@ func TestDaemonRemovesOrphanContainersAtStart(t *testing.T) {
 	p.signal(syscall.SIGINT)
 	p.wait(t, time.Minute)
 }
+
+// TestDaemonWaitsForAMissingPipelineBuild: when pipeline-build cannot be started (deleted
+// during an upgrade), the job goes back into the queue and the daemon retries after a
+// pause instead of spinning; once the binary is back, the job runs.
+func TestDaemonWaitsForAMissingPipelineBuild(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	s.writeConfig("[p]\nremote = %s\n", repo.Remote)
+	dir := filepath.Join(s.dir, "bin")
+	os.MkdirAll(dir, 0o755)
+	for _, b := range []string{bin.pipelined, bin.watch, bin.build} {
+		data, err := os.ReadFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, filepath.Base(b)), data, 0o755)
+	}
+	p := startProcess(t, filepath.Join(dir, "pipelined"), "--config", s.config, "--workdir", s.workdir, "--interval", "0")
+	testenv.Eventually(t, 30*time.Second, "pipelined did not start", func() bool { return strings.Contains(p.stderr(), "msg=started") })
+	hidden := filepath.Join(s.dir, "pipeline-build.away")
+	os.Rename(filepath.Join(dir, "pipeline-build"), hidden)
+	s.enqueue("p", "main")
+	testenv.Eventually(t, 30*time.Second, "the failed start was not reported", func() bool {
+		return strings.Contains(p.stderr(), "cannot start pipeline-build")
+	})
+	if q := s.queued(); len(q) != 1 {
+		t.Errorf("the job is not back in the queue: %v", q)
+	}
+	os.Rename(hidden, filepath.Join(dir, "pipeline-build"))
+	testenv.Eventually(t, time.Minute, "the job did not run once pipeline-build was back", func() bool { return len(s.finished()) == 1 })
+	if n := strings.Count(p.stderr(), "cannot start pipeline-build"); n > 2 {
+		t.Errorf("the daemon retried %d times within the pause instead of waiting", n)
+	}
+	p.signal(syscall.SIGINT)
+	p.wait(t, time.Minute)
+}

@@ -26,6 +26,9 @@ type build struct {
 	output  *tail             // the end of its output, for the log if it crashes
 }
 
+// retryDispatch asks the main loop to dispatch again after a pause.
+type retryDispatch struct{}
+
 // buildDone reports that a build's process has ended.
 type buildDone struct {
 	name string
@@ -38,7 +41,7 @@ type buildDone struct {
 // bad/ with the reason; a job for a commit that is already queued ahead of it or running
 // is dropped (SPEC §5).
 func (s *supervisor) dispatch() {
-	if s.state != serving || len(s.builds) >= s.o.Limit {
+	if s.state != serving || len(s.builds) >= s.o.Limit || time.Now().Before(s.pausedUntil) {
 		return
 	}
 	entries, err := s.spool.List(spool.New)
@@ -131,8 +134,13 @@ func (s *supervisor) start(name string, job spool.Job) {
 		Detach: true,
 	})
 	if err != nil {
-		s.log.Error("cannot start pipeline-build; the job goes back into the queue", "job", name, "error", err.Error())
+		// Requeuing fires the spool watch again: without a pause this would spin until
+		// the binary is back (it went missing during an upgrade, say).
+		s.pausedUntil = time.Now().Add(startRetry)
+		s.log.Error("cannot start pipeline-build; the job goes back into the queue", "job", name,
+			"error", err.Error(), "retry_in", startRetry.String())
 		s.spool.Requeue(name)
+		time.AfterFunc(startRetry, func() { s.send(retryDispatch{}) })
 		return
 	}
 	s.builds[name] = &build{name: name, job: job, started: time.Now(), proc: p, pid: p.Pid, output: out}

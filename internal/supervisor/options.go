@@ -37,6 +37,8 @@ const (
 	watcherBackoffMax = time.Minute
 	// staleTmp is when a half-written job file in spool/tmp/ is removed.
 	staleTmp = 24 * time.Hour
+	// startRetry pauses dispatching after pipeline-build could not be started.
+	startRetry = 10 * time.Second
 )
 
 func exitDeadline(grace time.Duration) time.Duration { return grace + time.Second }

@@ -45,7 +45,8 @@ type supervisor struct {
 	watcherBackoff time.Duration
 	restartWatcher *time.Timer
 
-	deadline *time.Timer // set once stopping: the daemon exits then, whatever remains
+	deadline    *time.Timer // set once stopping: the daemon exits then, whatever remains
+	pausedUntil time.Time   // no dispatching before, after pipeline-build failed to start
 }
 
 // Run runs the daemon until a signal ends it. It returns nil after a completed drain or
@@ -176,6 +177,8 @@ func (s *supervisor) onEvent(ev any) {
 		s.dispatch()
 	case watcherDone:
 		s.watcherExited(ev)
+	case retryDispatch:
+		s.dispatch()
 	}
 }
 
