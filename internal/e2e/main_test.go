@@ -36,6 +36,12 @@ func TestMain(m *testing.M) {
 	bin.build = filepath.Join(dir, "pipeline-build")
 	code := m.Run()
 	os.RemoveAll(dir)
+	// Every test has ended and cleaned up: a process still running in a test's temporary
+	// directory (a build, a daemon, a git) is a leak.
+	if left := testenv.ProcessesMentioning(filepath.Join(os.TempDir(), "Test")); len(left) > 0 && code == 0 {
+		fmt.Fprintf(os.Stderr, "processes left behind by the tests:\n  %s\n", strings.Join(left, "\n  "))
+		code = 1
+	}
 	os.Exit(code)
 }
 

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -17,10 +18,16 @@ func GitDaemon(t testing.TB, base string) string {
 	port := freePort(t)
 	cmd := exec.Command("git", "daemon", "--export-all", "--reuseaddr", "--base-path="+base,
 		"--listen=127.0.0.1", "--port="+strconv.Itoa(port), "--max-connections=64", base)
+	// git runs git-daemon as a child, which serves each connection from a child of its own:
+	// the whole process group goes when the test ends.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("git daemon: %v", err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
 	Eventually(t, 10*time.Second, "git daemon did not start listening", func() bool {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
