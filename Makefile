@@ -16,7 +16,8 @@ build: ## build pipelined, pipeline-watch and pipeline-build into bin/ (static: 
 deps: ## install the Debian packages the tests and the demo need, if missing
 	scripts/install-deps.sh
 
-test: deps ## go vet, then every test (end-to-end included) with the race detector
+test: deps ## gofmt and go vet, then every test (end-to-end included) with the race detector
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
