@@ -1,0 +1,74 @@
+package buildlog
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"pipelined/internal/procexec"
+)
+
+func TestLogLinesStartOnAFreshLineAndAreRedacted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "build.log")
+	l, err := Create(path, func(s string) string { return strings.ReplaceAll(s, "hunter2", "***") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
+	l.Step("clone", at)
+	l.Prompt([]string{"git", "clone", "--", "https://user:hunter2@example.com/r.git", "build dir"})
+	l.File().WriteString("output without a final newline")
+	l.Exit(procexec.Result{ExitCode: 128, Pid: 1, Duration: 1500 * time.Millisecond}, &procexec.ExitError{Argv: []string{"git"}, Code: 128})
+	l.Exit(procexec.Result{ExitCode: -1, Pid: 1}, &procexec.ExitError{Argv: []string{"sh"}, Signal: syscall.SIGKILL})
+	l.Exit(procexec.Result{TimedOut: true, Pid: 1}, errors.New("x"))
+	l.Result("failed", 2*time.Second, "clone: git exited with status 128")
+	l.Close()
+	data, _ := os.ReadFile(path)
+	want := `==> step clone at 2026-11-27T06:00:00Z
+$ git clone -- https://user:***@example.com/r.git 'build dir'
+output without a final newline
+==> exit 128 after 1.5s
+==> killed by signal killed after 0s
+==> timed out after 0s
+==> result failed after 2s: clone: git exited with status 128
+`
+	if string(data) != want {
+		t.Errorf("build.log:\n%s\nwant:\n%s", data, want)
+	}
+}
+
+func TestStatusSaveReplacesTheFileWhole(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "build.json")
+	st := &Status{Project: "p", Result: Running, Started: time.Now().UTC()}
+	if err := st.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	st.Result, st.Steps = Success, []Command{{Step: "clone", Argv: []string{"git"}, Exit: 0}}
+	if err := st.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadStatus(path)
+	if err != nil || back.Result != Success || len(back.Steps) != 1 {
+		t.Fatalf("LoadStatus = %+v, %v", back, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left beside build.json: %v", entries)
+	}
+	info, _ := os.Stat(path)
+	if info.Mode().Perm() != 0o666&^umask() {
+		t.Errorf("build.json mode %v, want 0666 less the umask %v", info.Mode().Perm(), umask())
+	}
+}
+
+func TestOutcomeOfACommandThatDidNotStart(t *testing.T) {
+	got := Outcome(procexec.Result{ExitCode: -1}, errors.New("starting x: no such file"))
+	if got != "did not start: starting x: no such file" {
+		t.Errorf("Outcome = %q", got)
+	}
+}
