@@ -99,21 +99,23 @@ func maxOverlap(builds []*buildlog.Status) int {
 	return peak
 }
 
-func sleepyConfig(s *site, repo *testenv.Repo, projects int, seconds string) {
+// queueSleepyBuilds configures n projects whose builds sleep for seconds in their
+// prepare step, and queues a build of each (the daemon is not running yet).
+func queueSleepyBuilds(s *site, repo *testenv.Repo, n int, seconds string) {
 	var b strings.Builder
-	for i := 0; i < projects; i++ {
+	for i := 0; i < n; i++ {
 		fmt.Fprintf(&b, "[p%d]\nremote = %s\nbranches = main\nprepare_callback = /bin/sleep %s\n\n", i, repo.Remote, seconds)
 	}
 	s.writeConfig("%s", b.String())
+	for i := 0; i < n; i++ {
+		s.enqueue(fmt.Sprintf("p%d", i), "main")
+	}
 }
 
 func TestDaemonRunsAtMostLimitBuildsAtOnce(t *testing.T) {
 	s := newSite(t)
 	repo := testenv.NewRepo(t, nil)
-	sleepyConfig(s, repo, 5, "1")
-	for i := 0; i < 5; i++ {
-		s.enqueue(fmt.Sprintf("p%d", i), "main")
-	}
+	queueSleepyBuilds(s, repo, 5, "1")
 	p := s.daemon("--limit", "2", "--interval", "0")
 	testenv.Eventually(t, 2*time.Minute, "the five builds did not finish", func() bool { return len(s.finished()) == 5 })
 	builds := s.finished()
@@ -216,10 +218,7 @@ func TestDaemonReloadsWhenTheFileChanges(t *testing.T) {
 func TestDaemonDrainsOnSIGINT(t *testing.T) {
 	s := newSite(t)
 	repo := testenv.NewRepo(t, nil)
-	sleepyConfig(s, repo, 5, "2")
-	for i := 0; i < 5; i++ {
-		s.enqueue(fmt.Sprintf("p%d", i), "main")
-	}
+	queueSleepyBuilds(s, repo, 5, "2")
 	p := s.daemon("--limit", "2", "--interval", "0")
 	testenv.Eventually(t, time.Minute, "two builds did not start", func() bool { return s.running() == 2 })
 	p.signal(syscall.SIGINT)
