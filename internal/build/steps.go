@@ -282,7 +282,7 @@ func (b *builder) dockerRun(ctx context.Context) error {
 	// context of its own that the cancel does not end (SPEC §7.4).
 	onStop := func() {
 		grace := stopGrace(b.o.Grace)
-		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace+5*time.Second)
+		cleanup, cancel := b.cleanupContext(ctx, grace+5*time.Second)
 		defer cancel()
 		_ = b.command(cleanup, StepDockerRun, docker.StopArgs(name, int(grace.Seconds())), b.dir, b.env, nil)
 		_ = b.command(cleanup, StepDockerRun, docker.RemoveArgs(name), b.dir, b.env, nil)
@@ -332,7 +332,7 @@ func (b *builder) finishLeftoverCheck(name string) {
 // of the same project, ref, commit and job could share those labels, and the supervisor
 // never runs two of those at once.
 func (b *builder) removeBuildContainers(ctx context.Context) {
-	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace(b.o.Grace))
+	cleanup, cancel := b.cleanupContext(ctx, stopGrace(b.o.Grace))
 	defer cancel()
 	var out strings.Builder
 	_, err := procexec.Run(cleanup, procexec.Cmd{Argv: docker.IntermediateArgs(b.labels()), Env: b.env.List(), Output: &out})
@@ -367,9 +367,9 @@ func (b *builder) errorCallback(ctx context.Context, result, failed string) {
 	if argv == nil {
 		return
 	}
-	if at := b.canceled.Load(); at != nil {
+	if ctx.Err() != nil {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), at.Add(b.o.Grace-cleanupMargin))
+		ctx, cancel = b.cleanupContext(ctx, b.o.Grace)
 		defer cancel()
 	}
 	e := b.env.Clone()
@@ -381,4 +381,22 @@ func (b *builder) errorCallback(ctx context.Context, result, failed string) {
 	}
 	b.log.Step(StepErrorCallback, time.Now())
 	_ = b.command(ctx, StepErrorCallback, argv, dir, e, nil)
+}
+
+// cleanupContext is a context for work that must happen although the build was canceled
+// or a command timed out (stopping a container, removing it, error_callback): the cancel
+// does not end it, it lasts at most limit, and after a cancel never beyond the grace period
+// less cleanupMargin, which the final records need.
+func (b *builder) cleanupContext(ctx context.Context, limit time.Duration) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(limit)
+	if ctx.Err() != nil {
+		at := time.Now()
+		if p := b.canceled.Load(); p != nil {
+			at = *p
+		}
+		if d := at.Add(b.o.Grace - cleanupMargin); d.Before(deadline) {
+			deadline = d
+		}
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), deadline)
 }

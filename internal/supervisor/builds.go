@@ -130,7 +130,7 @@ func (s *supervisor) start(name string, job spool.Job) {
 			"--grace", s.o.Grace.String(), "--job", s.spool.Path(spool.Cur, name)},
 		Env:    os.Environ(),
 		Output: out,
-		Grace:  s.o.Grace,
+		Grace:  buildKillAfter(s.o.Grace),
 		Detach: true,
 	})
 	if err != nil {
@@ -168,7 +168,13 @@ func (s *supervisor) finish(ev buildDone) {
 	}
 	if _, err := os.Stat(s.spool.Path(spool.Cur, ev.name)); err == nil {
 		if s.state == stopping {
-			s.log.Warn("build stopped before it finished; its job is run again at the next start",
+			// Killed after the grace period: its record says so, and its job is run again
+			// at the next start.
+			if st != nil && st.Result == buildlog.Running {
+				st.Result, st.Reason, st.Finished = buildlog.Canceled, "killed after the grace period while pipelined stopped", time.Now().UTC()
+				st.Save(workdir.StatusPath(dir))
+			}
+			s.log.Warn("build killed before it finished; its job is run again at the next start",
 				"project", b.job.Project, "ref", b.job.Ref, "job", ev.name)
 			return
 		}

@@ -22,7 +22,8 @@ type Options struct {
 //
 //   - Grace (default 10 s): a canceled pipeline-build stops its command, removes its
 //     container and runs error_callback within it (see package build);
-//   - a build still running Grace after SIGTERM gets SIGKILL, to its process group;
+//   - a build still running buildKillAfter(Grace) = Grace + 0.5 s after SIGTERM gets
+//     SIGKILL, to its process group, and is recorded as canceled by the daemon;
 //   - the daemon exits by exitDeadline(Grace) = Grace + 1 s after SIGTERM/SIGQUIT, whatever
 //     the builds do;
 //   - scripts/pipelined.service gives TimeoutStopSec=30 s, above the default exit deadline.
@@ -42,3 +43,5 @@ const (
 )
 
 func exitDeadline(grace time.Duration) time.Duration { return grace + time.Second }
+
+func buildKillAfter(grace time.Duration) time.Duration { return grace + 500*time.Millisecond }
