@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"pipelined/internal/safeopen"
 )
 
 // MaxFileSize bounds the configuration file. A few hundred projects take tens of kilobytes;
@@ -21,9 +23,18 @@ type Config struct {
 
 // Load reads and validates the file at path. On any problem it returns an error that joins
 // every [*Error] found (errors.Join), so that all of them can be shown at once.
+//
+// The file is opened as safeopen does: a FIFO or a device given as the configuration is
+// refused at once rather than waited on, and so is a file over MaxFileSize.
 func Load(path string) (*Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	f, err := safeopen.Open(path, os.O_RDONLY, MaxFileSize, true)
+	var kind *safeopen.KindError
+	switch {
+	case errors.As(err, &kind):
+		return nil, &Error{File: path, Msg: "cannot read the configuration file: it is " + kind.Kind + ", not a regular file"}
+	case errors.As(err, new(*safeopen.SizeError)):
+		return nil, &Error{File: path, Msg: fmt.Sprintf("the file is larger than %d MiB; is it the right file?", MaxFileSize>>20)}
+	case err != nil:
 		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the configuration file: %v", errors.Unwrap(err))}
 	}
 	defer f.Close()
@@ -32,7 +43,15 @@ func Load(path string) (*Config, error) {
 
 // Parse reads and validates a configuration file from r; name is used in messages.
 func Parse(r io.Reader, name string) (*Config, error) {
-	src, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	var buf bytes.Buffer
+	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= MaxFileSize {
+			// One allocation for the whole file, rather than a series of growing copies.
+			buf.Grow(int(fi.Size()) + bytes.MinRead)
+		}
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r, MaxFileSize+1))
+	src := buf.Bytes()
 	if err != nil {
 		return nil, &Error{File: name, Msg: fmt.Sprintf("cannot read the configuration file: %v", err)}
 	}
@@ -55,7 +74,7 @@ func Parse(r io.Reader, name string) (*Config, error) {
 			// A helper key in DEFAULT shows up in every section; one warning is enough.
 			warned[sec.KeyLine(key)] = true
 			section := sec.Name
-			if sec.shared[key] {
+			if sec.shared(key) {
 				section = defaultSection
 			}
 			if s := suggest(key); s != "" {

@@ -48,8 +48,10 @@ func (p *problems) warnf(line int, section, key, format string, args ...any) {
 	p.warnings = append(p.warnings, &Error{File: p.file, Line: line, Section: section, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
-// unjoin returns the errors joined in err (by errors.Join), or err alone; nil gives none.
-func unjoin(err error) []error {
+// Problems returns the problems joined in an error of [Load] or [Parse], each an [*Error],
+// or err alone when it joins nothing; nil gives none. Callers use it to show each problem on
+// a line of its own.
+func Problems(err error) []error {
 	if err == nil {
 		return nil
 	}

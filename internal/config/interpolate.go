@@ -1,8 +1,8 @@
 package config
 
 import (
+	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -10,74 +10,204 @@ import (
 // reference loop ends.
 const maxInterpolationDepth = 10
 
-// maxInterpolated bounds an interpolated value. Without it a few lines of nested references
-// ("a = %(b)s%(b)s…" ten levels deep) expand to gigabytes; configparser would try.
-const maxInterpolated = 1 << 20
-
-// keyRef is configparser's BasicInterpolation._KEYCRE.
-var keyRef = regexp.MustCompile(`^%\(([^)]+)\)s`)
-
-// interpolate is configparser's BasicInterpolation.before_get: "%%" is a literal "%",
-// "%(name)s" is the raw value of name in vars (the section's own keys and DEFAULT's),
-// expanded the same way, and any other "%" is an error. Every name referenced is added to
-// referenced.
-func interpolate(value string, vars map[string]string, referenced map[string]bool) (string, error) {
-	var b strings.Builder
-	if err := interpolateInto(&b, value, vars, referenced, 1); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+// template is a raw value as configparser's BasicInterpolation scans it, parsed once per
+// file (a [DEFAULT] value serves every section): literal text and %(name)s references in
+// order, then possibly a syntax error that ends the scan.
+type template struct {
+	raw    string
+	plain  bool         // no "%": the value is raw itself, never scanned
+	pieces []piece      // literal text and references, in order
+	refs   []string     // the names referenced, each once, in order of first appearance
+	bad    *syntaxError // the error that ends the scan after pieces, nil when none
 }
 
-func interpolateInto(b *strings.Builder, rest string, vars map[string]string, referenced map[string]bool, depth int) error {
-	if depth > maxInterpolationDepth {
-		return fmt.Errorf("%%(name)s references nest deeper than %d levels; is there a loop?", maxInterpolationDepth)
+// piece is literal text, or a reference when ref >= 0 (an index into template.refs).
+type piece struct {
+	text string
+	ref  int
+}
+
+// syntaxError is a "%" that starts neither "%%" nor a reference. line is the line of the
+// value it is on (1-based), so that a message can point at it without quoting the value,
+// which may be a secret (env).
+type syntaxError struct {
+	msg  string
+	line int
+}
+
+func (e *syntaxError) Error() string { return e.msg }
+
+// parseTemplate follows BasicInterpolation._interpolate_some's scan: "%%" is a literal "%",
+// "%(name)s" a reference (_KEYCRE, `%\(([^)]+)\)s`), any other "%" an error. Literal text is
+// kept as slices of raw: parsing copies no text.
+func parseTemplate(raw string) *template {
+	t := &template{raw: raw, plain: !strings.Contains(raw, "%")}
+	if t.plain {
+		return t
 	}
+	index := map[string]int{}
+	rest := raw
 	for rest != "" {
-		if b.Len() > maxInterpolated {
-			return fmt.Errorf("the value grows beyond %d KiB through %%(name)s references", maxInterpolated>>10)
-		}
 		p := strings.IndexByte(rest, '%')
-		if p < 0 {
-			b.WriteString(rest)
-			return nil
-		}
-		b.WriteString(rest[:p])
-		rest = rest[p:]
 		switch {
-		case strings.HasPrefix(rest, "%%"):
-			b.WriteByte('%')
-			rest = rest[2:]
-		case strings.HasPrefix(rest, "%("):
-			m := keyRef.FindStringSubmatch(rest)
-			if m == nil {
-				return fmt.Errorf("bad interpolation reference %q; write %%(name)s, or %%%% for a literal %%", clip(rest))
-			}
-			name := pyLower(m[1])
-			referenced[name] = true
-			rest = rest[len(m[0]):]
-			v, ok := vars[name]
-			if !ok {
-				return fmt.Errorf("%%(%s)s refers to %q, which is set neither in this section nor in [DEFAULT]", m[1], name)
-			}
-			if strings.Contains(v, "%") {
-				if err := interpolateInto(b, v, vars, referenced, depth+1); err != nil {
-					return err
-				}
-			} else {
-				b.WriteString(v)
-			}
-		default:
-			return fmt.Errorf("a %% must be followed by %% or (, found %q; write %%%% for a literal %%", clip(rest))
+		case p < 0:
+			t.pieces = append(t.pieces, piece{text: rest, ref: -1})
+			return t
+		case strings.HasPrefix(rest[p:], "%%"):
+			// The text before it and the first "%" are one slice of raw.
+			t.pieces = append(t.pieces, piece{text: rest[:p+1], ref: -1})
+			rest = rest[p+2:]
+			continue
+		case p > 0:
+			t.pieces = append(t.pieces, piece{text: rest[:p], ref: -1})
 		}
+		rest = rest[p:]
+		if !strings.HasPrefix(rest, "%(") {
+			t.bad = &syntaxError{"a % must be followed by % or (; write %% for a literal %", lineAt(raw, rest)}
+			return t
+		}
+		end := strings.IndexByte(rest, ')')
+		if end <= 2 || !strings.HasPrefix(rest[end:], ")s") {
+			t.bad = &syntaxError{"bad interpolation reference: a %( must be followed by a name and )s; write %(name)s, or %% for a literal %", lineAt(raw, rest)}
+			return t
+		}
+		name := pyLower(rest[2:end])
+		i, seen := index[name]
+		if !seen {
+			i = len(t.refs)
+			index[name] = i
+			t.refs = append(t.refs, name)
+		}
+		t.pieces = append(t.pieces, piece{ref: i})
+		rest = rest[end+2:]
 	}
-	return nil
+	return t
 }
 
-// clip shortens text quoted in a message.
-func clip(s string) string {
-	if r := []rune(s); len(r) > 40 {
-		return string(r[:40]) + "…"
+// lineAt is the line (1-based) of raw on which its suffix rest starts.
+func lineAt(raw, rest string) int {
+	return 1 + strings.Count(raw[:len(raw)-len(rest)], "\n")
+}
+
+// errTooLarge ends reading when the configuration grows beyond MaxEffectiveSize.
+var errTooLarge = errors.New("the configuration is too large")
+
+// resolver interpolates the values of one section, each key once. configparser expands a key
+// again at every reference to it, which is exponential in the nesting: fan-out k at depth d
+// costs k^d even when every leaf is empty.
+type resolver struct {
+	sec    *Section
+	memo   map[string]*resolved
+	budget *int // what is left of MaxEffectiveSize, shared by every section of the file
+}
+
+// resolved is the outcome of interpolating one key of a section. reach is the length of the
+// longest chain of values configparser enters (it enters only values containing "%") before
+// it is done or meets err, this key counted: entered at depth d, the key fails with a depth
+// error exactly when d-1+reach > maxInterpolationDepth. Depth is thus the only thing that
+// depends on where a key is referenced from, and one outcome serves every reference.
+type resolved struct {
+	value string
+	reach int
+	err   error
+	busy  bool // being resolved: meeting it again is a loop
+}
+
+// errDepth is configparser's InterpolationDepthError, which is also how it ends a loop.
+var errDepth = fmt.Errorf("%%(name)s references nest deeper than %d levels; is there a loop?", maxInterpolationDepth)
+
+// loop is what meeting a key that is still being resolved gives: configparser would go round
+// until the depth limit.
+var loop = &resolved{reach: maxInterpolationDepth + 1, err: errDepth}
+
+// value returns the interpolated value of a key of the section, or configparser's error.
+func (r *resolver) value(name string) (string, error) {
+	t := r.sec.template(name)
+	if t.plain {
+		return t.raw, nil
 	}
-	return s
+	e := r.resolve(name)
+	return e.value, e.err
+}
+
+// resolve interpolates the key name, whose value contains "%", or returns its memoized
+// outcome. Each name is resolved at its first reference, in the order configparser scans
+// them: later references to it give the same outcome, so the first problem configparser would
+// meet is the one reported.
+func (r *resolver) resolve(name string) *resolved {
+	if e, ok := r.memo[name]; ok {
+		if e.busy {
+			return loop
+		}
+		return e
+	}
+	e := &resolved{busy: true, reach: 1}
+	r.memo[name] = e
+	defer func() { e.busy = false }()
+
+	t := r.sec.template(name)
+	values := make([]string, len(t.refs))
+	for i, ref := range t.refs {
+		rt := r.sec.template(ref)
+		switch {
+		case rt == nil:
+			e.err = fmt.Errorf("%%(%s)s refers to %q, which is set neither in this section nor in [DEFAULT]", ref, ref)
+			return e
+		case rt.plain:
+			values[i] = rt.raw // not entered: no depth
+			continue
+		}
+		sub := r.resolve(ref)
+		if e.reach = max(e.reach, 1+sub.reach); e.reach > maxInterpolationDepth {
+			e.reach, e.err = maxInterpolationDepth+1, errDepth
+			return e
+		}
+		if sub.err != nil {
+			e.err = sub.err
+			return e
+		}
+		values[i] = sub.value
+	}
+	if t.bad != nil {
+		e.err = t.bad
+		return e
+	}
+	size := 0
+	var only string // the one non-empty piece, if there is just one
+	parts := 0
+	for _, pc := range t.pieces {
+		v := pc.text
+		if pc.ref >= 0 {
+			v = values[pc.ref]
+		}
+		if v != "" {
+			size += len(v)
+			only = v
+			parts++
+		}
+	}
+	if size > MaxValueSize {
+		e.err = fmt.Errorf("the value grows beyond %d KiB through %%(name)s references", MaxValueSize>>10)
+		return e
+	}
+	// Charged before the value is built: nothing beyond the bound is ever allocated.
+	if *r.budget -= max(size, len(t.raw)); *r.budget < 0 {
+		e.err = errTooLarge
+		return e
+	}
+	if parts <= 1 {
+		e.value = only // "%(name)s" alone, or text with one "%%": no copy
+		return e
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, pc := range t.pieces {
+		if pc.ref >= 0 {
+			b.WriteString(values[pc.ref])
+		} else {
+			b.WriteString(pc.text)
+		}
+	}
+	e.value = b.String()
+	return e
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"regexp"
 	"time"
+	"unicode/utf8"
 
 	"pipelined/internal/env"
 )
@@ -87,7 +88,13 @@ func suggest(name string) string {
 	if len(name) > 4 {
 		bestDist = 3
 	}
+	n := utf8.RuneCountInString(name)
 	for _, k := range Keys {
+		// The distance is at least the difference in length (key names are ASCII): most keys
+		// need no comparison, which matters when a file has thousands of helper keys.
+		if diff := n - len(k.Name); diff >= bestDist || -diff >= bestDist {
+			continue
+		}
 		if d := editDistance(name, k.Name); d < bestDist {
 			best, bestDist = k.Name, d
 		}
@@ -96,28 +103,34 @@ func suggest(name string) string {
 }
 
 // editDistance is the optimal string alignment distance: insertions, deletions,
-// substitutions and transpositions of neighbours each cost one.
+// substitutions and transpositions of neighbours each cost one. It keeps three rows of the
+// table, on the stack for names as short as keys are: it runs for every unknown key, and a
+// file may have thousands of helper keys.
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
+	w := len(rb) + 1
+	var buf [3 * 32]int
+	rows := buf[:]
+	if 3*w > len(buf) {
+		rows = make([]int, 3*w)
 	}
-	for j := range d[0] {
-		d[0][j] = j
+	before, prev, cur := rows[:w], rows[w:2*w], rows[2*w:3*w] // rows i-2, i-1 and i
+	for j := range prev {
+		prev[j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] || (ra[i-1] == '_' && rb[j-1] == '.') || (ra[i-1] == '.' && rb[j-1] == '_') {
 				cost = 0
 			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				cur[j] = min(cur[j], before[j-2]+1)
 			}
 		}
+		before, prev, cur = prev, cur, before
 	}
-	return d[len(ra)][len(rb)]
+	return prev[len(rb)]
 }

@@ -139,7 +139,7 @@ func report(file string) string {
 	cfg, err := Load(file)
 	var b strings.Builder
 	if err != nil {
-		for _, e := range unjoin(err) {
+		for _, e := range Problems(err) {
 			fmt.Fprintf(&b, "error: %v\n", e)
 		}
 		return b.String()
@@ -158,7 +158,7 @@ func report(file string) string {
 func TestErrorsAreConfigErrors(t *testing.T) {
 	for _, file := range corpus(t) {
 		_, err := Load(file)
-		for _, e := range unjoin(err) {
+		for _, e := range Problems(err) {
 			var ce *Error
 			if e != nil && !errors.As(e, &ce) {
 				t.Errorf("Load(%s): %v is a %T, want *config.Error", file, e, e)

@@ -110,6 +110,9 @@ func decodeProject(sec *Section, p *problems) *Project {
 			proj.values["env_file"] = abs
 		}
 	}
+	checkSecrets(sec, func(key, msg string) {
+		mine.errorf(sec.KeyLine(key), sec.Name, key, "%s%s", msg, sec.where(key))
+	})
 	if proj.Run && !proj.Build {
 		mine.errorf(sec.KeyLine("run"), sec.Name, "run", "run = True needs build = True: the container runs the image the build makes")
 	}
@@ -182,7 +185,7 @@ func decode(k Key, text string, proj *Project) (string, []valueProblem) {
 	case *[]env.Var:
 		vars, err := env.ParseLines(text)
 		var problems []valueProblem
-		for _, e := range unjoin(err) {
+		for _, e := range Problems(err) {
 			var le *env.LineError
 			if errors.As(e, &le) {
 				problems = append(problems, valueProblem{valueLine: le.Line, msg: le.Msg + "; write one NAME=value per line"})

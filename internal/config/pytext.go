@@ -34,6 +34,9 @@ func pyIndent(line string) int {
 // strings.ToLower in the full case mappings Python applies: U+0130 becomes "i̇" (two code
 // points) and a final capital sigma becomes "ς".
 func pyLower(s string) string {
+	if isLowerASCII(s) {
+		return s // the common case, without a copy
+	}
 	runes := []rune(s)
 	var b strings.Builder
 	for i, r := range runes {
@@ -147,4 +150,14 @@ func digitValue(r rune) (int, bool) {
 		start--
 	}
 	return int(r-start) % 10, true
+}
+
+// isLowerASCII reports whether s is ASCII without capital letters, which pyLower leaves as it is.
+func isLowerASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || (c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }

@@ -87,7 +87,7 @@ func TestInterpolate(t *testing.T) {
 		{"%(unclosed", "", true},
 	}
 	for _, tc := range cases {
-		got, err := interpolate(tc.in, vars, map[string]bool{})
+		got, err := interpolateIn(tc.in, vars)
 		if (err != nil) != tc.err || got != tc.want {
 			t.Errorf("interpolate(%q) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.err)
 		}

@@ -24,27 +24,51 @@ type Section struct {
 	Line   int               // line of the section header
 	Keys   []string          // own keys in file order, then inherited DEFAULT keys
 	Values map[string]string // key → interpolated value
-	lines  map[string]int    // key → line where its value was written (maybe in DEFAULT)
-	vlines map[string][]int  // key → file line of each line of its raw value
-	shared map[string]bool   // keys inherited from DEFAULT
+
+	// own and def are the section's own keys and DEFAULT's, as written. An inherited key is
+	// looked up in def rather than copied: 1,600 sections inheriting 2,000 keys would
+	// otherwise hold 3.2 million copies of their lines and templates.
+	own, def *rawSection
 }
 
+// rawSection is one section of the file before [DEFAULT] is merged into it.
+type rawSection struct {
+	templates  map[string]*template // key → its parsed raw value
+	keyLine    map[string]int       // key → line where its value was written
+	valueLines map[string][]int     // key → file line of each line of its raw value
+}
+
+// raw returns the section of the file that key's value comes from: the section itself, or
+// DEFAULT when the key is inherited.
+func (s *Section) raw(key string) *rawSection {
+	if _, ok := s.own.templates[key]; ok || s.def == nil {
+		return s.own
+	}
+	return s.def
+}
+
+// template returns key's parsed raw value, or nil if the section has no such key.
+func (s *Section) template(key string) *template { return s.raw(key).templates[key] }
+
+// shared reports whether key is inherited from DEFAULT.
+func (s *Section) shared(key string) bool { return s.raw(key) != s.own }
+
 // KeyLine returns the line where key's value was written, in this section or in DEFAULT.
-func (s *Section) KeyLine(key string) int { return s.lines[key] }
+func (s *Section) KeyLine(key string) int { return s.raw(key).keyLine[key] }
 
 // ValueLine returns the file line of line i (1-based) of key's value, or the key's own line
 // when that is not known (the value came from a %(name)s reference).
 func (s *Section) ValueLine(key string, i int) int {
-	if lines := s.vlines[key]; i >= 1 && i <= len(lines) {
+	if lines := s.raw(key).valueLines[key]; i >= 1 && i <= len(lines) {
 		return lines[i-1]
 	}
-	return s.lines[key]
+	return s.KeyLine(key)
 }
 
 // where is appended to a message about key, so that a value inherited from DEFAULT is
 // looked for in the right place.
 func (s *Section) where(key string) string {
-	if s.shared[key] {
+	if s.shared(key) {
 		return " (inherited from [DEFAULT])"
 	}
 	return ""
@@ -55,21 +79,17 @@ func (s *Section) where(key string) string {
 // defaults, in particular Insensitive, InsensitiveSections, AllowNonUniqueSections,
 // AllowBooleanKeys, SkipUnrecognizableLines and Loose, each of which would accept or merge
 // input that configparser refuses.
-func iniOptions(size int) ini.LoadOptions {
+func iniOptions() ini.LoadOptions {
 	return ini.LoadOptions{
 		// configparser has no inline comments: "a = x ; y" is "x ; y".
 		IgnoreInlineComment: true,
 		// A trailing backslash is literal text in configparser, not a continuation.
 		IgnoreContinuation: true,
-		// Indented lines continue a value; scan has already chosen which ones do.
-		AllowPythonMultilineValues: true,
 		// Quotes are literal in configparser: `"x"` keeps its quotes.
 		PreserveSurroundedQuote: true,
 		// "[a.b]" is unrelated to "[a]" in configparser; no header can contain a newline.
 		ChildSectionDelimiter: "\n",
-		// ini.v1 looks ahead for continuation lines only within its read buffer; values
-		// longer than the default 4 KiB would fail, so the buffer holds the whole file.
-		ReaderBufferSize: size + 1,
+		// AllowPythonMultilineValues stays false: scan writes every value on one line.
 	}
 }
 
@@ -79,7 +99,7 @@ func readDocument(src []byte, p *problems) *Document {
 	if len(p.errs) > 0 {
 		return nil
 	}
-	f, err := ini.LoadSources(iniOptions(len(s.text)), s.text)
+	f, err := ini.LoadSources(iniOptions(), s.text)
 	if err != nil {
 		// scan only writes text ini.v1 accepts; reaching this is a bug in scan.
 		p.errorf(0, "", "", "internal error reading the normalised file: %v", err)
@@ -104,30 +124,58 @@ func readDocument(src []byte, p *problems) *Document {
 		}
 	}
 	doc := &Document{referenced: map[string]bool{}}
-	for _, name := range names {
-		sec := &Section{Name: name, Line: s.headerLine[name], Values: map[string]string{}, lines: map[string]int{}, vlines: map[string][]int{}, shared: map[string]bool{}}
-		// configparser's view of a section: its own keys, then DEFAULT's it does not override.
-		vars := map[string]string{}
-		for _, key := range order[name] {
-			sec.Keys = append(sec.Keys, key)
-			vars[key] = raw[name][key]
-			sec.lines[key] = s.keyLine[name][key]
-			sec.vlines[key] = s.valueLines[name][key]
-		}
-		for _, key := range order[defaultSection] {
-			if _, own := vars[key]; own {
-				continue
+	// Every raw value is parsed once: a [DEFAULT] value's template serves every section.
+	sections := map[string]*rawSection{}
+	for name, keys := range raw {
+		rs := &rawSection{templates: map[string]*template{}, keyLine: s.keyLine[name], valueLines: s.valueLines[name]}
+		for key, v := range keys {
+			t := parseTemplate(v)
+			rs.templates[key] = t
+			// A referenced unknown key is a helper, not a typo. Every value is interpolated in
+			// every section that has it, so these are all the names configparser looks up.
+			for _, ref := range t.refs {
+				doc.referenced[ref] = true
 			}
-			sec.Keys = append(sec.Keys, key)
-			vars[key] = raw[defaultSection][key]
-			sec.lines[key] = s.keyLine[defaultSection][key]
-			sec.vlines[key] = s.valueLines[defaultSection][key]
-			sec.shared[key] = true
 		}
+		sections[name] = rs
+	}
+	def := sections[defaultSection]
+	budget := s.budget // what the keys of the file left
+	for _, name := range names {
+		sec := &Section{Name: name, Line: s.headerLine[name], own: sections[name], def: def}
+		// configparser's view of a section: its own keys, then DEFAULT's it does not override.
+		sec.Keys = append(make([]string, 0, len(order[name])+len(order[defaultSection])), order[name]...)
+		for _, key := range order[defaultSection] {
+			if _, own := sec.own.templates[key]; !own {
+				sec.Keys = append(sec.Keys, key)
+			}
+		}
+		// Charged before anything is interpolated. A value without "%" is shared with the
+		// file's text but counted, as each section decodes it and Dump writes it.
+		budget -= sectionCost + keyCost*len(sec.Keys)
 		for _, key := range sec.Keys {
-			v, err := interpolate(vars[key], vars, doc.referenced)
+			if t := sec.template(key); t.plain {
+				budget -= len(t.raw)
+			}
+		}
+		if budget < 0 {
+			p.errorf(sec.Line, name, "", "%s", tooLarge())
+			return nil
+		}
+		sec.Values = make(map[string]string, len(sec.Keys))
+		r := &resolver{sec: sec, memo: map[string]*resolved{}, budget: &budget}
+		for _, key := range sec.Keys {
+			v, err := r.value(key)
+			if err == errTooLarge {
+				p.errorf(sec.Line, name, "", "%s", tooLarge())
+				return nil
+			}
 			if err != nil {
-				p.errorf(sec.lines[key], name, key, "%v%s", err, sec.where(key))
+				line := sec.KeyLine(key)
+				if t := sec.template(key); t.bad != nil && err == error(t.bad) {
+					line = sec.ValueLine(key, t.bad.line) // the key's own value is wrong there
+				}
+				p.errorf(line, name, key, "%v%s", err, sec.where(key))
 				continue
 			}
 			sec.Values[key] = v
@@ -140,15 +188,26 @@ func readDocument(src []byte, p *problems) *Document {
 	return doc
 }
 
-// unguardValue turns ini.v1's value back into configparser's: the guard comes off the first
-// line and the tab that scan put in front of each continuation line comes off the others;
-// then, as in configparser's _join_multiline_values, trailing whitespace (including empty
-// lines that no continuation line followed) is removed.
+// unguardValue turns ini.v1's value back into configparser's: the guard comes off and the
+// escaped line breaks of scan's writeEscaped are restored; then, as in configparser's
+// _join_multiline_values, trailing whitespace (including empty lines that no continuation
+// line followed) is removed.
 func unguardValue(v string) string {
-	lines := strings.Split(v, "\n")
-	lines[0] = strings.TrimPrefix(lines[0], guard)
-	for i := 1; i < len(lines); i++ {
-		lines[i] = strings.TrimPrefix(lines[i], "\t")
+	v = strings.TrimPrefix(v, guard)
+	if strings.IndexByte(v, escape) < 0 {
+		return pyRstrip(v) // no line break: no copy
 	}
-	return pyRstrip(strings.Join(lines, "\n"))
+	var b strings.Builder
+	b.Grow(len(v))
+	for i := 0; i < len(v); i++ {
+		if v[i] == escape && i+1 < len(v) {
+			i++
+			if v[i] == 'n' {
+				b.WriteByte('\n')
+				continue
+			}
+		}
+		b.WriteByte(v[i])
+	}
+	return pyRstrip(b.String())
 }
