@@ -24,10 +24,10 @@ type options struct {
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
 	o.Paths.AddFlags(fs)
-	fs.Var(cli.NamedInt(&o.interval, "SECONDS", 1), "interval", "git remote check interval")
-	fs.BoolVar(&o.once, "once", false, "do one pass and exit (for cron and tests)")
+	fs.Var(cli.NamedInt(&o.interval, "SECONDS", 1), "interval", "time between the starts of two ls-remote of one remote")
+	fs.BoolVar(&o.once, "once", false, "ask every remote once, wait for all, and exit (for cron and tests)")
 	fs.Var(cli.NamedInt(&o.concurrency, "NUM", 1), "concurrency", "git ls-remote processes at most at once")
-	fs.Var(cli.NamedInt(&o.timeout, "SECONDS", 1), "timeout", "time one git ls-remote may take, unless the project sets a timeout")
+	fs.Var(cli.NamedInt(&o.timeout, "SECONDS", 1), "timeout", "time one git ls-remote may take (a project's timeout does not change it)")
 }
 
 func newRootCommand() *cobra.Command {
@@ -45,18 +45,27 @@ no build directory yet and no job queued or running. pipelined runs it as a chil
 alone with --once from cron, next to a pipelined that has polling turned off
 (--interval 0), or to see what would be built.
 
-Remotes are asked concurrently (--concurrency) and each at most --timeout seconds, so one
-slow remote never delays the others; a remote's error is logged when it changes, not at
-every interval. git never prompts for a password.
+Each remote has its own schedule: it is asked every --interval seconds after its last
+ls-remote started, at most --concurrency at once, each for at most --timeout seconds (the
+watcher's own bound; a project's "timeout" is for its builds). A remote still being asked
+when it is due again is skipped, not waited for, so one slow or hanging remote never delays
+the others. Projects sharing a remote URL share its ls-remote. A remote's error is logged
+with git's own words when it changes, not at every interval, with any password or token in
+its URL masked. git never prompts for a password.
 
 Example:
   pipeline-watch --config /etc/pipelined.ini --workdir /var/pipelined --once
 
 SIGNALS
-  SIGHUP             re-read the configuration (an invalid file is reported, the old one kept)
+  SIGHUP             re-read the configuration (an invalid file is reported, the old one
+                     kept) and ask every remote right away
   SIGINT, SIGTERM    exit at once, stopping any running git ls-remote
 
-` + cli.ExitStatusHelp,
+EXIT STATUS
+  0    success
+  1    a runtime failure
+  2    usage error, or an invalid configuration file (every problem is listed)
+  130  stopped by SIGINT, 143 by SIGTERM, 131 by SIGQUIT`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Require(); err != nil {

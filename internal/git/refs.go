@@ -3,6 +3,8 @@ package git
 import (
 	"fmt"
 	"strings"
+
+	"pipelined/internal/workdir"
 )
 
 // maxEncodedLength bounds a ref by the length of its directory name: workdir.EncodeRef
@@ -17,7 +19,7 @@ func CheckRef(ref string) error {
 	if !IsBranch(ref) && !IsTag(ref) {
 		return fmt.Errorf("ref %q is neither a branch (refs/heads/…) nor a tag (refs/tags/…)", ref)
 	}
-	if encodedLength(ref) > maxEncodedLength {
+	if len(workdir.EncodeRef(ref)) > maxEncodedLength {
 		return fmt.Errorf("ref %q is too long to name a directory", clip(ref))
 	}
 	if reason := checkRefFormat(ref); reason != "" {
@@ -68,19 +70,6 @@ func checkRefFormat(ref string) string {
 		}
 	}
 	return ""
-}
-
-func encodedLength(ref string) int {
-	n := 0
-	for i := 0; i < len(ref); i++ {
-		c := ref[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
-			n++
-		} else {
-			n += 3
-		}
-	}
-	return n
 }
 
 func clip(s string) string {

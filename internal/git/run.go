@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"pipelined/internal/procexec"
 )
@@ -64,45 +65,96 @@ const maxLsRemoteOutput = 1 << 20
 
 // LsRemote lists the branches and tags of remote. env is the complete environment (see
 // SafeEnv); timeout 0 means none. Refs that git or pipelined refuses come back as problems.
+// An error quotes git's own message (see Message) and masks the remote's credentials.
 func LsRemote(ctx context.Context, remote string, env []string, timeout time.Duration) (refs []Ref, problems []string, err error) {
-	// One pipe for stdout and stderr: with --quiet, git writes to stderr only when it fails
-	// (and then its last line says why); a warning on success shows up as a problem line.
-	out := &limitedBuffer{max: maxLsRemoteOutput}
+	// One pipe for stdout and stderr: with --quiet, git writes to stderr only when it fails;
+	// a warning on success shows up as a problem line.
+	out := &cappedBuffer{max: maxLsRemoteOutput}
 	_, err = procexec.Run(ctx, procexec.Cmd{Argv: LsRemoteArgs(remote), Env: env, Output: out, Timeout: timeout})
-	if err != nil {
-		var exit *procexec.ExitError
-		if msg := strings.TrimSpace(out.String()); msg != "" && errors.As(err, &exit) {
-			return nil, nil, fmt.Errorf("git ls-remote %s: %s", remote, lastLine(msg))
-		}
-		return nil, nil, fmt.Errorf("git ls-remote %s: %w", remote, err)
+	switch {
+	case out.overflow:
+		return nil, nil, fmt.Errorf("git ls-remote %s: more than %d KiB of refs", MaskURL(remote), maxLsRemoteOutput>>10)
+	case err != nil:
+		return nil, nil, commandError("ls-remote", remote, out.buf.Bytes(), err)
 	}
-	if out.overflow {
-		return nil, nil, fmt.Errorf("git ls-remote %s: more than %d KiB of refs", remote, maxLsRemoteOutput>>10)
-	}
-	refs, problems = ParseLsRemote(out.Bytes())
+	refs, problems = ParseLsRemote(out.buf.Bytes())
 	return refs, problems, nil
 }
 
-// lastLine is the last line of git's error output, which says what went wrong.
-func lastLine(s string) string {
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
+// commandError describes a failed git command: git's own message when it exited with an
+// error, the remote's credentials masked. It wraps err (an *procexec.ExitError, or
+// procexec.ErrTimedOut …) for callers that tell the cases apart.
+func commandError(op, remote string, output []byte, err error) error {
+	var exit *procexec.ExitError
+	if msg := Message(output); msg != "" && errors.As(err, &exit) {
+		return fmt.Errorf("git %s %s: %s (%w)", op, MaskURL(remote), MaskURLsIn(msg, remote), err)
 	}
-	return s
+	return fmt.Errorf("git %s %s: %w", op, MaskURL(remote), err)
 }
 
-// limitedBuffer keeps the first max bytes written and notes that there were more.
-type limitedBuffer struct {
-	bytes.Buffer
+// Bounds of Message.
+const (
+	maxMessageLines = 5
+	maxMessageBytes = 1000
+)
+
+// Message is what git said about a failure, on one line: the lines that start with
+// "fatal:", "error:" or "remote:" (the server's own words), or when there are none the last
+// lines, which say what went wrong (the very last is often only a hint such as "and the
+// repository exists."). At most five lines (the first four and the last) and 1,000 bytes,
+// joined by "; ".
+func Message(output []byte) string {
+	var all, said []string
+	for _, line := range strings.Split(string(output), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		all = append(all, line)
+		if strings.HasPrefix(line, "fatal:") || strings.HasPrefix(line, "error:") || strings.HasPrefix(line, "remote:") {
+			said = append(said, line)
+		}
+	}
+	lines := said
+	if len(lines) == 0 {
+		lines = all[max(len(all)-maxMessageLines, 0):]
+	}
+	if len(lines) > maxMessageLines {
+		lines = append(lines[:maxMessageLines-1:maxMessageLines-1], lines[len(lines)-1])
+	}
+	return clipBytes(strings.Join(lines, "; "), maxMessageBytes)
+}
+
+// clipBytes cuts s to at most n bytes, on a UTF-8 boundary, marking the cut with "…".
+func clipBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// errOverflow stops the copy of a command's output at the cap: git then gets SIGPIPE
+// instead of sending the rest of an endless list.
+var errOverflow = errors.New("output over its cap")
+
+// cappedBuffer keeps the first max bytes written and refuses more. The buffer is a field,
+// not embedded: an embedded bytes.Buffer would lend its ReadFrom to io.Copy, which os/exec
+// uses to fill the writer, and the cap in Write would never be asked.
+type cappedBuffer struct {
+	buf      bytes.Buffer
 	max      int
 	overflow bool
 }
 
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.Len(); len(p) > room {
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.buf.Len(); len(p) > room {
 		b.overflow = true
-		b.Buffer.Write(p[:max(room, 0)])
-		return len(p), nil
+		n, _ := b.buf.Write(p[:max(room, 0)])
+		return n, errOverflow
 	}
-	return b.Buffer.Write(p)
+	return b.buf.Write(p)
 }

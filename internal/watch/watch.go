@@ -22,11 +22,12 @@ import (
 type Options struct {
 	Config      string        // configuration file
 	Workdir     string        // work directory
-	Interval    time.Duration // time between the starts of two passes
-	Once        bool          // one pass, then return
+	Interval    time.Duration // time between the starts of two polls of a remote
+	Once        bool          // poll every remote once, then return
 	Concurrency int           // ls-remote processes at most at once; default 8
-	// Timeout bounds one ls-remote when the project sets no timeout of its own; default 30 s.
-	// A remote that hangs then costs one timeout, and only its own projects.
+	// Timeout bounds one ls-remote; default 30 s. It is the watcher's own: a project's
+	// timeout bounds the commands of its builds, and a remote that hangs would otherwise be
+	// asked once an hour when that is 3600.
 	Timeout time.Duration
 	Logger  *slog.Logger
 	Reload  <-chan struct{} // a receive re-reads the configuration (SIGHUP)
@@ -38,7 +39,7 @@ const (
 	DefaultTimeout     = 30 * time.Second
 )
 
-// Watcher holds what outlives one pass: the configuration and the last error per remote.
+// Watcher holds what outlives one poll: the configuration and the last error per remote.
 type Watcher struct {
 	o      Options
 	cfg    *config.Config
@@ -49,10 +50,11 @@ type Watcher struct {
 	mu      sync.Mutex
 	lastErr map[string]string // remote → last error reported, "" once it recovered
 
-	sshOptions []string // connection sharing for ssh remotes, across passes
+	sshOptions []string // connection sharing for ssh remotes, across polls
 }
 
-// Run loads the configuration and watches until ctx ends (or after one pass with Once).
+// Run loads the configuration and watches until ctx ends (or, with Once, until every
+// remote was asked once).
 func Run(ctx context.Context, o Options) error {
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
@@ -76,55 +78,136 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	w := &Watcher{o: o, cfg: cfg, layout: layout, spool: sp, log: o.Logger, lastErr: map[string]string{}}
-	// ssh master connections outlive one pass by a minute, so that the next pass reuses
-	// them (a pass every --interval); they close by themselves when the watcher stops.
+	// ssh master connections outlive one poll by a minute, so that the next poll of the
+	// host reuses them; they close by themselves when the watcher stops.
 	if dir := controlDir(layout); dir != "" {
 		w.sshOptions = git.SharedSSH(dir, o.Interval+time.Minute)
 	}
+	w.loop(ctx)
+	return nil
+}
+
+// loop starts the polls the schedule says are due, at most Concurrency at once, and
+// sleeps until the next is due, a poll ends, or a reload. It alone touches the schedule.
+func (w *Watcher) loop(ctx context.Context) {
+	every, reload := w.o.Interval, w.o.Reload
+	if w.o.Once {
+		every, reload = 0, nil
+	}
+	sched := newSchedule(every)
+	remotes, urls := w.remotes()
+	sched.set(urls, time.Now())
+	// Buffered for every poll that can be in flight: a poll never waits to report its end.
+	finished := make(chan string, w.o.Concurrency)
+	running := 0
+	wake := time.NewTimer(time.Hour)
+	defer wake.Stop()
+	var freed time.Time
+	var pending pendingJobs
 	for {
-		started := time.Now()
-		w.Pass(ctx)
-		if o.Once || ctx.Err() != nil {
-			return nil
+		now := time.Now()
+		if due := sched.take(now, w.o.Concurrency-running); len(due) > 0 {
+			if !pending.serves(due, sched, now) {
+				pending = pendingJobs{keys: w.pending(), at: now}
+			}
+			running += w.start(ctx, due, remotes, pending.keys, finished)
 		}
-		// Between passes the watcher only waits: give the memory of the pass (outputs,
-		// goroutine stacks) back to the system now rather than minutes later.
-		debug.FreeOSMemory()
-		wait := time.NewTimer(time.Until(started.Add(o.Interval)))
+		if w.o.Once && running == 0 {
+			return
+		}
+		timer := w.timerFor(wake, sched, running)
 		select {
 		case <-ctx.Done():
-			wait.Stop()
-			return nil
-		case <-o.Reload:
-			wait.Stop()
-			w.reload()
-		case <-wait.C:
+			for ; running > 0; running-- { // each is being stopped
+				<-finished
+			}
+			return
+		case <-reload:
+			if w.reload() {
+				remotes, urls = w.remotes()
+				sched.set(urls, time.Now())
+			}
+		case url := <-finished:
+			sched.done(url, time.Now())
+			running--
+			if running == 0 && !w.o.Once && time.Since(freed) >= w.o.Interval {
+				// Nothing in flight: give the memory of the polls (outputs, goroutine
+				// stacks) back to the system now rather than minutes later, at most once
+				// an interval.
+				debug.FreeOSMemory()
+				freed = time.Now()
+			}
+		case <-timer:
 		}
 	}
+}
+
+// start polls each of due on a goroutine of its own, which reports its end on finished.
+func (w *Watcher) start(ctx context.Context, due []string, remotes map[string]*remote, pending map[string]bool, finished chan<- string) int {
+	for _, url := range due {
+		r := remotes[url]
+		go func() {
+			w.poll(ctx, r, pending)
+			finished <- url
+		}()
+	}
+	return len(due)
+}
+
+// pendingJobs is a snapshot of the keys of the jobs queued and running, taken at a time.
+type pendingJobs struct {
+	keys map[string]bool
+	at   time.Time
+}
+
+// maxPendingAge is how long a snapshot of the pending jobs may serve: with a long queue,
+// reading every job file for each poll would cost more than the poll. A job written by
+// someone else meanwhile may then be written again by the watcher, as it may anyway while
+// a poll runs; the supervisor drops a job that duplicates one queued or running.
+const maxPendingAge = time.Second
+
+// serves reports whether the snapshot may serve the polls of due starting at now: it is
+// young, and was taken after the previous poll of each of them ended, so that it holds the
+// jobs those polls wrote (a remote never sees a stale view of its own jobs).
+func (p pendingJobs) serves(due []string, sched *schedule, now time.Time) bool {
+	return p.keys != nil && now.Sub(p.at) < maxPendingAge && !sched.endedSince(due, p.at)
+}
+
+// timerFor sets the timer to the next due time, and returns its channel; nil (never
+// ready) when nothing is due or no poll could start then: the watcher sleeps without
+// waking up in vain.
+func (w *Watcher) timerFor(t *time.Timer, sched *schedule, running int) <-chan time.Time {
+	next, ok := sched.next()
+	if !ok || running >= w.o.Concurrency {
+		t.Stop()
+		return nil
+	}
+	t.Reset(time.Until(next))
+	return t.C
 }
 
 // reload re-reads the configuration; an invalid file is reported and the old one kept.
-func (w *Watcher) reload() {
+func (w *Watcher) reload() bool {
 	cfg, err := config.Load(w.o.Config)
 	if err != nil {
 		w.log.Error("configuration not reloaded, keeping the previous one", "error", err.Error())
-		return
+		return false
 	}
 	w.cfg = cfg
 	w.log.Info("configuration reloaded", "projects", len(cfg.Projects))
+	return true
 }
 
-// remote is one remote URL and the projects that watch it: it is asked once per pass.
+// remote is one remote URL and the projects that watch it: one ls-remote serves them all.
 type remote struct {
 	url      string
 	projects []*config.Project
 }
 
-// Pass asks every remote once and writes the jobs for new commits. It returns the number
-// of jobs written.
-func (w *Watcher) Pass(ctx context.Context) int {
-	var remotes []*remote
-	byURL := map[string]*remote{}
+// remotes groups the enabled, watched projects by remote URL; urls lists the remotes in
+// the order of the configuration.
+func (w *Watcher) remotes() (byURL map[string]*remote, urls []string) {
+	byURL = map[string]*remote{}
 	for _, p := range w.cfg.Projects {
 		if !p.Enabled || !p.Watch || (p.Branches == nil && p.Tags == nil) {
 			continue
@@ -133,64 +216,35 @@ func (w *Watcher) Pass(ctx context.Context) int {
 		if r == nil {
 			r = &remote{url: p.Remote}
 			byURL[p.Remote] = r
-			remotes = append(remotes, r)
+			urls = append(urls, p.Remote)
 		}
 		r.projects = append(r.projects, p)
 	}
-	pending := w.pending()
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		written int
-		slots   = make(chan struct{}, w.o.Concurrency)
-	)
-	for _, r := range remotes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-slots }()
-			n := w.poll(ctx, r, pending)
-			mu.Lock()
-			written += n
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return written
+	return byURL, urls
 }
 
 // poll asks one remote and writes the jobs for its projects.
-func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]bool) int {
+func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]bool) {
 	first := r.projects[0]
-	timeout := w.o.Timeout
-	if first.Timeout > 0 {
-		timeout = first.Timeout
-	}
 	// The first project's environment is used to ask: it may carry a GIT_SSH_COMMAND with a
 	// deploy key. Projects sharing a remote are expected to share its credentials.
 	e, err := env.ForProject(os.Environ(), first.EnvFile, first.Env)
 	if err != nil {
 		w.report(r.url, err)
-		return 0
+		return
 	}
-	refs, problems, err := git.LsRemote(ctx, r.url, git.SafeEnv(e.List(), w.sshOptions...), timeout)
+	refs, problems, err := git.LsRemote(ctx, r.url, git.SafeEnv(e.List(), w.sshOptions...), w.o.Timeout)
 	if ctx.Err() != nil {
-		return 0
+		return
 	}
 	if err != nil {
 		w.report(r.url, err)
-		return 0
+		return
 	}
 	w.report(r.url, nil)
 	for _, msg := range problems {
-		w.log.Warn("ignoring a ref of the remote", "remote", r.url, "problem", msg)
+		w.log.Warn("ignoring a ref of the remote", "remote", git.MaskURL(r.url), "problem", git.MaskURLsIn(msg, r.url))
 	}
-	written := 0
 	for _, p := range r.projects {
 		for _, ref := range refs {
 			if !Wanted(p, ref.Name) {
@@ -205,11 +259,9 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]bool) 
 				w.log.Error("cannot write a job", "project", p.Name, "ref", ref.Name, "error", err.Error())
 				continue
 			}
-			written++
 			w.log.Info("enqueued", "project", p.Name, "ref", ref.Name, "commit", workdir.ShortCommit(ref.Commit), "job", name)
 		}
 	}
-	return written
 }
 
 // Wanted reports whether the project builds the ref: its name must fully match the
@@ -246,10 +298,11 @@ func (w *Watcher) report(url string, err error) {
 	last, seen := w.lastErr[url]
 	switch {
 	case err == nil && seen && last != "":
-		w.log.Info("remote answers again", "remote", url)
+		w.log.Info("remote answers again", "remote", git.MaskURL(url))
 		w.lastErr[url] = ""
 	case err != nil && err.Error() != last:
-		w.log.Error("cannot list the remote", "remote", url, "error", err.Error())
+		// git's errors come masked; this also covers any other error that quotes the URL.
+		w.log.Error("cannot list the remote", "remote", git.MaskURL(url), "error", git.MaskURLsIn(err.Error(), url))
 		w.lastErr[url] = err.Error()
 	case err == nil:
 		w.lastErr[url] = ""

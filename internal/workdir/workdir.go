@@ -34,6 +34,9 @@ func (l Layout) StateDir() string { return filepath.Join(l.Root, ".pipelined") }
 // SpoolDir is the job spool (tmp/, new/, cur/, bad/).
 func (l Layout) SpoolDir() string { return filepath.Join(l.StateDir(), "spool") }
 
+// DaemonLock is the file the one daemon of the work directory locks; it holds its pid.
+func (l Layout) DaemonLock() string { return filepath.Join(l.StateDir(), "pipelined.pid") }
+
 // ConfigSnapshot is where the supervisor keeps the configuration it last loaded
 // successfully, for its children to read.
 func (l Layout) ConfigSnapshot() string { return filepath.Join(l.StateDir(), "config.ini") }

@@ -1,0 +1,111 @@
+package watch
+
+import (
+	"slices"
+	"time"
+)
+
+// schedule says when each remote is due (SPEC §6): every interval after its last poll
+// started, so that one slow remote delays nothing but itself. It holds no clock and starts
+// nothing: the watcher's loop asks it what is due at a time it gives, which lets the rules
+// be tested without real time.
+type schedule struct {
+	every   time.Duration // 0: each remote once (--once)
+	entries map[string]*entry
+}
+
+type entry struct {
+	due      time.Time // zero: never again
+	inFlight bool
+	gone     bool      // no longer configured: dropped when its poll in flight ends
+	ended    time.Time // when its last poll ended
+	rank     int       // position in the configuration, which breaks ties between equal due times
+}
+
+func newSchedule(every time.Duration) *schedule {
+	return &schedule{every: every, entries: map[string]*entry{}}
+}
+
+// set makes urls the remotes of the schedule, every one due at now: a new configuration
+// is polled right away, including by a remote in flight, as soon as its poll ends (that
+// poll asked on behalf of the old configuration).
+func (s *schedule) set(urls []string, now time.Time) {
+	for _, e := range s.entries {
+		e.gone = true
+	}
+	for i, url := range urls {
+		e := s.entries[url]
+		if e == nil {
+			e = &entry{}
+			s.entries[url] = e
+		}
+		e.due, e.gone, e.rank = now, false, i
+	}
+	for url, e := range s.entries {
+		if e.gone && !e.inFlight {
+			delete(s.entries, url)
+		}
+	}
+}
+
+// take returns at most n of the remotes due at now, the longest overdue first, and marks
+// them in flight and due again one interval from now. A remote in flight is never due: it
+// is skipped, not waited for and not started twice.
+func (s *schedule) take(now time.Time, n int) []string {
+	var due []string
+	for url, e := range s.entries {
+		if !e.inFlight && !e.due.IsZero() && !e.due.After(now) {
+			due = append(due, url)
+		}
+	}
+	slices.SortFunc(due, func(a, b string) int {
+		ea, eb := s.entries[a], s.entries[b]
+		if c := ea.due.Compare(eb.due); c != 0 {
+			return c
+		}
+		return ea.rank - eb.rank
+	})
+	due = due[:min(len(due), max(n, 0))]
+	for _, url := range due {
+		e := s.entries[url]
+		e.inFlight = true
+		e.due = time.Time{}
+		if s.every > 0 {
+			e.due = now.Add(s.every)
+		}
+	}
+	return due
+}
+
+// done marks the end of a remote's poll, at now.
+func (s *schedule) done(url string, now time.Time) {
+	e := s.entries[url]
+	if e == nil {
+		return
+	}
+	e.inFlight, e.ended = false, now
+	if e.gone {
+		delete(s.entries, url)
+	}
+}
+
+// next returns the earliest time a remote not in flight is due, and false if none ever is.
+func (s *schedule) next() (time.Time, bool) {
+	var first time.Time
+	for _, e := range s.entries {
+		if !e.inFlight && !e.due.IsZero() && (first.IsZero() || e.due.Before(first)) {
+			first = e.due
+		}
+	}
+	return first, !first.IsZero()
+}
+
+// endedSince reports whether the last poll of one of urls ended at t or later.
+func (s *schedule) endedSince(urls []string, t time.Time) bool {
+	for _, url := range urls {
+		if e := s.entries[url]; e != nil && !e.ended.Before(t) {
+			return true
+		}
+	}
+	return false
+}
