@@ -11,6 +11,8 @@ import (
 
 	"pipelined/internal/build"
 	"pipelined/internal/cli"
+	"pipelined/internal/exitcode"
+	"pipelined/internal/procexec"
 )
 
 // options are pipeline-build's flags.
@@ -23,7 +25,7 @@ type options struct {
 func (o *options) addFlags(fs *pflag.FlagSet) {
 	o.Paths.AddFlags(fs)
 	fs.Var(cli.Named(&o.job, "FILE"), "job", "job file to build (how pipelined calls it); instead of PROJECT REF [COMMIT]")
-	fs.DurationVar(&o.grace, "grace", build.DefaultGrace, "on a signal, time to stop the current command, remove its container and run error_callback")
+	fs.DurationVar(&o.grace, "grace", procexec.DefaultGrace, "on a signal, time to stop the current command, remove its container and run error_callback")
 }
 
 func newRootCommand() *cobra.Command {
@@ -51,8 +53,15 @@ SIGNALS
                             "canceled", keep the .tmp directory, and exit within --grace.
                             A second signal ends the process at once.
 
-` + cli.ExitStatusHelp + `
-       (a skipped build exits 0)`,
+EXIT STATUS
+  0    the build succeeded, or was skipped (its commit is no longer on the remote)
+  1    the build failed: a step failed, or the remote has no such ref
+  2    bad input: usage, an invalid configuration, an unknown or disabled project, a ref
+       git would refuse, a bad commit or job file
+  75   an infrastructure error kept the build from a result of its own (a full or
+       read-only disk, a remote that could not be asked, a Docker engine that does not
+       answer); pipelined keeps the job and tries again later
+  130  canceled by SIGINT, 143 by SIGTERM, 131 by SIGQUIT`,
 		Args: cobra.RangeArgs(0, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bo, err := o.buildOptions(args)
@@ -83,9 +92,9 @@ func (o *options) buildOptions(args []string) (build.Options, error) {
 	bo := build.Options{Config: o.Config, Workdir: o.Workdir, JobFile: o.job, Grace: o.grace}
 	switch {
 	case o.job != "" && len(args) > 0:
-		return bo, cli.Usagef("give either --job FILE or PROJECT REF [COMMIT], not both")
+		return bo, exitcode.Usagef("give either --job FILE or PROJECT REF [COMMIT], not both")
 	case o.job == "" && len(args) < 2:
-		return bo, cli.Usagef("give PROJECT REF [COMMIT], or --job FILE")
+		return bo, exitcode.Usagef("give PROJECT REF [COMMIT], or --job FILE")
 	case o.job == "":
 		bo.Project, bo.Ref = args[0], args[1]
 		if len(args) == 3 {

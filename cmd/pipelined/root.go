@@ -8,10 +8,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"pipelined/internal/build"
+	"pipelined/internal/admin"
 	"pipelined/internal/cli"
 	"pipelined/internal/config"
+	"pipelined/internal/exitcode"
+	"pipelined/internal/procexec"
 	"pipelined/internal/supervisor"
+	"pipelined/internal/watch"
 )
 
 // options are pipelined's flags: the original command line (SPEC §3) and --grace.
@@ -19,6 +22,7 @@ type options struct {
 	cli.Paths
 	limit      int
 	interval   int
+	pollTime   int
 	dumpConfig bool
 	grace      time.Duration
 }
@@ -26,8 +30,9 @@ type options struct {
 func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.Var(cli.NamedInt(&o.limit, "NUM", 1), "limit", "parallel build limit")
 	fs.Var(cli.NamedInt(&o.interval, "SECONDS", 0), "interval", "git remote check interval (0: no polling, for webhooks only)")
+	fs.Var(cli.NamedInt(&o.pollTime, "SECONDS", 1), "poll-timeout", "time one git ls-remote of the watcher may take (pipeline-watch --timeout)")
 	fs.BoolVar(&o.dumpConfig, "dump-config", false, "dump config and exit")
-	fs.DurationVar(&o.grace, "grace", build.DefaultGrace, "time a canceled build has to stop; the daemon exits within it plus a second")
+	fs.DurationVar(&o.grace, "grace", procexec.DefaultGrace, "time a canceled build has to stop; the daemon exits within it plus a second")
 }
 
 const long = `pipelined watches git remotes for new branches and tags and, for each new commit, runs a
@@ -43,6 +48,12 @@ first out, at most --limit at once. A job file dropped into the spool by a webho
 "pipelined enqueue" starts at once, without waiting for the next poll. Each build leaves
 WORKDIR/PROJECT/REF_URLENCODED/SHORTCOMMIT/ with build.log, build.json, drop/ and build/.
 
+A job file stays in the spool until its build reaches a result of its own (success, failed,
+skipped). A build canceled by a shutdown is built again after the next start. A build that
+an infrastructure error stopped (a full disk, an unreachable remote or Docker engine, a
+killed pipeline-build) is retried after 5 s, 10 s, 20 s and 40 s; after the fifth attempt the
+job goes to spool/bad/ with every attempt's reason. One daemon runs per work directory.
+
 Example:
   pipelined --limit 2 --interval 60 --workdir /var/pipelined --config /etc/pipelined.ini
 
@@ -51,12 +62,18 @@ SIGNALS
                    is reported and the previous one kept (a change to the file does the same)
   SIGINT           drain: start no new builds, let the running ones finish, exit 0; queued
                    jobs stay in the spool for the next start; a second SIGINT cancels
-  SIGTERM, SIGQUIT cancel the running builds and exit within --grace plus a second
+  SIGTERM, SIGQUIT cancel the running builds and exit within --grace plus a second; their
+                   jobs stay in the spool and are built again at the next start
 
-` + cli.ExitStatusHelp
+EXIT STATUS
+  0    a completed SIGINT drain or SIGTERM/SIGQUIT shutdown
+  1    a runtime failure, or another pipelined already runs on the work directory (its pid
+       is named)
+  2    usage error, or an invalid configuration file (every problem is listed with file,
+       line, section and key)`
 
 func newRootCommand() *cobra.Command {
-	o := options{limit: 1, interval: 60}
+	o := options{limit: 1, interval: 60, pollTime: int(watch.DefaultTimeout.Seconds())}
 	cmd := &cobra.Command{
 		Use:   "pipelined --workdir PATH --config CONFIG.INI [--limit NUM] [--interval SECONDS] [--dump-config]",
 		Short: "Watch git remotes and run a build pipeline for every new branch and tag",
@@ -78,15 +95,16 @@ func newRootCommand() *cobra.Command {
 				return err
 			}
 			return supervisor.Run(cmd.Context(), supervisor.Options{
-				Config:   o.Config,
-				Workdir:  o.Workdir,
-				Limit:    o.limit,
-				Interval: time.Duration(o.interval) * time.Second,
-				Grace:    o.grace,
-				Logger:   cli.NewLogger(os.Stderr),
-				Build:    buildBin,
-				Watch:    watchBin,
-				Version:  cli.Version(),
+				Config:      o.Config,
+				Workdir:     o.Workdir,
+				Limit:       o.limit,
+				Interval:    time.Duration(o.interval) * time.Second,
+				PollTimeout: time.Duration(o.pollTime) * time.Second,
+				Grace:       o.grace,
+				Logger:      cli.NewLogger(os.Stderr),
+				Build:       buildBin,
+				Watch:       watchBin,
+				Version:     cli.Version(),
 			})
 		},
 	}
@@ -122,15 +140,15 @@ Example:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if paths.Workdir == "" {
-				return cli.Usagef("--workdir is required")
+				return exitcode.Usagef("--workdir is required")
 			}
-			return supervisor.Status(cmd.OutOrStdout(), paths.Workdir)
+			return admin.Status(cmd.OutOrStdout(), paths.Workdir)
 		},
 	}
 }
 
 func newEnqueueCommand(paths *cli.Paths) *cobra.Command {
-	var o supervisor.EnqueueOptions
+	var o admin.EnqueueOptions
 	cmd := &cobra.Command{
 		Use:   "enqueue --config CONFIG.INI --workdir PATH PROJECT REF [COMMIT]",
 		Short: "Queue a build of a project's branch or tag",
@@ -152,8 +170,8 @@ Example:
 			if len(args) == 3 {
 				o.Commit = args[2]
 			}
-			job, name, err := supervisor.Enqueue(cmd.Context(), o)
-			if errors.Is(err, supervisor.ErrNotMatching) {
+			job, name, err := admin.Enqueue(cmd.Context(), o)
+			if errors.Is(err, admin.ErrNotMatching) {
 				cmd.Printf("not queued: project %s does not build %s (see its branches and tags)\n", o.Project, o.Ref)
 				return nil
 			}

@@ -25,10 +25,9 @@ type Options struct {
 //
 //   - the running command gets SIGTERM at once and SIGKILL after stopGrace (Grace/2); a
 //     running container gets `docker stop --time stopGrace`, then `docker rm -f`;
-//   - error_callback and the final records get what remains, less cleanupMargin.
-const (
-	DefaultGrace  = 10 * time.Second
-	cleanupMargin = 500 * time.Millisecond
-)
+//   - error_callback and the final records get what remains, less cleanupMargin; a command
+//     run after the cancel gets SIGKILL cleanupMargin/2 after its SIGTERM, so that one that
+//     ignores SIGTERM cannot hold the build past the grace period.
+const cleanupMargin = 500 * time.Millisecond
 
 func stopGrace(grace time.Duration) time.Duration { return grace / 2 }

@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"pipelined/internal/buildlog"
-	"pipelined/internal/cli"
 	"pipelined/internal/config"
 	"pipelined/internal/env"
+	"pipelined/internal/exitcode"
 	"pipelined/internal/git"
+	"pipelined/internal/procexec"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -39,12 +40,16 @@ type builder struct {
 }
 
 // Run runs one build. It returns nil for success and for a skipped build, a
-// *cli.SilentError with status 1 for a failed one (the summary says why), an error
-// wrapping ErrCanceled for a canceled one, and other errors (a *config.Error, a
-// *cli.UsageError, …) when the build could not start.
+// *exitcode.SilentError with status 1 for a failed one (the summary says why), an error
+// wrapping ErrCanceled for a canceled one, a *exitcode.UsageError or *config.Error for bad
+// input, and a *exitcode.RetryError (exit status 75) for an infrastructure error that kept
+// the build from a result of its own: a full or read-only disk, a remote that could not be
+// asked, an engine that does not answer (SPEC §5.1). With a job file, the job is held for
+// as long as the build runs and left where it is: the supervisor decides what becomes of
+// it from the exit status.
 func Run(ctx context.Context, o Options) error {
 	if o.Grace <= 0 {
-		o.Grace = DefaultGrace
+		o.Grace = procexec.DefaultGrace
 	}
 	var held *spool.Held
 	if o.JobFile != "" {
@@ -52,9 +57,9 @@ func Run(ctx context.Context, o Options) error {
 		if held, err = spool.Hold(o.JobFile); err != nil {
 			err = fmt.Errorf("job %s: %w", o.JobFile, err)
 			if errors.As(err, new(*spool.RejectError)) {
-				return &cli.UsageError{Err: err} // a bad job file is bad input: exit 2
+				return &exitcode.UsageError{Err: err} // a bad job file is bad input
 			}
-			return err
+			return &exitcode.RetryError{Err: err}
 		}
 		defer held.Release()
 		o.Project, o.Ref, o.Commit = held.Job.Project, held.Job.Ref, held.Job.Commit
@@ -63,29 +68,62 @@ func Run(ctx context.Context, o Options) error {
 	stop := context.AfterFunc(ctx, func() { now := time.Now(); b.canceled.Store(&now) })
 	defer stop()
 	if err := b.setUp(ctx, held); err != nil {
-		if held != nil && !errors.As(err, new(*config.Error)) {
-			// A job that cannot start (its project was removed, its ref is gone) is done.
-			held.Finish()
-		}
-		return err
+		return b.setUpFailed(err)
 	}
 	result, reason := b.runSteps(ctx)
 	if err := b.finish(result, reason); err != nil {
-		reason = fmt.Sprintf("%s; and recording the result failed: %v", reason, err)
-		result = buildlog.Failed
-	}
-	if held != nil {
-		held.Finish()
+		reason = fmt.Sprintf("%s; and recording the result failed: %v", orResult(reason, result), err)
+		b.summary(result, reason)
+		return &exitcode.RetryError{Err: errors.New(reason)}
 	}
 	b.summary(result, reason)
-	switch result {
-	case buildlog.Success, buildlog.Skipped:
+	switch {
+	case b.status.Retry:
+		return &exitcode.RetryError{Err: errors.New(reason)}
+	case result == buildlog.Success, result == buildlog.Skipped:
 		return nil
-	case buildlog.Canceled:
+	case result == buildlog.Canceled:
 		return ErrCanceled
 	default:
-		return &cli.SilentError{Code: cli.ExitFailure}
+		return &exitcode.SilentError{Code: exitcode.Failure}
 	}
+}
+
+func orResult(reason, result string) string {
+	if reason == "" {
+		return result
+	}
+	return reason
+}
+
+// setUpFailed sorts out an error before the steps: bad input stays an error of its own
+// (usage, configuration), a ref the remote does not have is a failed build, and anything
+// else (the disk, the remote, the work directory) is an infrastructure error. A build
+// directory made before the error records it, so that no build.json says running forever.
+func (b *builder) setUpFailed(err error) error {
+	reason := err.Error()
+	var usage *exitcode.UsageError
+	var noRef *noSuchRef
+	switch {
+	case errors.As(err, &usage), errors.As(err, new(*config.Error)):
+		// Bad input: exit status 2.
+	case errors.As(err, &noRef):
+		if b.o.Summary != nil {
+			fmt.Fprintf(b.o.Summary, "pipeline-build: %s %s: failed (%s)\n", b.o.Project, b.o.Ref, reason)
+		}
+		err = &exitcode.SilentError{Code: exitcode.Failure}
+	default:
+		err = &exitcode.RetryError{Err: fmt.Errorf("infrastructure error, the job is retried: %w", err)}
+	}
+	if b.status != nil {
+		b.status.Result, b.status.Reason, b.status.Finished = buildlog.Failed, reason, time.Now().UTC()
+		b.status.Retry = exitcode.Of(err) == exitcode.Retry
+		_ = b.save()
+	}
+	if b.log != nil {
+		b.log.Close()
+	}
+	return err
 }
 
 // setUp loads the configuration, finds the project, resolves the ref and commit, creates
@@ -102,9 +140,9 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	b.project = cfg.Project(o.Project)
 	switch {
 	case b.project == nil:
-		return cli.Usagef("project %q is not in %s", o.Project, o.Config)
+		return exitcode.Usagef("project %q is not in %s", o.Project, o.Config)
 	case !b.project.Enabled:
-		return cli.Usagef("project %q is disabled (enabled = False in %s, line %d)", o.Project, o.Config, b.project.Line)
+		return exitcode.Usagef("project %q is disabled (enabled = False in %s, line %d)", o.Project, o.Config, b.project.Line)
 	}
 	projectEnv, envErr := env.ForProject(os.Environ(), b.project.EnvFile, b.project.Env)
 	gitEnv := git.SafeEnv(os.Environ())
@@ -119,23 +157,31 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	if b.dir, err = b.layout.Create(o.Project, b.ref, b.commit); err != nil {
 		return err
 	}
-	if err := os.Mkdir(workdir.DropPath(b.dir), 0o777); err != nil {
-		return err
-	}
-	redact := func(s string) string { return s }
-	if projectEnv != nil {
-		redact = projectEnv.Redact
-	}
-	if b.log, err = buildlog.Create(workdir.LogPath(b.dir), redact); err != nil {
-		return err
-	}
+	start, _ := procexec.StartTime(os.Getpid())
 	b.status = &buildlog.Status{Project: o.Project, Ref: b.ref, Commit: b.commit, ShortCommit: b.short,
-		Path: b.dir, PID: os.Getpid(), Result: buildlog.Running, Started: time.Now().UTC(), Steps: []buildlog.Command{}}
+		Path: b.dir, PID: os.Getpid(), PIDStart: start, Result: buildlog.Running, Started: time.Now().UTC(), Steps: []buildlog.Command{}}
 	if held != nil {
 		b.status.Job = filepath.Base(held.Path)
 		b.status.Source = held.Job.Source
 	} else {
 		b.status.Source = spool.SourceManual
+	}
+	// build.json first: from now on the build can be found by its job, whatever fails.
+	if err := b.save(); err != nil {
+		os.Remove(b.dir) // empty still; a directory without a status would count as built
+		b.status = nil
+		return err
+	}
+	if err := os.Mkdir(workdir.DropPath(b.dir), 0o777); err != nil {
+		return err
+	}
+	remote := b.project.Remote
+	redact := func(s string) string { return git.MaskURLsIn(s, remote) }
+	if projectEnv != nil {
+		redact = func(s string) string { return projectEnv.Redact(git.MaskURLsIn(s, remote)) }
+	}
+	if b.log, err = buildlog.Create(workdir.LogPath(b.dir), redact); err != nil {
+		return err
 	}
 	if res.argv != nil {
 		b.log.Step("resolve", b.status.Started)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,41 +103,122 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 	}
 	b.status.FailedStep = failed
 	b.status.Result = result
+	if result == buildlog.Failed && (failed == StepDockerBuild || failed == StepDockerRun) {
+		if down := b.engineDown(ctx); down != nil {
+			// Not the project's failure: the engine went away under it (SPEC §5.1).
+			b.status.Retry = true
+			reason = fmt.Sprintf("%s; the Docker engine does not answer (%v): the job is retried", reason, down)
+		}
+	}
 	_ = b.save()
-	b.errorCallback(ctx, result, failed)
+	if !b.status.Retry {
+		b.errorCallback(ctx, result, failed)
+	}
 	return result, reason
+}
+
+// engineDown asks the Docker engine for its version, bounded, after a docker step failed:
+// an error means the engine, not the project, is at fault.
+func (b *builder) engineDown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, engineProbeTimeout)
+	defer cancel()
+	var out strings.Builder
+	_, err := procexec.Run(ctx, procexec.Cmd{Argv: docker.VersionArgs(), Env: b.env.List(), Output: &out, Grace: time.Second})
+	if err != nil {
+		if msg := strings.TrimSpace(out.String()); msg != "" {
+			return errors.New(clipLine(msg))
+		}
+		return err
+	}
+	return nil
+}
+
+// engineProbeTimeout bounds `docker version` after a docker step failed.
+const engineProbeTimeout = 15 * time.Second
+
+// clipLine keeps the first line of a message, at most 200 bytes.
+func clipLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
 }
 
 // command runs one command of a step with the build's environment (made safe for git: see
 // git.SafeEnv; a project's own GIT_SSH_COMMAND, a deploy key, is kept), its output going
-// straight into build.log, and records it.
+// straight into build.log, and records it. Its process group is in build.json while it
+// runs, for the supervisor to kill should pipeline-build die.
 func (b *builder) command(ctx context.Context, step string, argv []string, dir string, e *env.Environment, onStop func()) error {
+	return b.commandWithin(ctx, step, argv, dir, e, onStop, b.project.Timeout)
+}
+
+// commandWithin is command with a timeout of its own; 0 for none.
+func (b *builder) commandWithin(ctx context.Context, step string, argv []string, dir string, e *env.Environment, onStop func(), timeout time.Duration) error {
 	b.log.Prompt(argv)
+	grace := stopGrace(b.o.Grace)
+	if b.canceled.Load() != nil {
+		grace = cleanupMargin / 2 // cleanup after a cancel: its context has the budget
+	}
+	var group procexec.Group
 	res, err := procexec.Run(ctx, procexec.Cmd{
 		Argv:    argv,
 		Dir:     dir,
 		Env:     git.SafeEnv(e.List()),
 		Output:  b.log.File(),
-		Timeout: b.project.Timeout,
-		Grace:   stopGrace(b.o.Grace),
+		Timeout: timeout,
+		Grace:   grace,
 		OnStop:  onStop,
+		OnStart: func(pid int) {
+			group, _ = procexec.GroupOf(pid)
+			b.setGroups(append(b.status.Groups, group))
+		},
 	})
+	b.setGroups(slices.DeleteFunc(b.status.Groups, func(g procexec.Group) bool { return g == group }))
 	b.log.Exit(res, err)
 	end := res.Start.Add(res.Duration)
-	b.status.Steps = append(b.status.Steps, buildlog.Command{Step: step, Argv: argv, Start: res.Start.UTC(),
+	b.status.Steps = append(b.status.Steps, buildlog.Command{Step: step, Argv: b.redactArgv(argv), Start: res.Start.UTC(),
 		End: end.UTC(), Exit: res.ExitCode, Outcome: buildlog.Outcome(res, err), TimedOut: res.TimedOut})
 	_ = b.save()
 	if res.TimedOut {
-		return fmt.Errorf("%s timed out after %v (timeout = %d)", argv[0], b.project.Timeout, int(b.project.Timeout.Seconds()))
+		return fmt.Errorf("%s timed out after %v", argv[0], timeout)
 	}
 	return err
+}
+
+// setGroups records the process groups of the commands running now. The cleanup of a
+// canceled command (docker stop and rm, from OnStop) runs while it is being stopped; the
+// builder's goroutine waits meanwhile, so the status is never written by two at once.
+func (b *builder) setGroups(groups []procexec.Group) {
+	b.status.Groups = groups
+	_ = b.save()
+}
+
+// redactArgv is argv as build.json records it: a remote's credentials masked.
+func (b *builder) redactArgv(argv []string) []string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		out[i] = git.MaskURLsIn(a, b.project.Remote)
+	}
+	return out
+}
+
+// networkTimeout bounds a git command that talks to the remote: the project's timeout, or
+// the default bound of a clone.
+func (b *builder) networkTimeout() time.Duration {
+	if b.project.Timeout > 0 {
+		return b.project.Timeout
+	}
+	return DefaultCloneTimeout
 }
 
 func (b *builder) checkoutPath() string { return workdir.CheckoutPath(b.dir) }
 
 func (b *builder) clone(ctx context.Context) error {
 	argv := git.CloneArgs(b.dir, b.project.Remote, b.project.Shallow, git.ShortName(b.ref))
-	return b.command(ctx, StepClone, argv, b.dir, b.env, nil)
+	return b.commandWithin(ctx, StepClone, argv, b.dir, b.env, nil, b.networkTimeout())
 }
 
 // checkout checks out the commit. A shallow clone may not contain it if the ref moved on
@@ -155,7 +237,7 @@ func (b *builder) checkout(ctx context.Context) error {
 	}
 	if b.project.Shallow {
 		b.log.Note("%s is not in the shallow clone of %s; fetching it by id", b.short, git.ShortName(b.ref))
-		if ferr := b.command(ctx, StepCheckout, git.FetchCommitArgs(dir, b.commit), dir, b.env, nil); ferr == nil {
+		if ferr := b.commandWithin(ctx, StepCheckout, git.FetchCommitArgs(dir, b.commit), dir, b.env, nil, b.networkTimeout()); ferr == nil {
 			return b.command(ctx, StepCheckout, git.CheckoutArgs(dir, b.commit), dir, b.env, nil)
 		} else if !errors.As(ferr, &exit) {
 			return ferr

@@ -72,3 +72,20 @@ func TestOutcomeOfACommandThatDidNotStart(t *testing.T) {
 		t.Errorf("Outcome = %q", got)
 	}
 }
+
+func TestLoadStatusRefusesAFIFO(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "build.json")
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := LoadStatus(path); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a FIFO was read as a status")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("LoadStatus blocked on a FIFO")
+	}
+}

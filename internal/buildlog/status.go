@@ -2,9 +2,14 @@ package buildlog
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
+
+	"pipelined/internal/procexec"
+	"pipelined/internal/safeopen"
 )
 
 // Results of a build (SPEC §5).
@@ -18,23 +23,32 @@ const (
 
 // Status is the content of build.json.
 type Status struct {
-	Project     string    `json:"project"`
-	Ref         string    `json:"ref"`
-	Commit      string    `json:"commit"`
-	ShortCommit string    `json:"short_commit"`
-	Job         string    `json:"job,omitempty"`    // job file name when run by the supervisor
-	Source      string    `json:"source,omitempty"` // who asked for the build
-	Path        string    `json:"path"`             // build directory (".tmp" while running)
-	PID         int       `json:"pid"`              // pipeline-build's process id
-	Result      string    `json:"result"`           // running|success|failed|canceled|skipped
-	Reason      string    `json:"reason,omitempty"` // why it failed, was canceled or skipped
-	FailedStep  string    `json:"failed_step,omitempty"`
-	Image       string    `json:"image,omitempty"`     // image id from docker build --iidfile
-	Container   string    `json:"container,omitempty"` // container name of the run step
-	Started     time.Time `json:"started"`
-	Finished    time.Time `json:"finished,omitzero"`
-	Seconds     float64   `json:"duration_seconds,omitempty"`
-	Steps       []Command `json:"steps"`
+	Project     string `json:"project"`
+	Ref         string `json:"ref"`
+	Commit      string `json:"commit"`
+	ShortCommit string `json:"short_commit"`
+	Job         string `json:"job,omitempty"`    // job file name when run by the supervisor
+	Source      string `json:"source,omitempty"` // who asked for the build
+	Path        string `json:"path"`             // build directory (".tmp" while running)
+	PID         int    `json:"pid"`              // pipeline-build's process id
+	// PIDStart is when that process started (clock ticks since boot): with PID, it tells a
+	// build that still runs from a later process that got the same pid.
+	PIDStart uint64 `json:"pid_start,omitempty"`
+	// Groups are the process groups of the commands running now. Should pipeline-build
+	// die, the supervisor kills what is left of them (SPEC §8: no process outlives its build).
+	Groups []procexec.Group `json:"groups,omitempty"`
+	Result string           `json:"result"`           // running|success|failed|canceled|skipped
+	Reason string           `json:"reason,omitempty"` // why it failed, was canceled or skipped
+	// Retry marks a build that an infrastructure error stopped (a full disk, an engine that
+	// does not answer) before it reached a result of its own: its job is tried again.
+	Retry      bool      `json:"retry,omitempty"`
+	FailedStep string    `json:"failed_step,omitempty"`
+	Image      string    `json:"image,omitempty"`     // image id from docker build --iidfile
+	Container  string    `json:"container,omitempty"` // container name of the run step
+	Started    time.Time `json:"started"`
+	Finished   time.Time `json:"finished,omitzero"`
+	Seconds    float64   `json:"duration_seconds,omitempty"`
+	Steps      []Command `json:"steps"`
 }
 
 // Command is one command a step ran.
@@ -74,9 +88,20 @@ func (s *Status) Save(path string) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// LoadStatus reads a build.json.
+// maxStatusSize bounds a build.json: a build of a few hundred commands takes a few
+// hundred kilobytes.
+const maxStatusSize = 16 << 20
+
+// LoadStatus reads a build.json. Builds run the operator's (and the remote's) commands in the
+// work directory, so the file is opened the careful way: a FIFO or a device put in its place
+// is refused rather than waited on, and so is one of absurd size.
 func LoadStatus(path string) (*Status, error) {
-	data, err := os.ReadFile(path)
+	f, err := safeopen.Open(path, os.O_RDONLY, maxStatusSize, false)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxStatusSize))
 	if err != nil {
 		return nil, err
 	}
@@ -85,4 +110,18 @@ func LoadStatus(path string) (*Status, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// Alive reports whether the pipeline-build process that writes this status still runs.
+// A status without a start time (an older build.json) is judged by its pid alone.
+func (s *Status) Alive() bool {
+	if s.PIDStart != 0 {
+		return procexec.Alive(s.PID, s.PIDStart)
+	}
+	return s.PID > 0 && syscall.Kill(s.PID, 0) == nil
+}
+
+// Final reports whether the build reached a result of its own.
+func (s *Status) Final() bool {
+	return !s.Retry && (s.Result == Success || s.Result == Failed || s.Result == Skipped)
 }

@@ -6,6 +6,8 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+
+	"pipelined/internal/exitcode"
 )
 
 // CancelOnSignals returns a context that the first of sigs cancels, and a function that
@@ -17,14 +19,14 @@ func CancelOnSignals(parent context.Context, sigs ...os.Signal) (ctx context.Con
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, sigs...)
 	var mu sync.Mutex
-	var got *SignalError
+	var got *exitcode.SignalError
 	done := make(chan struct{})
 	go func() {
 		select {
 		case s := <-ch:
 			signal.Stop(ch)
 			mu.Lock()
-			got = &SignalError{Signal: s.(syscall.Signal)}
+			got = &exitcode.SignalError{Signal: s.(syscall.Signal)}
 			mu.Unlock()
 			cancel()
 		case <-done:

@@ -174,3 +174,8 @@ func CheckMountPath(path string) error {
 	}
 	return nil
 }
+
+// VersionArgs asks the engine for its version: it answers, or it does not.
+func VersionArgs() []string {
+	return []string{"docker", "version", "--format", "{{.Server.Version}}"}
+}

@@ -34,10 +34,18 @@ func startProcessEnv(t *testing.T, env []string, name string, args ...string) *p
 		t.Fatal(err)
 	}
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	// A test that stops early still stops its processes the way an operator would: a
+	// daemon killed outright would leave its (detached) builds running.
 	t.Cleanup(func() {
 		select {
 		case <-p.done:
+			return
 		default:
+		}
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(30 * time.Second):
 			p.cmd.Process.Kill()
 			<-p.done
 		}

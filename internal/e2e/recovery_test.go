@@ -78,7 +78,10 @@ func TestKilledDaemonLosesAndRepeatsNothing(t *testing.T) {
 	testenv.NoContainersLeft(t, s.workdir)
 }
 
-func TestCrashedBuildIsMarkedFailedAndItsContainerRemoved(t *testing.T) {
+// TestKilledBuildIsMarkedFailedAndRetried: a pipeline-build killed by SIGKILL reached no
+// result of its own. Its build.json says failed and why, its container is removed, the
+// daemon goes on with the next job, and the job is retried after a back-off (SPEC §5.1).
+func TestKilledBuildIsMarkedFailedAndRetried(t *testing.T) {
 	s := newSite(t)
 	testenv.CleanDocker(t, s.workdir)
 	repo := dockerRepo(t, `["/bin/sleep", "300"]`)
@@ -98,16 +101,22 @@ func TestCrashedBuildIsMarkedFailedAndItsContainerRemoved(t *testing.T) {
 			a = b.Result + ": " + b.Reason
 		}
 	}
-	if !strings.HasPrefix(a, "failed: pipeline-build ended without finishing") {
-		t.Errorf("the crashed build is recorded as %q", a)
+	if !strings.HasPrefix(a, "failed: the build process was killed by signal 9") {
+		t.Errorf("the killed build is recorded as %q", a)
 	}
-	testenv.NoContainersLeft(t, s.workdir)
-	if q := s.jobsIn(spool.Cur); len(q) != 0 {
-		t.Errorf("the crashed job is still claimed: %v", q)
+	testenv.Eventually(t, time.Minute, "the job was not retried", func() bool {
+		return strings.Contains(p.stderr(), "outcome=retry") && len(s.buildDirs("a", "refs%2Fheads%2Fmain")) == 2
+	})
+	if !strings.Contains(p.stderr(), "attempt=1") {
+		t.Errorf("the retry does not count the attempt:\n%s", p.stderr())
 	}
-	p.signal(syscall.SIGINT)
+	p.signal(syscall.SIGTERM)
 	if code := p.wait(t, time.Minute); code != 0 {
 		t.Errorf("exit %d", code)
+	}
+	testenv.NoContainersLeft(t, s.workdir)
+	if q := s.jobsIn(spool.New); len(q) != 1 {
+		t.Errorf("the retried job was not kept for the next start: new/ = %v", q)
 	}
 }
 
@@ -224,7 +233,8 @@ func TestDaemonRemovesOrphanContainersAtStart(t *testing.T) {
 	s := newSite(t)
 	testenv.CleanDocker(t, s.workdir)
 	testenv.RequireBaseImage(t)
-	s.writeConfig("[p]\nremote = /nonexistent.git\n")
+	// Only a work directory with a project that uses Docker asks the engine at all.
+	s.writeConfig("[p]\nremote = /nonexistent.git\nbuild = True\n")
 	orphan := "orphan-" + strconv.Itoa(os.Getpid())
 	other := "not-ours-" + strconv.Itoa(os.Getpid())
 	for _, c := range [][]string{

@@ -37,6 +37,9 @@ type Cmd struct {
 	// the process group: a container keeps running when its docker client is killed.
 	// Wait returns only after OnStop has returned.
 	OnStop func()
+	// OnStart, if set, is called with the command's process id once it has started, before
+	// anything else can happen to it: the build records its process groups there.
+	OnStart func(pid int)
 }
 
 // DefaultGrace is the time a command has between SIGTERM and SIGKILL when Cmd.Grace is 0.
@@ -168,6 +171,9 @@ func (p *Process) run(ctx context.Context, c Cmd, started chan<- error) {
 	}
 	p.Pid = cmd.Process.Pid
 	p.res.Pid = p.Pid
+	if c.OnStart != nil {
+		c.OnStart(p.Pid)
+	}
 	started <- nil
 
 	waited := make(chan struct{})

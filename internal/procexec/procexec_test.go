@@ -163,3 +163,47 @@ func TestPromptQuotesForAShell(t *testing.T) {
 		t.Errorf("Prompt = %s, want %s", got, want)
 	}
 }
+
+func TestGroupKillsWhatALeaderLeftBehind(t *testing.T) {
+	// A leader that starts a grandchild in its group and exits: the grandchild is what a
+	// killed build leaves; the recorded group finds it.
+	cmd := exec.Command("sh", "-c", "sleep 300 & echo $!")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	g, err := GroupOf(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var child int
+	fmt.Fscan(out, &child)
+	cmd.Wait()
+	childStart, err := StartTime(child)
+	if err != nil || !Alive(child, childStart) {
+		t.Fatalf("the grandchild %d is not running: %v", child, err)
+	}
+	if Alive(g.PGID, g.Start) {
+		t.Error("the reaped leader still counts as alive")
+	}
+	if err := g.Kill(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for Alive(child, childStart) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // polling for the kill to land, not waiting for an effect
+	}
+	if Alive(child, childStart) {
+		t.Error("the grandchild survived the group kill")
+	}
+	// A group whose id now belongs to another process (another start time) is left alone.
+	self, _ := GroupOf(os.Getpid())
+	self.Start++
+	if err := self.Kill(syscall.SIGKILL); err != nil {
+		t.Errorf("Kill of a reused id: %v", err)
+	}
+}

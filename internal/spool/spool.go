@@ -2,6 +2,7 @@ package spool
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -9,8 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -56,10 +57,19 @@ func (s *Spool) Write(j Job) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := s.deliver(name, j, time.Time{}); err != nil {
+		return "", fmt.Errorf("writing a job: %w", err)
+	}
+	return name, nil
+}
+
+// deliver writes j as tmp/name, synced, and renames it into new/name, which it replaces.
+// A non-zero mtime is given to the file, so that it keeps its place in the queue.
+func (s *Spool) deliver(name string, j Job, mtime time.Time) error {
 	tmp := s.Path(Tmp, name)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
-		return "", fmt.Errorf("writing a job: %w", err)
+		return err
 	}
 	_, err = f.Write(j.Encode())
 	if err == nil {
@@ -68,14 +78,17 @@ func (s *Spool) Write(j Job) (string, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil && !mtime.IsZero() {
+		err = os.Chtimes(tmp, mtime, mtime)
+	}
 	if err == nil {
 		err = os.Rename(tmp, s.Path(New, name))
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("writing a job: %w", err)
+		return err
 	}
-	return name, syncDir(filepath.Join(s.dir, New))
+	return syncDir(filepath.Join(s.dir, New))
 }
 
 // uniqueName is "<unix nanoseconds>.<pid>.<random>.job": unique without coordination, and
@@ -101,11 +114,14 @@ func syncDir(dir string) error {
 type Entry struct {
 	Name    string
 	ModTime time.Time
+	Size    int64
+	Mode    fs.FileMode // from lstat: what kind of file it is
 }
 
-// List returns the job files in sub, oldest first (by modification time, then name): FIFO
-// for new/. Names starting with "." are ignored, as maildir readers do, and so are .reason
-// files.
+// List returns the files in sub, oldest first (by modification time, then name): FIFO for
+// new/. Names starting with "." are ignored, as maildir readers do, and in bad/ so are the
+// .reason files. Whatever else is there is listed, a FIFO or a directory too, so that the
+// supervisor can set it aside.
 func (s *Spool) List(sub string) ([]Entry, error) {
 	dirents, err := os.ReadDir(filepath.Join(s.dir, sub))
 	if err != nil {
@@ -114,14 +130,14 @@ func (s *Spool) List(sub string) ([]Entry, error) {
 	entries := make([]Entry, 0, len(dirents))
 	for _, d := range dirents {
 		name := d.Name()
-		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".reason") || d.IsDir() {
+		if strings.HasPrefix(name, ".") || (sub == Bad && strings.HasSuffix(name, ".reason")) {
 			continue
 		}
-		info, err := d.Info()
+		info, err := d.Info() // lstat: never follows a link, never opens
 		if err != nil {
 			continue // gone since ReadDir: claimed by someone else
 		}
-		entries = append(entries, Entry{Name: name, ModTime: info.ModTime()})
+		entries = append(entries, Entry{Name: name, ModTime: info.ModTime(), Size: info.Size(), Mode: info.Mode()})
 	}
 	sort.Slice(entries, func(i, j int) bool {
 		if !entries[i].ModTime.Equal(entries[j].ModTime) {
@@ -142,26 +158,52 @@ func (s *Spool) Claim(name string) error {
 	return err
 }
 
-// Read reads and validates a job file in sub.
+// Read reads and validates a job file in sub. It never blocks and never follows a link:
+// a file that is not a regular job file is a *RejectError saying what it is; a file that
+// is gone is fs.ErrNotExist.
 func (s *Spool) Read(sub, name string) (Job, error) {
-	f, err := os.Open(s.Path(sub, name))
-	if err != nil {
-		return Job{}, err
-	}
-	defer f.Close()
-	return DecodeJob(f)
+	return readJob(s.Path(sub, name))
 }
 
-// Reject moves a job file from sub to bad/ and writes the reason beside it. The file is
-// kept, never silently dropped (SPEC §5).
-func (s *Spool) Reject(sub, name, reason string) error {
-	if err := os.WriteFile(s.Path(Bad, name+".reason"), []byte(reason+"\n"), 0o666); err != nil {
-		return fmt.Errorf("rejecting %s: %w", name, err)
+// Reject moves a file from sub to bad/ and writes the reason beside it as NAME.reason. The
+// file is kept, never silently dropped (SPEC §5). It works for any kind of file (a FIFO, a
+// directory); a name already in bad/ gets a numbered suffix rather than replacing it. The
+// returned path is where the file went.
+func (s *Spool) Reject(sub, name, reason string) (string, error) {
+	dest := s.badName(name)
+	if err := os.Rename(s.Path(sub, name), dest); err != nil {
+		return "", fmt.Errorf("moving %s to bad/: %w", name, err)
 	}
-	if err := os.Rename(s.Path(sub, name), s.Path(Bad, name)); err != nil {
-		return fmt.Errorf("rejecting %s: %w", name, err)
+	// The reason appears whole or not at all: written under a dot name, then renamed.
+	tmp := filepath.Join(filepath.Dir(dest), "."+filepath.Base(dest)+".reason")
+	err := os.WriteFile(tmp, []byte(reason+"\n"), 0o666)
+	if err == nil {
+		err = os.Rename(tmp, dest+".reason")
 	}
-	return nil
+	if err != nil {
+		os.Remove(tmp)
+		return dest, fmt.Errorf("moved %s to bad/, but writing its reason failed: %w", name, err)
+	}
+	return dest, nil
+}
+
+// badName is a free path in bad/ for a file called name, with room for ".reason".
+func (s *Spool) badName(name string) string {
+	base := name
+	if len(base) > 200 {
+		sum := sha256.Sum256([]byte(name))
+		base = base[:180] + "-" + hex.EncodeToString(sum[:4])
+	}
+	for n := 0; ; n++ {
+		candidate := base
+		if n > 0 {
+			candidate += "." + strconv.Itoa(n)
+		}
+		p := s.Path(Bad, candidate)
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			return p
+		}
+	}
 }
 
 // Remove deletes a finished job's file.
@@ -179,15 +221,24 @@ func (s *Spool) Requeue(name string) error {
 	return os.Rename(s.Path(Cur, name), s.Path(New, name))
 }
 
-// Running reports whether a build holds the lock on the claimed job name.
-func (s *Spool) Running(name string) bool {
-	f, err := os.Open(s.Path(Cur, name))
+// Retry puts a claimed job back into new/ with one more attempt recorded in the file, at
+// its old place in the queue. If the new file cannot be written (the disk is full), the job
+// is moved back as it is and Retry returns the write error with the job safe in new/; the
+// caller keeps counting in memory.
+func (s *Spool) Retry(name string, j Job) error {
+	cur := s.Path(Cur, name)
+	info, err := os.Lstat(cur)
 	if err != nil {
-		return false
+		return err
 	}
-	defer f.Close()
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	return errors.Is(err, syscall.EWOULDBLOCK)
+	werr := s.deliver(name, j, info.ModTime())
+	if werr == nil {
+		return s.Remove(Cur, name)
+	}
+	if err := s.Requeue(name); err != nil {
+		return fmt.Errorf("%v; and moving it back to new/: %w", werr, err)
+	}
+	return fmt.Errorf("recording the attempt: %w", werr)
 }
 
 // CleanTmp removes files left in tmp/ by writers that crashed, once they are older than
@@ -202,25 +253,4 @@ func (s *Spool) CleanTmp(maxAge time.Duration) {
 			os.Remove(s.Path(Tmp, e.Name))
 		}
 	}
-}
-
-// Recover sorts out cur/ after a start: a job whose build still holds it is adopted (left
-// in cur/ for the running build to finish); any other was interrupted by a crash and goes
-// back to new/, at its old place in the queue (SPEC §5).
-func (s *Spool) Recover() (requeued, adopted []string, err error) {
-	entries, err := s.List(Cur)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, e := range entries {
-		if s.Running(e.Name) {
-			adopted = append(adopted, e.Name)
-			continue
-		}
-		if err := s.Requeue(e.Name); err != nil {
-			return requeued, adopted, err
-		}
-		requeued = append(requeued, e.Name)
-	}
-	return requeued, adopted, nil
 }

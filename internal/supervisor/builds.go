@@ -1,10 +1,10 @@
 package supervisor
 
 import (
-	"errors"
+	"context"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -22,104 +22,22 @@ type build struct {
 	job     spool.Job
 	started time.Time
 	proc    *procexec.Process // nil when adopted
-	pid     int               // process id (process group) when known
-	output  *tail             // the end of its output, for the log if it crashes
+	group   procexec.Group    // pipeline-build's own process group, when known
+	output  *tail             // the end of its stderr
+}
+
+// ended reports that a build's process is gone, with what the records say.
+type ended struct {
+	name    string
+	ending  spool.Ending
+	outcome spool.Outcome
+	why     string // the outcome's reason
+	dir     string // the build directory, "" if there is none
+	status  *buildlog.Status
 }
 
 // retryDispatch asks the main loop to dispatch again after a pause.
 type retryDispatch struct{}
-
-// buildDone reports that a build's process has ended.
-type buildDone struct {
-	name string
-	res  procexec.Result
-	err  error
-}
-
-// dispatch starts queued jobs, first in first out, while there are free slots. A file
-// that is not a valid job, or names a project that is unknown or disabled, is moved to
-// bad/ with the reason; a job for a commit that is already queued ahead of it or running
-// is dropped (SPEC §5).
-func (s *supervisor) dispatch() {
-	if s.state != serving || len(s.builds) >= s.o.Limit || time.Now().Before(s.pausedUntil) {
-		return
-	}
-	entries, err := s.spool.List(spool.New)
-	if err != nil {
-		s.log.Error("cannot list the spool", "error", err.Error())
-		return
-	}
-	taken := map[string]bool{} // keys running or already ahead in this listing
-	for _, b := range s.builds {
-		if b.job.Commit != "" {
-			taken[b.job.Key()] = true
-		}
-	}
-	for _, e := range entries {
-		if len(s.builds) >= s.o.Limit {
-			break
-		}
-		job, err := s.spool.Read(spool.New, e.Name)
-		var rej *spool.RejectError
-		switch {
-		case errors.As(err, &rej):
-			s.reject(e.Name, rej.Reason)
-			continue
-		case err != nil:
-			continue // claimed by someone else since the listing
-		}
-		if reason := s.refuse(job); reason != "" {
-			s.reject(e.Name, reason)
-			continue
-		}
-		if reason := s.duplicate(job, taken); reason != "" {
-			s.log.Info("dropped a duplicate job", "job", e.Name, "project", job.Project, "ref", job.Ref,
-				"commit", workdir.ShortCommit(job.Commit), "reason", reason)
-			s.spool.Remove(spool.New, e.Name)
-			continue
-		}
-		taken[job.Key()] = true
-		if err := s.spool.Claim(e.Name); err != nil {
-			continue // spool.ErrClaimed: another claimer won
-		}
-		s.start(e.Name, job)
-	}
-	if notifying() {
-		notify(s.status())
-	}
-}
-
-// refuse returns why the configuration does not allow a job, or "".
-func (s *supervisor) refuse(job spool.Job) string {
-	p := s.cfg.Project(job.Project)
-	switch {
-	case p == nil:
-		return "project " + strconv.Quote(job.Project) + " is not in the configuration"
-	case !p.Enabled:
-		return "project " + strconv.Quote(job.Project) + " is disabled"
-	}
-	return ""
-}
-
-// duplicate returns why a job need not run, or "": its commit is running or queued ahead
-// of it, or the watcher found a commit that was built in the meantime.
-func (s *supervisor) duplicate(job spool.Job, taken map[string]bool) string {
-	switch {
-	case taken[job.Key()]:
-		return "the same project, ref and commit is running or queued ahead"
-	case job.Source == spool.SourceWatch && job.Commit != "" && s.layout.Exists(job.Project, job.Ref, job.Commit):
-		return "already built"
-	}
-	return ""
-}
-
-func (s *supervisor) reject(name, reason string) {
-	if err := s.spool.Reject(spool.New, name, reason); err != nil {
-		s.log.Error("cannot move a bad job file aside", "job", name, "error", err.Error())
-		return
-	}
-	s.log.Warn("rejected a job file", "job", name, "reason", reason, "moved_to", s.spool.Path(spool.Bad, name))
-}
 
 // start runs pipeline-build for a claimed job. The build is detached: should the daemon
 // die, the build goes on, and the next daemon adopts it.
@@ -140,130 +58,208 @@ func (s *supervisor) start(name string, job spool.Job) {
 		s.log.Error("cannot start pipeline-build; the job goes back into the queue", "job", name,
 			"error", err.Error(), "retry_in", startRetry.String())
 		s.spool.Requeue(name)
+		s.changed()
 		time.AfterFunc(startRetry, func() { s.send(retryDispatch{}) })
 		return
 	}
-	s.builds[name] = &build{name: name, job: job, started: time.Now(), proc: p, pid: p.Pid, output: out}
+	b := &build{name: name, job: job, started: time.Now(), proc: p, output: out}
+	b.group, _ = procexec.GroupOf(p.Pid)
+	s.track(b)
 	s.log.Info("dispatched build", "project", job.Project, "ref", job.Ref, "commit", workdir.ShortCommit(job.Commit),
 		"job", name, "pid", p.Pid)
 	go func() {
-		res, err := p.Wait()
-		s.send(buildDone{name: name, res: res, err: err})
+		res, _ := p.Wait()
+		s.send(s.settle(b, spool.Ending{Exited: true, Code: res.ExitCode, Signal: res.Signal}))
 	}()
-}
-
-// finish records a build that ended. A build that ended without finishing its job (it
-// crashed, or was killed) has its job marked failed and removed, so that it cannot crash
-// the daemon's queue over and over; while stopping, its job stays for the next start.
-func (s *supervisor) finish(ev buildDone) {
-	b := s.builds[ev.name]
-	if b == nil {
-		return
-	}
-	delete(s.builds, ev.name)
-	dir, st := s.findBuild(b)
-	result := "unknown"
-	if st != nil {
-		result = st.Result
-	}
-	if _, err := os.Stat(s.spool.Path(spool.Cur, ev.name)); err == nil {
-		if s.state == stopping {
-			// Killed after the grace period: its record says so, and its job is run again
-			// at the next start.
-			if st != nil && st.Result == buildlog.Running {
-				st.Result, st.Reason, st.Finished = buildlog.Canceled, "killed after the grace period while pipelined stopped", time.Now().UTC()
-				st.Save(workdir.StatusPath(dir))
-			}
-			s.log.Warn("build killed before it finished; its job is run again at the next start",
-				"project", b.job.Project, "ref", b.job.Ref, "job", ev.name)
-			return
-		}
-		reason := "pipeline-build ended without finishing the job: " + describe(ev.res)
-		if st != nil && st.Result == buildlog.Running {
-			st.Result, st.Reason, st.Finished = buildlog.Failed, reason, time.Now().UTC()
-			st.Save(workdir.StatusPath(dir))
-		}
-		result = buildlog.Failed
-		s.spool.Remove(spool.Cur, ev.name)
-		if st != nil {
-			s.removeContainersOf(dir, st)
-		}
-		s.log.Error("build process crashed", "project", b.job.Project, "ref", b.job.Ref,
-			"commit", workdir.ShortCommit(b.job.Commit), "job", ev.name, "reason", reason, "output", b.output.String())
-	}
-	attrs := []any{"project", b.job.Project, "ref", b.job.Ref, "commit", workdir.ShortCommit(b.job.Commit),
-		"result", result, "took", time.Since(b.started).Round(time.Millisecond).String(), "job", ev.name}
-	if dir != "" {
-		attrs = append(attrs, "dir", dir)
-	}
-	if st != nil && st.Reason != "" {
-		attrs = append(attrs, "reason", st.Reason)
-	}
-	s.log.Info("build finished", attrs...)
-}
-
-// findBuild finds the build directory and status of a job by its name in build.json.
-func (s *supervisor) findBuild(b *build) (string, *buildlog.Status) {
-	dirs, _ := filepath.Glob(filepath.Join(s.layout.RefDir(b.job.Project, b.job.Ref), "*"))
-	for _, dir := range dirs {
-		if st, err := buildlog.LoadStatus(workdir.StatusPath(dir)); err == nil && st.Job == b.name {
-			return dir, st
-		}
-	}
-	return "", nil
 }
 
 // adopt takes over a build a previous daemon started, which still runs: it counts
 // against the limit, and its end is noticed when its lock on the job file goes.
-func (s *supervisor) adopt(name string) {
-	job, err := s.spool.Read(spool.Cur, name)
-	if err != nil {
-		return
-	}
+func (s *supervisor) adopt(name string, job spool.Job, st *buildlog.Status) {
 	b := &build{name: name, job: job, started: time.Now(), output: &tail{}}
-	if _, st := s.findBuild(b); st != nil {
-		b.pid = st.PID
+	if st != nil {
+		b.group = procexec.Group{PGID: st.PID, Start: st.PIDStart}
+		b.started = st.Started
 	}
-	s.builds[name] = b
-	s.log.Info("adopted a running build", "project", job.Project, "ref", job.Ref, "job", name, "pid", b.pid)
+	s.track(b)
+	s.log.Info("adopted a running build", "project", job.Project, "ref", job.Ref, "job", name, "pid", b.group.PGID)
 	path := s.spool.Path(spool.Cur, name)
 	go func() {
-		waitForLock(path)
-		s.send(buildDone{name: name, res: procexec.Result{ExitCode: -1}})
+		spool.WaitUnlocked(path)
+		s.send(s.settle(b, spool.Ending{}))
 	}()
 }
 
-// cancelAdopted signals the adopted builds as procexec does the daemon's own: SIGTERM to
-// the process group, SIGKILL after the grace period.
-func (s *supervisor) cancelAdopted() {
-	for _, b := range s.builds {
-		if b.proc == nil && b.pid > 0 {
-			procexec.KillGroup(b.pid, syscall.SIGTERM)
-			pid := b.pid
-			time.AfterFunc(s.o.Grace, func() { procexec.KillGroup(pid, syscall.SIGKILL) })
+// track adds a build to the running set, which the shutdown watchdog can read too.
+func (s *supervisor) track(b *build) {
+	s.builds[b.name] = b
+	s.groupsMu.Lock()
+	s.groups[b.name] = b.group
+	s.groupsMu.Unlock()
+}
+
+func (s *supervisor) untrack(name string) {
+	delete(s.builds, name)
+	s.groupsMu.Lock()
+	delete(s.groups, name)
+	s.groupsMu.Unlock()
+}
+
+// settle runs on the build's waiting goroutine once its process is gone, so that the
+// build.json I/O never holds up the main loop: it reads the records, decides the outcome
+// (SPEC §5.1), and if the process died before recording a result, kills what its steps
+// left running and marks its build.json failed.
+func (s *supervisor) settle(b *build, e spool.Ending) ended {
+	e.Stopping = s.stopping.Load()
+	e.Withdrawn = "" // canceling on purpose comes with the lifecycle commands
+	dir, st := findBuild(s.layout, b.job, b.name)
+	if st != nil {
+		e.Result, e.Retry = st.Result, st.Retry
+	}
+	outcome, why := spool.Decide(e)
+	if st != nil && st.Result == buildlog.Running {
+		killGroups(st.Groups)
+		st.Groups = nil
+		st.Finished = time.Now().UTC()
+		if outcome == spool.Requeue {
+			st.Result, st.Reason = buildlog.Canceled, "killed after the grace period while pipelined stopped"
+		} else {
+			st.Result, st.Reason, st.Retry = buildlog.Failed, why, outcome == spool.Retry
+		}
+		_ = st.Save(workdir.StatusPath(dir))
+		s.removeContainersLater(dir, st)
+	}
+	return ended{name: b.name, ending: e, outcome: outcome, why: why, dir: dir, status: st}
+}
+
+// killGroups kills what is left of the process groups a dead build recorded.
+func killGroups(groups []procexec.Group) {
+	for _, g := range groups {
+		_ = g.Kill(syscall.SIGKILL)
+	}
+}
+
+// findBuild finds the build directory and status of a job's latest attempt by the job's
+// name in build.json: a job retried after an infrastructure error or a shutdown has one
+// build directory per attempt, and only the newest says how the last one went.
+func findBuild(layout workdir.Layout, job spool.Job, name string) (string, *buildlog.Status) {
+	dirs, _ := filepath.Glob(filepath.Join(layout.RefDir(job.Project, job.Ref), "*"))
+	var dir string
+	var latest *buildlog.Status
+	for _, d := range dirs {
+		st, err := buildlog.LoadStatus(workdir.StatusPath(d))
+		if err == nil && st.Job == name && (latest == nil || st.Started.After(latest.Started)) {
+			dir, latest = d, st
 		}
 	}
+	return dir, latest
 }
 
-// waitForLock returns when no process holds the lock on path (or path is gone).
-func waitForLock(path string) {
-	f, err := os.Open(path)
-	if err != nil {
+// finish applies the outcome of a build whose process is gone (SPEC §5.1) and logs one
+// line for it.
+func (s *supervisor) finish(ev ended) {
+	b := s.builds[ev.name]
+	if b == nil {
 		return
 	}
-	defer f.Close()
-	syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+	s.untrack(ev.name)
+	s.settleJob(ev.name, b.job, ev, b.output.lastLines(), time.Since(b.started))
 }
 
-func describe(res procexec.Result) string {
-	switch {
-	case res.Signal != 0:
-		return "killed by " + res.Signal.String()
-	case res.ExitCode >= 0:
-		return "exit status " + strconv.Itoa(res.ExitCode)
-	default:
-		return "its process is gone"
+// settleJob carries out an outcome on a job in cur/ and logs the one line of SPEC §5.1:
+// project, ref, commit, result and outcome, and unless the build succeeded, the reason and
+// the end of pipeline-build's stderr.
+func (s *supervisor) settleJob(name string, job spool.Job, ev ended, stderr string, took time.Duration) {
+	result, reason := "none", ""
+	if ev.status != nil {
+		result, reason = ev.status.Result, ev.status.Reason
 	}
+	attrs := []any{"project", job.Project, "ref", job.Ref, "commit", workdir.ShortCommit(job.Commit), "result", result,
+		"outcome", ev.outcome.String()}
+	if took > 0 {
+		attrs = append(attrs, "took", took.Round(time.Millisecond).String())
+	}
+	attrs = append(attrs, "job", name)
+	if ev.dir != "" {
+		attrs = append(attrs, "dir", ev.dir)
+	}
+	switch {
+	case ev.outcome == spool.Retry || ev.outcome == spool.Requeue:
+		reason = orWhy(ev.why, reason, stderr)
+	case reason == "":
+		reason = ev.why
+	}
+	if result != buildlog.Success && reason != "" {
+		attrs = append(attrs, "reason", reason)
+	}
+	if result != buildlog.Success && stderr != "" {
+		attrs = append(attrs, "stderr", stderr)
+	}
+	level := s.log.Info
+	switch ev.outcome {
+	case spool.Done, spool.Withdrawn:
+		if err := s.spool.Remove(spool.Cur, name); err != nil {
+			s.log.Error("cannot remove a finished job", "job", name, "error", err.Error())
+		}
+	case spool.Requeue:
+		if err := s.spool.Requeue(name); err != nil {
+			s.log.Error("cannot requeue a job; it stays in cur/ until the next start", "job", name, "error", err.Error())
+		}
+	case spool.Retry:
+		level = s.log.Warn
+		attrs = append(attrs, s.retry(name, job, reason)...)
+	}
+	s.changed()
+	level("build finished", attrs...)
+}
+
+func orWhy(why, reason, stderr string) string {
+	switch {
+	case reason != "" && reason != why:
+		return why + ": " + reason
+	case stderr != "":
+		return why + ": " + lastLine(stderr)
+	}
+	return why
+}
+
+// retry counts one more attempt of a job an infrastructure error stopped: back into new/
+// with the attempt recorded, or to bad/ with every attempt's reason after
+// spool.MaxAttempts. It returns the attributes for the log line.
+func (s *supervisor) retry(name string, job spool.Job, reason string) []any {
+	if n := len(s.attempts[name]); n > len(job.Attempts) {
+		job.Attempts = s.attempts[name] // recorded in memory only: the disk was full
+	}
+	job = job.WithAttempt(time.Now(), reason)
+	attempt := len(job.Attempts)
+	if attempt >= spool.MaxAttempts {
+		delete(s.attempts, name)
+		var b strings.Builder
+		for i, a := range job.Attempts {
+			b.WriteString("attempt " + itoa(i+1) + " at " + a.At.Format(time.RFC3339) + ": " + a.Reason + "\n")
+		}
+		dest, err := s.spool.Reject(spool.Cur, name, strings.TrimSuffix(b.String(), "\n"))
+		if err != nil && dest == "" {
+			s.log.Error("cannot move a job that keeps failing to bad/; it stays in cur/", "job", name, "error", err.Error())
+		}
+		return []any{"attempt", attempt, "moved_to", dest}
+	}
+	if err := s.spool.Retry(name, job); err != nil {
+		s.attempts[name] = job.Attempts
+		s.log.Error("cannot record the attempt in the job file; counting it in memory", "job", name, "error", err.Error())
+	} else {
+		delete(s.attempts, name)
+	}
+	return []any{"attempt", attempt, "retry_in", time.Until(spool.RetryAt(job)).Round(time.Second).String()}
+}
+
+// removeContainersLater removes, off the main loop, the containers of a build that died
+// and could not remove them itself.
+func (s *supervisor) removeContainersLater(dir string, st *buildlog.Status) {
+	if st.Container == "" && st.Image == "" && !s.usesDocker(st.Project) {
+		return
+	}
+	go s.removeContainersOf(context.Background(), dir, st)
 }
 
 // tail keeps the last max bytes written to it.
@@ -283,8 +279,25 @@ func (t *tail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *tail) String() string {
+// lastLines is the end of the output: its last five lines, at most 1,000 bytes.
+func (t *tail) lastLines() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(t.b)
+	lines := strings.Split(strings.TrimSpace(string(t.b)), "\n")
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	out := strings.Join(lines, "\n")
+	if len(out) > 1000 {
+		out = "…" + out[len(out)-1000:]
+	}
+	return out
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
 }

@@ -10,17 +10,19 @@ type Options struct {
 	Config   string        // the operator's configuration file
 	Workdir  string        // the work directory
 	Limit    int           // builds at most at once (--limit, default 1)
-	Interval time.Duration // between two watcher passes; 0 runs no watcher (webhooks only)
-	Grace    time.Duration // a canceled build's time to stop; see the budgets below
-	Logger   *slog.Logger
-	Build    string // path of pipeline-build
-	Watch    string // path of pipeline-watch
-	Version  string // for the start log line
+	Interval time.Duration // between two polls of a remote; 0 runs no watcher (webhooks only)
+	// PollTimeout bounds one git ls-remote of the watcher; 0 for the watcher's default.
+	PollTimeout time.Duration
+	Grace       time.Duration // a canceled build's time to stop; see the budgets below
+	Logger      *slog.Logger
+	Build       string // path of pipeline-build
+	Watch       string // path of pipeline-watch
+	Version     string // for the start log line
 }
 
 // Budgets (SPEC §7.4, §8). Each outer one exceeds the inner ones:
 //
-//   - Grace (default 10 s): a canceled pipeline-build stops its command, removes its
+//   - Grace (default procexec.DefaultGrace, 10 s): a canceled pipeline-build stops its command, removes its
 //     container and runs error_callback within it (see package build);
 //   - a build still running buildKillAfter(Grace) = Grace + 0.5 s after SIGTERM gets
 //     SIGKILL, to its process group, and is recorded as canceled by the daemon;
@@ -28,7 +30,6 @@ type Options struct {
 //     the builds do;
 //   - scripts/pipelined.service gives TimeoutStopSec=30 s, above the default exit deadline.
 const (
-	DefaultGrace = 10 * time.Second
 	// rescanEvery lists spool/new/ even without an fsnotify event: lost events cost
 	// latency, never a job. It is also the only periodic wake-up of an idle daemon.
 	rescanEvery = time.Minute
@@ -36,10 +37,15 @@ const (
 	reloadDebounce = 300 * time.Millisecond
 	// watcherBackoffMax caps the delay before restarting a watcher that keeps dying.
 	watcherBackoffMax = time.Minute
-	// staleTmp is when a half-written job file in spool/tmp/ is removed.
-	staleTmp = 24 * time.Hour
+	// staleTmp is when a half-written job file in spool/tmp/ is removed; the scanner looks
+	// for such files every cleanTmpEvery.
+	staleTmp      = 24 * time.Hour
+	cleanTmpEvery = time.Hour
 	// startRetry pauses dispatching after pipeline-build could not be started.
 	startRetry = 10 * time.Second
+	// watchdogMargin: past the exit deadline by this much, a daemon whose main loop is held
+	// up exits anyway.
+	watchdogMargin = 500 * time.Millisecond
 )
 
 func exitDeadline(grace time.Duration) time.Duration { return grace + time.Second }

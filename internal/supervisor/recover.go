@@ -2,47 +2,153 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"pipelined/internal/buildlog"
 	"pipelined/internal/docker"
 	"pipelined/internal/procexec"
+	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
 
-// recover sorts out what a previous daemon left (SPEC §5, §8): claimed jobs whose build
-// still runs are adopted, the others go back into the queue; containers of this work
-// directory that no running build owns are removed.
-func (s *supervisor) recover(ctx context.Context) {
-	requeued, adopted, err := s.spool.Recover()
-	if err != nil {
-		s.log.Error("cannot recover the spool", "error", err.Error())
-	}
-	for _, name := range requeued {
-		s.log.Info("requeued a job whose build was interrupted", "job", name)
-	}
-	for _, name := range adopted {
-		s.adopt(name)
-	}
-	s.removeOrphanContainers(ctx)
+// claimedJob is a job a previous daemon claimed (it is in spool/cur/), as recovery found
+// it: its build still runs and is adopted, or its outcome is decided from the records.
+type claimedJob struct {
+	name    string
+	job     spool.Job
+	running bool // a build holds the job: adopt it
+	status  *buildlog.Status
+	ended   ended // when not running
+	bad     string
 }
 
-// removeOrphanContainers removes every container labelled with this work directory whose
-// build is not running. Without docker there is nothing to remove.
-func (s *supervisor) removeOrphanContainers(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var out strings.Builder
-	if _, err := procexec.Run(ctx, procexec.Cmd{Argv: docker.ListArgs(s.layout.Root), Env: os.Environ(), Output: &out}); err != nil {
-		s.log.Debug("not looking for orphan containers", "error", err.Error())
+// recovered is what recovery reports to the main loop.
+type recovered struct{ jobs []claimedJob }
+
+// recover sorts out, on a goroutine of its own, what a previous daemon left (SPEC §5, §8):
+// the claimed jobs (adopted if their build runs, else decided like any build whose process
+// is gone), then every build.json that says running for a process that is gone, then the
+// containers of this work directory that no running build owns. The claimed jobs are
+// reported as soon as they are known, since dispatch waits for them; the rest is clean-up.
+func (s *supervisor) recover(ctx context.Context) {
+	var jobs []claimedJob
+	entries, err := s.spool.List(spool.Cur)
+	if err != nil {
+		s.log.Error("cannot list spool/cur/", "error", err.Error())
+	}
+	for _, e := range entries {
+		jobs = append(jobs, s.recoverJob(e.Name))
+	}
+	s.send(recovered{jobs: jobs})
+	s.markDeadBuilds()
+	if s.anyDocker() {
+		running := map[string]bool{}
+		for _, j := range jobs {
+			if j.running {
+				running[j.name] = true
+			}
+		}
+		s.removeOrphanContainers(ctx, running)
+	}
+}
+
+// recoverJob looks at one claimed job.
+func (s *supervisor) recoverJob(name string) claimedJob {
+	c := claimedJob{name: name}
+	path := s.spool.Path(spool.Cur, name)
+	job, err := s.spool.Read(spool.Cur, name)
+	var rej *spool.RejectError
+	if errors.As(err, &rej) {
+		c.bad = rej.Reason
+		return c
+	}
+	if err != nil {
+		c.bad = "cannot be read: " + err.Error()
+		return c
+	}
+	c.job = job
+	if spool.Locked(path) {
+		c.running = true
+		_, c.status = findBuild(s.layout, job, name)
+		return c
+	}
+	c.ended = s.settle(&build{name: name, job: job}, spool.Ending{})
+	return c
+}
+
+// markDeadBuilds marks failed every build.json that says running while its process is
+// gone: a build run by hand and killed, or a build whose job recovery has already dealt
+// with. None stays "running" for ever (SPEC §5.1).
+func (s *supervisor) markDeadBuilds() {
+	builds, err := s.layout.Builds()
+	if err != nil {
 		return
 	}
-	adopted := map[string]bool{}
-	for name := range s.builds {
-		adopted[name] = true
+	for _, b := range builds {
+		path := workdir.StatusPath(b.Dir)
+		st, err := buildlog.LoadStatus(path)
+		if err != nil || st.Result != buildlog.Running || st.Alive() {
+			continue
+		}
+		killGroups(st.Groups)
+		st.Groups = nil
+		st.Result, st.Finished = buildlog.Failed, time.Now().UTC()
+		st.Reason = "pipeline-build (pid " + itoa(st.PID) + ") died before it recorded a result; found at start-up"
+		if err := st.Save(path); err == nil {
+			s.log.Warn("marked a dead build failed", "dir", b.Dir, "reason", st.Reason)
+		}
+	}
+}
+
+// onRecovered adopts the builds that still run and settles the jobs of the others.
+func (s *supervisor) onRecovered(r recovered) {
+	for _, c := range r.jobs {
+		switch {
+		case c.bad != "":
+			if dest, err := s.spool.Reject(spool.Cur, c.name, c.bad); err == nil {
+				s.log.Warn("rejected a claimed job file", "job", c.name, "reason", c.bad, "moved_to", dest)
+			}
+		case c.running:
+			s.adopt(c.name, c.job, c.status)
+		default:
+			s.settleJob(c.name, c.job, c.ended, "", 0)
+		}
+	}
+	s.recovering = false
+	s.log.Info("recovered the spool", "claimed", len(r.jobs), "running", len(s.builds))
+}
+
+// usesDocker reports whether the project builds images (so its builds may leave
+// containers); an unknown project may have.
+func (s *supervisor) usesDocker(project string) bool {
+	p := s.config().Project(project)
+	return p == nil || p.Build
+}
+
+// anyDocker reports whether any project builds images: without one, pipelined never asks
+// the Docker engine anything, and a hung or missing engine costs nothing.
+func (s *supervisor) anyDocker() bool {
+	for _, p := range s.config().Projects {
+		if p.Build {
+			return true
+		}
+	}
+	return false
+}
+
+// dockerTimeout bounds each docker command of the clean-up.
+const dockerTimeout = 30 * time.Second
+
+// removeOrphanContainers removes every container labelled with this work directory whose
+// build is not running.
+func (s *supervisor) removeOrphanContainers(ctx context.Context, adopted map[string]bool) {
+	var out strings.Builder
+	if err := s.docker(ctx, docker.ListArgs(s.layout.Root), &out); err != nil {
+		s.log.Warn("not looking for orphan containers: the Docker engine did not answer", "error", err.Error())
+		return
 	}
 	for _, line := range strings.Split(out.String(), "\n") {
 		fields := strings.Split(line, "\t") // an empty last field keeps its tab
@@ -55,7 +161,7 @@ func (s *supervisor) removeOrphanContainers(ctx context.Context) {
 		if buildRunning(dir) || (dir == "" && adopted[job]) {
 			continue
 		}
-		if _, err := procexec.Run(ctx, procexec.Cmd{Argv: docker.RemoveArgs(name), Env: os.Environ()}); err != nil {
+		if err := s.docker(ctx, docker.RemoveArgs(name), nil); err != nil {
 			s.log.Error("cannot remove an orphan container", "container", name, "error", err.Error())
 			continue
 		}
@@ -63,20 +169,32 @@ func (s *supervisor) removeOrphanContainers(ctx context.Context) {
 	}
 }
 
-// removeContainersOf removes the containers of a build that crashed and could not remove
+// removeContainersOf removes the containers of a build that died and could not remove
 // them itself: its run container, and what an interrupted docker build left.
-func (s *supervisor) removeContainersOf(dir string, st *buildlog.Status) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+func (s *supervisor) removeContainersOf(ctx context.Context, dir string, st *buildlog.Status) {
 	var out strings.Builder
-	procexec.Run(ctx, procexec.Cmd{Argv: docker.BuildContainersArgs(dir), Env: os.Environ(), Output: &out})
+	if err := s.docker(ctx, docker.BuildContainersArgs(dir), &out); err != nil {
+		return
+	}
 	labels := docker.Labels{Workdir: s.layout.Root, Project: st.Project, Ref: st.Ref, Commit: st.Commit, Job: st.Job}
-	procexec.Run(ctx, procexec.Cmd{Argv: docker.IntermediateArgs(labels), Env: os.Environ(), Output: &out})
+	s.docker(ctx, docker.IntermediateArgs(labels), &out)
 	for _, id := range strings.Fields(out.String()) {
-		if _, err := procexec.Run(ctx, procexec.Cmd{Argv: docker.RemoveArgs(id), Env: os.Environ()}); err == nil {
-			s.log.Info("removed the container of a crashed build", "container", id, "build", dir)
+		if err := s.docker(ctx, docker.RemoveArgs(id), nil); err == nil {
+			s.log.Info("removed the container of a dead build", "container", id, "build", dir)
 		}
 	}
+}
+
+// docker runs one docker command of the clean-up, bounded, canceled with ctx.
+func (s *supervisor) docker(ctx context.Context, argv []string, out *strings.Builder) error {
+	ctx, cancel := context.WithTimeout(ctx, dockerTimeout)
+	defer cancel()
+	c := procexec.Cmd{Argv: argv, Env: os.Environ(), Grace: time.Second}
+	if out != nil {
+		c.Output = out
+	}
+	_, err := procexec.Run(ctx, c)
+	return err
 }
 
 // buildRunning reports whether the build in dir is still running: its status says so and
@@ -86,8 +204,5 @@ func buildRunning(dir string) bool {
 		return false
 	}
 	st, err := buildlog.LoadStatus(workdir.StatusPath(dir))
-	if err != nil || st.Result != buildlog.Running || st.PID <= 0 {
-		return false
-	}
-	return syscall.Kill(st.PID, 0) == nil
+	return err == nil && st.Result == buildlog.Running && st.Alive()
 }

@@ -11,34 +11,60 @@ import (
 	"pipelined/internal/config"
 )
 
-// reload loads the configuration again. An invalid file is reported, problem by problem,
-// and the previous configuration stays in force; running and queued builds are not
-// touched either way (SPEC §8).
-func (s *supervisor) reload(why string) {
-	notify("RELOADING=1", monotonicUsec())
-	defer func() { notify("READY=1", s.status()) }()
-	cfg, err := config.Load(s.o.Config)
-	if err != nil {
-		for _, e := range unjoin(err) {
-			s.log.Error("configuration not reloaded, keeping the previous one", "why", why, "problem", e.Error())
-		}
-		return
-	}
-	s.warn(cfg)
-	if err := s.setConfig(cfg); err != nil {
-		s.log.Error("configuration not reloaded, keeping the previous one", "why", why, "error", err.Error())
-		return
-	}
-	s.hupWatcher()
-	s.log.Info("configuration reloaded", "why", why, "projects", len(cfg.Projects))
-	s.dispatch()
+// reloaded is the outcome of loading the configuration again.
+type reloaded struct {
+	why string
+	cfg *config.Config // nil when the file is invalid
+	err error
 }
 
-// setConfig makes cfg the configuration in force and writes it as the snapshot that
-// pipeline-build and pipeline-watch read: a build started after an edit that broke the
-// file still runs with the last good configuration. The snapshot holds env values, so
-// only the daemon's user may read it.
-func (s *supervisor) setConfig(cfg *config.Config) error {
+// reload loads the configuration again on a goroutine of its own: a large or hostile file
+// delays nothing else (SPEC §8). Reloads asked for meanwhile make one more after it.
+func (s *supervisor) reload(why string) {
+	if s.reloading {
+		s.reloadAgain = why
+		return
+	}
+	s.reloading = true
+	notify("RELOADING=1", monotonicUsec())
+	go func() {
+		cfg, err := config.Load(s.o.Config)
+		if err == nil {
+			if werr := s.writeSnapshot(cfg); werr != nil {
+				cfg, err = nil, werr
+			}
+		}
+		s.send(reloaded{why: why, cfg: cfg, err: err})
+	}()
+}
+
+// onReloaded puts a reloaded configuration in force. An invalid file is reported, problem
+// by problem, and the previous configuration stays in force; running and queued builds
+// are not touched either way (SPEC §8).
+func (s *supervisor) onReloaded(r reloaded) {
+	s.reloading = false
+	defer func() { notify("READY=1", s.status()) }()
+	if r.err != nil {
+		for _, e := range config.Problems(r.err) {
+			s.log.Error("configuration not reloaded, keeping the previous one", "why", r.why, "problem", e.Error())
+		}
+	} else {
+		s.warn(r.cfg)
+		s.cfg.Store(r.cfg)
+		s.hupWatcher()
+		s.log.Info("configuration reloaded", "why", r.why, "projects", len(r.cfg.Projects))
+		s.dispatch()
+	}
+	if why := s.reloadAgain; why != "" {
+		s.reloadAgain = ""
+		s.reload(why)
+	}
+}
+
+// writeSnapshot writes cfg as the snapshot that pipeline-build and pipeline-watch read: a
+// build started after an edit that broke the file still runs with the last good
+// configuration. The snapshot holds env values, so only the daemon's user may read it.
+func (s *supervisor) writeSnapshot(cfg *config.Config) error {
 	var b bytes.Buffer
 	if err := cfg.Dump(&b); err != nil {
 		return err
@@ -56,11 +82,7 @@ func (s *supervisor) setConfig(cfg *config.Config) error {
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}
-	if err != nil {
-		return err
-	}
-	s.cfg = cfg
-	return nil
+	return err
 }
 
 // watchConfigFile reports changes of the configuration file. It watches the directory, as
@@ -103,11 +125,4 @@ func watchConfigFile(ctx context.Context, path string) (<-chan struct{}, error) 
 		}
 	}()
 	return changed, nil
-}
-
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }

@@ -2,10 +2,14 @@ package supervisor
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,10 +29,14 @@ const (
 	stopping
 )
 
+// The main loop owns every field without a comment saying otherwise. It never waits on a
+// file, a Docker command or a configuration load (SPEC §8): the spool is read by the
+// scanner, build records by each build's waiting goroutine, the configuration by the
+// reloader, and Docker is asked by the recovery goroutine; each reports back as an event.
 type supervisor struct {
 	o      Options
 	log    *slog.Logger
-	cfg    *config.Config
+	cfg    atomic.Pointer[config.Config] // read by the goroutines too
 	layout workdir.Layout
 	spool  *spool.Spool
 	state  state
@@ -36,8 +44,23 @@ type supervisor struct {
 	builds       map[string]*build // job file name → running build
 	buildsCtx    context.Context   // canceled to cancel every build
 	cancelBuilds context.CancelFunc
-	events       chan any // buildDone and watcherDone, from the goroutines that wait
+	events       chan any // from the goroutines: scans, ended builds, reloads, …
 	done         chan struct{}
+	stopping     atomic.Bool // set once stopping; read by the waiting goroutines
+
+	// groups mirrors the builds' process groups for the shutdown watchdog.
+	groupsMu sync.Mutex
+	groups   map[string]procexec.Group
+
+	queue      []queued // spool/new/ as the last scan saw it, less what dispatch took
+	scans      chan int // scan requests: the modification count they answer to
+	modified   int      // spool changes the main loop made itself
+	recovering bool     // the claimed jobs are not known yet: no dispatching
+	attempts   map[string][]spool.Attempt
+	retryTimer *time.Timer // the next job whose back-off ends
+
+	reloading   bool
+	reloadAgain string // why another reload is due once this one ends
 
 	watcher        *procexec.Process
 	stopWatcher    context.CancelFunc
@@ -50,8 +73,9 @@ type supervisor struct {
 }
 
 // Run runs the daemon until a signal ends it. It returns nil after a completed drain or
-// shutdown, a *config.Error (joined) if the configuration is invalid at start, or another
-// error if it cannot start.
+// shutdown, a *config.Error (joined) if the configuration is invalid at start, a
+// *spool.DaemonRunningError if another daemon holds the work directory, or another error if
+// it cannot start.
 func Run(ctx context.Context, o Options) error {
 	// Every handler is in place before any work starts: until then, SIGHUP, SIGINT and
 	// SIGTERM would kill the process and SIGQUIT would dump goroutines.
@@ -63,9 +87,10 @@ func Run(ctx context.Context, o Options) error {
 		o.Limit = 1
 	}
 	if o.Grace <= 0 {
-		o.Grace = DefaultGrace
+		o.Grace = procexec.DefaultGrace
 	}
-	s := &supervisor{o: o, log: o.Logger, builds: map[string]*build{}, events: make(chan any), done: make(chan struct{})}
+	s := &supervisor{o: o, log: o.Logger, builds: map[string]*build{}, events: make(chan any), done: make(chan struct{}),
+		groups: map[string]procexec.Group{}, scans: make(chan int, 1), attempts: map[string][]spool.Attempt{}, recovering: true}
 	defer close(s.done)
 	s.buildsCtx, s.cancelBuilds = context.WithCancel(context.WithoutCancel(ctx))
 	defer s.cancelBuilds()
@@ -78,31 +103,40 @@ func Run(ctx context.Context, o Options) error {
 	if s.layout, err = workdir.New(o.Workdir); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(s.layout.StateDir(), 0o777); err != nil {
+		return fmt.Errorf("creating the work directory: %w", err)
+	}
+	lock, err := spool.LockDaemon(s.layout.DaemonLock())
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	if s.spool, err = spool.Open(s.layout.SpoolDir()); err != nil {
 		return err
 	}
-	if err := s.setConfig(cfg); err != nil {
-		return err
+	if err := s.writeSnapshot(cfg); err != nil {
+		return fmt.Errorf("writing the configuration snapshot: %w", err)
 	}
-	s.recover(ctx)
+	s.cfg.Store(cfg)
 	notifier, err := s.spool.Notify()
 	if err != nil {
 		return err
 	}
-	watchCtx, stopWatching := context.WithCancel(context.Background())
-	defer stopWatching()
-	go notifier.Run(watchCtx, func(err error) { s.log.Warn("spool watch error, rescanning", "error", err.Error()) })
-	configChanged, err := watchConfigFile(watchCtx, o.Config)
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	go notifier.Run(bgCtx, func(err error) { s.log.Warn("spool watch error, rescanning", "error", err.Error()) })
+	configChanged, err := watchConfigFile(bgCtx, o.Config)
 	if err != nil {
 		s.log.Warn("not watching the configuration file for changes; SIGHUP still reloads it", "error", err.Error())
 	}
-	s.spool.CleanTmp(staleTmp)
-	s.dispatch()
+	go newScanner(s.spool, s.layout, s.log).run(s.scans, s.send)
+	defer close(s.scans)
+	go s.recover(bgCtx)
+	s.scan()
 	s.startWatcher()
 	s.log.Info("started", "workdir", s.layout.Root, "projects", len(cfg.Projects), "limit", o.Limit,
 		"interval", o.Interval.String(), "version", o.Version)
 	notify("READY=1", s.status())
-	debug.FreeOSMemory() // start-up (configuration, recovery) is over
 
 	rescan := time.NewTicker(rescanEvery)
 	defer rescan.Stop()
@@ -112,10 +146,9 @@ func Run(ctx context.Context, o Options) error {
 		case sig := <-sigs:
 			s.onSignal(sig.(syscall.Signal))
 		case <-notifier.C:
-			s.dispatch()
+			s.scan()
 		case <-rescan.C:
-			s.spool.CleanTmp(staleTmp)
-			s.dispatch()
+			s.scan()
 		case <-configChanged:
 			if reloadTimer == nil {
 				reloadTimer = time.NewTimer(reloadDebounce)
@@ -124,17 +157,17 @@ func Run(ctx context.Context, o Options) error {
 			}
 		case <-timerC(reloadTimer):
 			s.reload("the configuration file changed")
+		case <-timerC(s.retryTimer):
+			s.retryTimer = nil
+			s.dispatch()
 		case ev := <-s.events:
 			s.onEvent(ev)
-			if len(s.builds) == 0 {
-				// Idle again: hand back what the builds' bookkeeping took.
-				debug.FreeOSMemory()
-			}
 		case <-timerC(s.restartWatcher):
 			s.restartWatcher = nil
 			s.startWatcher()
 		case <-timerC(s.deadline):
 			s.log.Error("exit deadline reached, leaving builds behind", "running", len(s.builds))
+			s.killLeftovers()
 			return nil
 		}
 	}
@@ -159,22 +192,36 @@ func (s *supervisor) onSignal(sig syscall.Signal) {
 		s.stopTheWatcher()
 	case s.state != stopping: // SIGTERM, SIGQUIT, or a second SIGINT
 		s.state = stopping
+		s.stopping.Store(true)
 		s.log.Info("stopping: canceling the running builds", "signal", sig.String(), "running", len(s.builds),
 			"deadline", exitDeadline(s.o.Grace).String())
 		notify("STOPPING=1", s.status())
 		s.deadline = time.NewTimer(exitDeadline(s.o.Grace))
+		// Should the main loop itself be stuck, the process still exits in time.
+		time.AfterFunc(exitDeadline(s.o.Grace)+watchdogMargin, s.watchdog)
 		s.stopTheWatcher()
 		s.cancelBuilds()
 		s.cancelAdopted()
 	}
 }
 
-// onEvent handles what the waiting goroutines report.
+// onEvent handles what the goroutines report.
 func (s *supervisor) onEvent(ev any) {
 	switch ev := ev.(type) {
-	case buildDone:
+	case scanResult:
+		s.onScan(ev)
+	case ended:
 		s.finish(ev)
 		s.dispatch()
+		if len(s.builds) == 0 {
+			// Idle again: hand back what the builds' bookkeeping took.
+			debug.FreeOSMemory()
+		}
+	case recovered:
+		s.onRecovered(ev)
+		s.dispatch()
+	case reloaded:
+		s.onReloaded(ev)
 	case watcherDone:
 		s.watcherExited(ev)
 	case retryDispatch:
@@ -190,10 +237,140 @@ func (s *supervisor) send(ev any) {
 	}
 }
 
+// scan asks the scanner for a fresh view of spool/new/; requests made while one is
+// pending are one request.
+func (s *supervisor) scan() {
+	select {
+	case s.scans <- s.modified:
+	default:
+	}
+}
+
+// changed notes that the main loop changed the spool itself: a scan that started before
+// is stale, and a new one is due.
+func (s *supervisor) changed() {
+	s.modified++
+	s.scan()
+}
+
+func (s *supervisor) onScan(r scanResult) {
+	if r.err != nil {
+		s.log.Error("cannot list the spool", "error", r.err.Error())
+		return
+	}
+	if r.seq != s.modified {
+		s.scan() // the spool changed while it was read
+		return
+	}
+	s.queue = r.queue
+	s.dispatch()
+}
+
+// dispatch carries out plan: starts queued jobs within the free slots, drops duplicates
+// and refuses jobs the configuration does not allow.
+func (s *supervisor) dispatch() {
+	if s.state != serving || s.recovering || time.Now().Before(s.pausedUntil) {
+		return
+	}
+	running := make([]spool.Job, 0, len(s.builds))
+	for _, b := range s.builds {
+		running = append(running, b.job)
+	}
+	decisions, wake := plan(s.queue, running, s.o.Limit-len(s.builds), s.config(), time.Now())
+	taken := map[string]bool{}
+	for _, d := range decisions {
+		taken[d.q.name] = true
+		switch d.action {
+		case refuse:
+			if dest, err := s.spool.Reject(spool.New, d.q.name, d.reason); err != nil && dest == "" {
+				s.log.Error("cannot move a job file to bad/", "job", d.q.name, "error", err.Error())
+			} else {
+				s.log.Warn("rejected a job file", "job", d.q.name, "reason", d.reason, "moved_to", dest)
+			}
+		case drop:
+			s.log.Info("dropped a duplicate job", "job", d.q.name, "project", d.q.job.Project, "ref", d.q.job.Ref,
+				"commit", workdir.ShortCommit(d.q.job.Commit), "reason", d.reason)
+			s.spool.Remove(spool.New, d.q.name)
+		case start:
+			if err := s.spool.Claim(d.q.name); err != nil {
+				continue // gone: claimed or removed by someone else
+			}
+			s.start(d.q.name, d.q.job)
+		}
+	}
+	if len(decisions) > 0 {
+		kept := s.queue[:0]
+		for _, q := range s.queue {
+			if !taken[q.name] {
+				kept = append(kept, q)
+			}
+		}
+		s.queue = kept
+		s.modified++
+	}
+	s.setRetryTimer(wake)
+	if notifying() {
+		notify(s.status())
+	}
+}
+
+// setRetryTimer wakes the main loop when the next back-off ends.
+func (s *supervisor) setRetryTimer(at time.Time) {
+	if s.retryTimer != nil {
+		s.retryTimer.Stop()
+		s.retryTimer = nil
+	}
+	if !at.IsZero() {
+		s.retryTimer = time.NewTimer(time.Until(at))
+	}
+}
+
+// cancelAdopted signals the adopted builds as procexec does the daemon's own: SIGTERM to
+// the process group, SIGKILL after buildKillAfter.
+func (s *supervisor) cancelAdopted() {
+	for _, b := range s.builds {
+		if b.proc == nil && b.group.PGID > 0 {
+			g := b.group
+			g.Kill(syscall.SIGTERM)
+			time.AfterFunc(buildKillAfter(s.o.Grace), func() { g.Kill(syscall.SIGKILL) })
+		}
+	}
+}
+
+// killLeftovers kills, at the exit deadline, the builds that are still there and whatever
+// their steps started: nothing outlives its build (SPEC §8).
+func (s *supervisor) killLeftovers() {
+	for _, b := range s.builds {
+		b.group.Kill(syscall.SIGKILL)
+		if _, st := findBuild(s.layout, b.job, b.name); st != nil {
+			killGroups(st.Groups)
+		}
+	}
+}
+
+// watchdog ends the process if the shutdown has not: the main loop would have returned at
+// the exit deadline unless something held it.
+func (s *supervisor) watchdog() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.groupsMu.Lock()
+	for _, g := range s.groups {
+		g.Kill(syscall.SIGKILL)
+	}
+	s.groupsMu.Unlock()
+	s.log.Error("the shutdown did not complete by its deadline; exiting")
+	os.Exit(1)
+}
+
+// config is the configuration in force.
+func (s *supervisor) config() *config.Config { return s.cfg.Load() }
+
 // status is the STATUS= line for systemd.
 func (s *supervisor) status() string {
-	queued, _ := s.spool.List(spool.New)
-	return statusLine(len(s.builds), len(queued))
+	return statusLine(len(s.builds), len(s.queue))
 }
 
 func (s *supervisor) warn(cfg *config.Config) {
@@ -209,3 +386,5 @@ func timerC(t *time.Timer) <-chan time.Time {
 	}
 	return t.C
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

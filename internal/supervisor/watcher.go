@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"time"
 
+	"pipelined/internal/exitcode"
 	"pipelined/internal/procexec"
 )
 
@@ -27,9 +28,13 @@ func (s *supervisor) startWatcher() {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	argv := []string{s.o.Watch, "--config", s.layout.ConfigSnapshot(), "--workdir", s.layout.Root,
+		"--interval", strconv.Itoa(int(s.o.Interval.Seconds()))}
+	if s.o.PollTimeout > 0 {
+		argv = append(argv, "--timeout", strconv.Itoa(int(s.o.PollTimeout.Seconds())))
+	}
 	p, err := procexec.Start(ctx, procexec.Cmd{
-		Argv: []string{s.o.Watch, "--config", s.layout.ConfigSnapshot(), "--workdir", s.layout.Root,
-			"--interval", strconv.Itoa(int(s.o.Interval.Seconds()))},
+		Argv:   argv,
 		Env:    os.Environ(),
 		Output: os.Stderr,
 		Grace:  watcherGrace,
@@ -91,5 +96,17 @@ func (s *supervisor) stopTheWatcher() {
 func (s *supervisor) hupWatcher() {
 	if s.watcher != nil {
 		syscall.Kill(s.watcher.Pid, syscall.SIGHUP)
+	}
+}
+
+// describe says how a process ended: "exit status 1", "killed by signal 9 (SIGKILL)".
+func describe(res procexec.Result) string {
+	switch {
+	case res.Signal != 0:
+		return "killed by " + exitcode.SignalText(res.Signal)
+	case res.ExitCode >= 0:
+		return "exit status " + itoa(res.ExitCode)
+	default:
+		return "its process is gone"
 	}
 }

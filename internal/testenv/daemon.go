@@ -46,6 +46,13 @@ func HangingServer(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hold(t, l)
+	return l.Addr().String()
+}
+
+// hold accepts connections on l and holds them open, never reading or writing, until the
+// test ends.
+func hold(t testing.TB, l net.Listener) {
 	var conns []net.Conn
 	done := make(chan struct{})
 	go func() {
@@ -65,7 +72,6 @@ func HangingServer(t testing.TB) string {
 			c.Close()
 		}
 	})
-	return l.Addr().String()
 }
 
 func freePort(t testing.TB) int {
@@ -75,4 +81,15 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// HangingUnixServer accepts connections on a Unix socket at path and never answers: a
+// Docker engine that hangs (DOCKER_HOST=unix://path).
+func HangingUnixServer(t testing.TB, path string) {
+	t.Helper()
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold(t, l)
 }

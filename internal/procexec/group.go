@@ -1,0 +1,80 @@
+package procexec
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Group names a process group so that another process, later, can kill what is left of it
+// without hitting a stranger: the group's id (its leader's pid) and the leader's start time
+// (field 22 of /proc/PID/stat, in clock ticks since boot). A pid is reused only after its
+// process is gone; the start time tells the two apart.
+type Group struct {
+	PGID  int    `json:"pgid"`
+	Start uint64 `json:"start"`
+}
+
+// GroupOf returns the group led by pid, which must be alive.
+func GroupOf(pid int) (Group, error) {
+	start, err := StartTime(pid)
+	if err != nil {
+		return Group{}, err
+	}
+	return Group{PGID: pid, Start: start}, nil
+}
+
+// StartTime returns when the process pid started, in clock ticks since boot.
+func StartTime(pid int) (uint64, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name, field 2, is in parentheses and may contain anything: the fields
+	// that follow start after the last ")".
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	// fields[0] is field 3 (state); starttime is field 22.
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
+}
+
+// Alive reports whether the process pid that started at start still runs (a zombie counts
+// as gone).
+func Alive(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	got, err := StartTime(pid)
+	if err != nil || got != start {
+		return false
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(data, ')')
+	return i >= 0 && i+2 < len(data) && data[i+2] != 'Z'
+}
+
+// Kill sends sig to what is left of the group. The leader may be gone while members
+// remain (then the id cannot have been reused: Linux keeps a pid that still names a
+// group); if a process with the group's id runs with another start time, the group is
+// another one and is left alone.
+func (g Group) Kill(sig syscall.Signal) error {
+	if g.PGID <= 1 {
+		return nil
+	}
+	if start, err := StartTime(g.PGID); err == nil && start != g.Start {
+		return nil
+	}
+	return KillGroup(g.PGID, sig)
+}

@@ -1,0 +1,166 @@
+package spool
+
+import (
+	"errors"
+	"io/fs"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestHostileFilesAreRefusedWithoutBlocking: whatever is dropped into new/, reading it
+// returns at once with a reason; nothing blocks (a FIFO would, with a plain open).
+func TestHostileFilesAreRefusedWithoutBlocking(t *testing.T) {
+	s := openSpool(t)
+	good, _ := s.Write(job)
+	target := s.Path(New, good)
+	mk := map[string]func(path string) error{
+		"a FIFO":                func(p string) error { return syscall.Mkfifo(p, 0o644) },
+		"a symbolic link":       func(p string) error { return os.Symlink(target, p) },
+		"a link to a FIFO":      func(p string) error { syscall.Mkfifo(p+".fifo", 0o644); return os.Symlink(p+".fifo", p) },
+		"a directory":           func(p string) error { return os.Mkdir(p, 0o755) },
+		"larger than 4096":      func(p string) error { return os.WriteFile(p, make([]byte, 10<<20), 0o644) },
+		"a socket":              func(p string) error { l, err := net.Listen("unix", p); t.Cleanup(func() { l.Close() }); return err },
+		"not a job: invalid":    func(p string) error { return os.WriteFile(p, []byte("{nope"), 0o644) },
+		"a link to a directory": func(p string) error { return os.Symlink(s.Path(New, ""), p) },
+	}
+	want := map[string]string{
+		"a FIFO": "FIFO", "a symbolic link": "symbolic link", "a link to a FIFO": "symbolic link",
+		"a directory": "directory", "larger than 4096": "larger than 4096 bytes", "a socket": "socket",
+		"not a job: invalid": "not a job", "a link to a directory": "symbolic link",
+	}
+	for what, create := range mk {
+		name := strings.ReplaceAll(what, " ", "_")
+		if err := create(s.Path(New, name)); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := s.Read(New, name); done <- err }()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: Read blocked", what)
+		}
+		var rej *RejectError
+		if !errors.As(err, &rej) || !strings.Contains(rej.Reason, want[what]) {
+			t.Errorf("%s: Read = %v, want a refusal saying %q", what, err, want[what])
+		}
+		if Locked(s.Path(New, name)) {
+			t.Errorf("%s: Locked is true", what)
+		}
+	}
+	if _, err := s.Read(New, "gone"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Read of a missing file = %v, want fs.ErrNotExist", err)
+	}
+	// Every one of them can be set aside.
+	entries, _ := s.List(New)
+	for _, e := range entries {
+		if e.Name == good || strings.HasSuffix(e.Name, ".fifo") {
+			continue
+		}
+		if _, err := s.Reject(New, e.Name, "test"); err != nil {
+			t.Errorf("Reject %s: %v", e.Name, err)
+		}
+	}
+	if left, _ := s.List(New); len(left) != 2 {
+		t.Errorf("new/ after rejecting: %v", left)
+	}
+}
+
+// TestUnreadableFileIsRefused needs a process that permissions apply to: root without
+// CAP_DAC_OVERRIDE is such a process, but the test process is what it is, so this runs only
+// when the test does not run as root.
+func TestUnreadableFileIsRefused(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads any file; the end-to-end spool test covers this with the capability dropped")
+	}
+	s := openSpool(t)
+	os.WriteFile(s.Path(New, "secret"), []byte("{}"), 0)
+	_, err := s.Read(New, "secret")
+	var rej *RejectError
+	if !errors.As(err, &rej) || !strings.Contains(rej.Reason, "cannot be read") {
+		t.Errorf("Read = %v", err)
+	}
+}
+
+func TestRejectNeverReplacesAnEarlierBadFile(t *testing.T) {
+	s := openSpool(t)
+	for i, content := range []string{"first", "second"} {
+		os.WriteFile(s.Path(New, "x"), []byte(content), 0o644)
+		dest, err := s.Reject(New, "x", "reason "+content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := s.Path(Bad, "x")
+		if i == 1 {
+			want += ".1"
+		}
+		if dest != want {
+			t.Errorf("rejected to %s, want %s", dest, want)
+		}
+	}
+	if data, _ := os.ReadFile(s.Path(Bad, "x")); string(data) != "first" {
+		t.Errorf("bad/x = %q", data)
+	}
+	if data, _ := os.ReadFile(s.Path(Bad, "x.1.reason")); string(data) != "reason second\n" {
+		t.Errorf("bad/x.1.reason = %q", data)
+	}
+	long := strings.Repeat("n", 250)
+	os.WriteFile(s.Path(New, long), []byte("x"), 0o644)
+	if dest, err := s.Reject(New, long, "long"); err != nil || len(dest) == 0 {
+		t.Errorf("Reject of a 250-byte name = %q, %v", dest, err)
+	}
+}
+
+func TestRetryRecordsTheAttemptAndKeepsThePlace(t *testing.T) {
+	s := openSpool(t)
+	first, _ := s.Write(job)
+	second, _ := s.Write(job)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(s.Path(New, first), old, old)
+	s.Claim(first)
+	j, _ := s.Read(Cur, first)
+	if err := s.Retry(first, j.WithAttempt(time.Now(), "disk full")); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := s.List(New)
+	if len(entries) != 2 || entries[0].Name != first || entries[1].Name != second {
+		t.Fatalf("new/ = %v: the retried job lost its place", entries)
+	}
+	got, err := s.Read(New, first)
+	if err != nil || len(got.Attempts) != 1 || got.Attempts[0].Reason != "disk full" {
+		t.Errorf("retried job = %+v, %v", got, err)
+	}
+	if cur, _ := s.List(Cur); len(cur) != 0 {
+		t.Errorf("cur/ = %v", cur)
+	}
+	if RetryAt(got).Before(got.Attempts[0].At.Add(firstRetry)) {
+		t.Errorf("RetryAt = %v, before the first back-off", RetryAt(got))
+	}
+}
+
+func TestRetryOnAFullDiskStillRequeues(t *testing.T) {
+	s := openSpool(t)
+	name, _ := s.Write(job)
+	s.Claim(name)
+	// tmp/ refusing new files stands in for a full disk here; the end-to-end test fills a
+	// real one.
+	os.Chmod(s.Path(Tmp, ""), 0o500)
+	defer os.Chmod(s.Path(Tmp, ""), 0o755)
+	if os.Geteuid() == 0 {
+		os.RemoveAll(s.Path(Tmp, ""))
+		os.WriteFile(s.Path(Tmp, ""), nil, 0o644) // a file where the directory was
+		defer func() { os.Remove(s.Path(Tmp, "")); os.Mkdir(s.Path(Tmp, ""), 0o755) }()
+	}
+	err := s.Retry(name, job.WithAttempt(time.Now(), "x"))
+	if err == nil {
+		t.Fatal("Retry reported success without writing the attempt")
+	}
+	if entries, _ := s.List(New); len(entries) != 1 || entries[0].Name != name {
+		t.Errorf("the job is not back in new/: %v (%v)", entries, err)
+	}
+}
