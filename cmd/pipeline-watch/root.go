@@ -20,6 +20,7 @@ type options struct {
 	once        bool
 	concurrency int
 	timeout     int
+	projects    []string
 }
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
@@ -28,6 +29,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.once, "once", false, "ask every remote once, wait for all, and exit (for cron and tests)")
 	fs.Var(cli.NamedInt(&o.concurrency, "NUM", 1), "concurrency", "git ls-remote processes at most at once")
 	fs.Var(cli.NamedInt(&o.timeout, "SECONDS", 1), "timeout", "time one git ls-remote may take (a project's timeout does not change it)")
+	fs.StringArrayVar(&o.projects, "project", nil, "watch only this project (repeatable; default: every project)")
 }
 
 func newRootCommand() *cobra.Command {
@@ -59,6 +61,9 @@ Example:
 SIGNALS
   SIGHUP             re-read the configuration (an invalid file is reported, the old one
                      kept) and ask every remote right away
+  SIGUSR1            ask remotes right away, whatever the interval: those of the projects
+                     named by files in WORKDIR/.pipelined/poll/ (pipelined poll PROJECT
+                     writes them), or every remote when there is none
   SIGINT, SIGTERM    exit at once, stopping any running git ls-remote
 
 EXIT STATUS
@@ -72,18 +77,10 @@ EXIT STATUS
 				return err
 			}
 			// Every handler is in place before the first pass.
-			reload := make(chan struct{}, 1)
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
-			go func() {
-				for range hup {
-					select {
-					case reload <- struct{}{}:
-					default:
-					}
-				}
-			}()
+			reload, stopHUP := notice(syscall.SIGHUP)
+			defer stopHUP()
+			pollNow, stopUSR1 := notice(syscall.SIGUSR1)
+			defer stopUSR1()
 			ctx, caught, stop := cli.CancelOnSignals(cmd.Context(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
 			defer stop()
 			err := watch.Run(ctx, watch.Options{
@@ -95,6 +92,8 @@ EXIT STATUS
 				Timeout:     time.Duration(o.timeout) * time.Second,
 				Logger:      cli.NewLogger(os.Stderr),
 				Reload:      reload,
+				PollNow:     pollNow,
+				Projects:    o.projects,
 			})
 			if sig := caught(); sig != nil && err == nil {
 				return sig
@@ -104,4 +103,21 @@ EXIT STATUS
 	}
 	o.addFlags(cmd.Flags())
 	return cmd
+}
+
+// notice turns a signal into a channel that holds at most one pending receive: signals that
+// come while one is pending are the same request.
+func notice(sig os.Signal) (<-chan struct{}, func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sig)
+	out := make(chan struct{}, 1)
+	go func() {
+		for range ch {
+			select {
+			case out <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return out, func() { signal.Stop(ch) }
 }

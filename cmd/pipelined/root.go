@@ -1,17 +1,14 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"pipelined/internal/admin"
 	"pipelined/internal/cli"
 	"pipelined/internal/config"
-	"pipelined/internal/exitcode"
 	"pipelined/internal/procexec"
 	"pipelined/internal/supervisor"
 	"pipelined/internal/watch"
@@ -60,6 +57,7 @@ Example:
 SIGNALS
   SIGHUP           reload the configuration without interrupting anything; an invalid file
                    is reported and the previous one kept (a change to the file does the same)
+  SIGUSR1          poll every remote now, whatever --interval (pipelined poll sends it)
   SIGINT           drain: start no new builds, let the running ones finish, exit 0; queued
                    jobs stay in the spool for the next start; a second SIGINT cancels
   SIGTERM, SIGQUIT cancel the running builds and exit within --grace plus a second; their
@@ -110,7 +108,8 @@ func newRootCommand() *cobra.Command {
 	}
 	o.Paths.AddFlags(cmd.PersistentFlags())
 	o.addFlags(cmd.Flags())
-	cmd.AddCommand(newStatusCommand(&o.Paths), newEnqueueCommand(&o.Paths))
+	cmd.AddCommand(newStatusCommand(&o.Paths), newEnqueueCommand(&o.Paths), newCancelCommand(&o.Paths),
+		newPruneCommand(&o.Paths), newPollCommand(&o.Paths))
 	return cmd
 }
 
@@ -125,64 +124,4 @@ func dumpConfig(cmd *cobra.Command, path string) error {
 		cmd.PrintErrln("pipelined: warning:", w.Error())
 	}
 	return cfg.Dump(cmd.OutOrStdout())
-}
-
-func newStatusCommand(paths *cli.Paths) *cobra.Command {
-	return &cobra.Command{
-		Use:   "status --workdir PATH",
-		Short: "Show queued jobs, running builds and each project's latest results",
-		Long: `status reads the spool and the work directory and shows the queued jobs in the order they
-will run, the running builds with their elapsed time, and the latest builds of every
-project with their result. It works whether the daemon runs or not.
-
-Example:
-  pipelined status --workdir /var/pipelined`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if paths.Workdir == "" {
-				return exitcode.Usagef("--workdir is required")
-			}
-			return admin.Status(cmd.OutOrStdout(), paths.Workdir)
-		},
-	}
-}
-
-func newEnqueueCommand(paths *cli.Paths) *cobra.Command {
-	var o admin.EnqueueOptions
-	cmd := &cobra.Command{
-		Use:   "enqueue --config CONFIG.INI --workdir PATH PROJECT REF [COMMIT]",
-		Short: "Queue a build of a project's branch or tag",
-		Long: `enqueue writes a job file into the spool, the way the watcher and webhooks do: a running
-daemon starts the build as soon as a slot is free, a stopped one at its next start.
-REF is a full ref (refs/heads/main, refs/tags/v1.2) or a branch or tag name, which is
-looked up on the remote. Without COMMIT the build takes whatever the ref points to when it
-starts. With --only-matching (what the webhook script uses) a ref that the project's
-branches or tags regex does not match is not queued, and enqueue still exits 0.
-
-Example:
-  pipelined enqueue --config /etc/pipelined.ini --workdir /var/pipelined example-project main`,
-		Args: cobra.RangeArgs(2, 3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := paths.Require(); err != nil {
-				return err
-			}
-			o.Config, o.Workdir, o.Project, o.Ref = paths.Config, paths.Workdir, args[0], args[1]
-			if len(args) == 3 {
-				o.Commit = args[2]
-			}
-			job, name, err := admin.Enqueue(cmd.Context(), o)
-			if errors.Is(err, admin.ErrNotMatching) {
-				cmd.Printf("not queued: project %s does not build %s (see its branches and tags)\n", o.Project, o.Ref)
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			cmd.Printf("queued %s %s as %s\n", job.Project, job.Ref, name)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&o.Source, "source", "manual", "who asks for the build, recorded in the job and build.json")
-	cmd.Flags().BoolVar(&o.OnlyMatching, "only-matching", false, "queue only a ref the project's branches or tags regex matches")
-	return cmd
 }

@@ -3,23 +3,31 @@ package admin
 import (
 	"fmt"
 	"io"
-	"sort"
+	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/config"
+	"pipelined/internal/retention"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
 
-// recentPerProject is how many finished builds Status lists for each project.
-const recentPerProject = 5
-
 // Status writes what `pipelined status` shows, read from the spool and the work directory
-// alone, so it works whether the daemon runs or not: the queued jobs in order, the running
-// builds with their elapsed time, and each project's latest builds.
-func Status(w io.Writer, workdirPath string) error {
+// alone, so it works whether the daemon runs or not: whether the daemon runs, the queued
+// jobs in order, the running builds with their elapsed time, and each ref's latest build.
+// With a configuration (configPath not ""), each ref with keep_builds or keep_days also
+// says what retention removes now or next.
+func Status(w io.Writer, workdirPath, configPath string) error {
+	var cfg *config.Config
+	if configPath != "" {
+		var err error
+		if cfg, err = config.Load(configPath); err != nil {
+			return err
+		}
+	}
 	layout, err := workdir.New(workdirPath)
 	if err != nil {
 		return err
@@ -76,31 +84,62 @@ func Status(w io.Writer, workdirPath string) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", j.Project, quoted(j.Ref), orAny(workdir.ShortCommit(j.Commit)), state, dir)
 	}
 
-	fmt.Fprintf(tw, "\nRECENT\n")
-	byProject := map[string][]statusOf{}
-	var projects []string
-	for _, b := range builds {
-		if b.st.Result == buildlog.Running {
+	fmt.Fprintf(tw, "\nREFS (the latest build of each)\n")
+	writeRefs(tw, layout, cfg, now)
+	return tw.Flush()
+}
+
+// writeRefs writes a line per ref: its latest build's result, commit, age, duration and
+// directory, how many builds it has, and with a configuration that sets keep_builds or
+// keep_days, what retention removes now or would remove after the ref's next build.
+func writeRefs(w io.Writer, layout workdir.Layout, cfg *config.Config, now time.Time) {
+	projects, _ := filepath.Glob(filepath.Join(layout.Root, "*"))
+	for _, projectDir := range projects {
+		project := filepath.Base(projectDir)
+		if !config.ValidProjectName(project) {
 			continue
 		}
-		if byProject[b.st.Project] == nil {
-			projects = append(projects, b.st.Project)
-		}
-		byProject[b.st.Project] = append(byProject[b.st.Project], b)
-	}
-	sort.Strings(projects)
-	for _, p := range projects {
-		list := byProject[p]
-		sort.Slice(list, func(i, j int) bool { return list[i].st.Started.After(list[j].st.Started) })
-		for i, b := range list {
-			if i == recentPerProject {
-				break
+		var policy retention.Policy
+		if cfg != nil {
+			if p := cfg.Project(project); p != nil {
+				policy = retention.Policy{KeepBuilds: int(p.KeepBuilds), KeepDays: int(p.KeepDays)}
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s ago\t%s\t%s\n", p, b.st.Ref, b.st.ShortCommit, b.st.Result,
-				since(now, b.st.Finished), (time.Duration(b.st.Seconds * float64(time.Second))).Round(time.Second), b.dir)
+		}
+		refs, _ := filepath.Glob(filepath.Join(projectDir, "*"))
+		for _, refDir := range refs {
+			builds := retention.Read(refDir)
+			if len(builds) == 0 {
+				continue
+			}
+			latest := builds[0]
+			ref, result, short, age, took := filepath.Base(refDir), "unknown", "?", "?", "?"
+			if st := latest.Status; st != nil {
+				ref, result, short = st.Ref, st.Result, st.ShortCommit
+				if !st.Finished.IsZero() {
+					age = since(now, st.Finished) + " ago"
+					took = (time.Duration(st.Seconds * float64(time.Second))).Round(time.Second).String()
+				} else {
+					age = "started " + since(now, st.Started) + " ago"
+				}
+			}
+			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%d builds%s\n", project, quoted(ref), result, short, age, took,
+				latest.Dir, len(builds), retentionNote(builds, policy, now))
 		}
 	}
-	return tw.Flush()
+}
+
+// retentionNote says what retention removes now, or next.
+func retentionNote(builds []retention.Build, p retention.Policy, now time.Time) string {
+	if !p.Set() {
+		return ""
+	}
+	if due := retention.Plan(builds, p, now); len(due) > 0 {
+		return fmt.Sprintf("; retention removes %d now, first %s (%s)", len(due), filepath.Base(due[0].Dir), due[0].Reason)
+	}
+	if next, ok := retention.Next(builds, p, now); ok {
+		return "; next to go: " + filepath.Base(next.Dir)
+	}
+	return "; retention removes nothing yet"
 }
 
 type statusOf struct {

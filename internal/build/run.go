@@ -63,6 +63,13 @@ func Run(ctx context.Context, o Options) error {
 		}
 		defer held.Release()
 		o.Project, o.Ref, o.Commit = held.Job.Project, held.Job.Ref, held.Job.Commit
+		if reason := spool.ReadMarker(spool.WithdrawMarker(o.JobFile)); reason != "" {
+			// Canceled between the claim and this start: nothing to build.
+			if o.Summary != nil {
+				fmt.Fprintf(o.Summary, "pipeline-build: %s %s: canceled before it started (%s)\n", o.Project, o.Ref, reason)
+			}
+			return ErrCanceled
+		}
 	}
 	b := &builder{o: o}
 	stop := context.AfterFunc(ctx, func() { now := time.Now(); b.canceled.Store(&now) })

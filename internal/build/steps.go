@@ -16,6 +16,7 @@ import (
 	"pipelined/internal/git"
 	"pipelined/internal/procexec"
 	"pipelined/internal/rsync"
+	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
 
@@ -92,7 +93,7 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 	case errors.Is(err, errSkip):
 		result, reason = buildlog.Skipped, err.Error()
 	case ctx.Err() != nil:
-		result, reason = buildlog.Canceled, "canceled by a signal"
+		result, reason = buildlog.Canceled, b.cancelReason()
 		if failed == "" {
 			failed = "between steps"
 		}
@@ -115,6 +116,21 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 		b.errorCallback(ctx, result, failed)
 	}
 	return result, reason
+}
+
+// cancelReason says why the build was canceled: the reason `pipelined cancel` or the
+// supervisor left in a marker (beside the job, or in the build directory of a build run by
+// hand), or a signal from elsewhere.
+func (b *builder) cancelReason() string {
+	if b.o.JobFile != "" {
+		if reason := spool.ReadMarker(spool.WithdrawMarker(b.o.JobFile)); reason != "" {
+			return reason
+		}
+	}
+	if reason := spool.ReadMarker(workdir.CancelMarker(b.dir)); reason != "" {
+		return reason
+	}
+	return "canceled by a signal"
 }
 
 // engineDown asks the Docker engine for its version, bounded, after a docker step failed:

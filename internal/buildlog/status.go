@@ -125,3 +125,20 @@ func (s *Status) Alive() bool {
 func (s *Status) Final() bool {
 	return !s.Retry && (s.Result == Success || s.Result == Failed || s.Result == Skipped)
 }
+
+// LatestOfJob finds, among the build directories of one ref, the latest attempt of the job
+// file name: a job retried after an infrastructure error or a shutdown has one build
+// directory per attempt, and only the newest says how the last one went. It returns "" and
+// nil if there is none.
+func LatestOfJob(refDir, name string) (string, *Status) {
+	dirs, _ := filepath.Glob(filepath.Join(refDir, "*"))
+	var dir string
+	var latest *Status
+	for _, d := range dirs {
+		st, err := LoadStatus(filepath.Join(d, "build.json"))
+		if err == nil && st.Job == name && (latest == nil || st.Started.After(latest.Started)) {
+			dir, latest = d, st
+		}
+	}
+	return dir, latest
+}

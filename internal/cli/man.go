@@ -11,6 +11,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// seeAlso are the pages of the three binaries and of pipelined's subcommands; each page
+// lists the others.
+var seeAlso = []string{"pipelined", "pipeline-watch", "pipeline-build", "pipelined-status", "pipelined-enqueue",
+	"pipelined-cancel", "pipelined-prune", "pipelined-poll"}
+
 // manFlag is the hidden flag `make install` uses to write the man pages of a binary.
 const manFlag = "generate-man-pages"
 
@@ -76,7 +81,13 @@ func manPage(cmd *cobra.Command) string {
 	}
 	flags(cmd.NonInheritedFlags())
 	flags(cmd.InheritedFlags())
-	b.WriteString(".SH SEE ALSO\npipelined(1), pipeline-watch(1), pipeline-build(1), pipelined-status(1), pipelined-enqueue(1)\n")
+	var see []string
+	for _, page := range seeAlso {
+		if page != name {
+			see = append(see, page+"(1)")
+		}
+	}
+	fmt.Fprintf(&b, ".SH SEE ALSO\n%s\n", roff(strings.Join(see, ", ")))
 	return b.String()
 }
 

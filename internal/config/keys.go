@@ -26,6 +26,8 @@ func (k Key) Kind() string {
 		return "boolean"
 	case *int:
 		return "integer"
+	case *Count:
+		return "count"
 	case *time.Duration:
 		return "seconds"
 	case **regexp.Regexp:
@@ -65,6 +67,11 @@ var Keys = []Key{
 	{"rsync.preserve", "False", "Preserve owner, group, permissions and times (--owner --group --perms --times); usually needs root.", func(p *Project) any { return &p.Rsync.Preserve }},
 	{"rsync.include", "", "--include-from file, absolute or relative to the checkout.", func(p *Project) any { return &p.Rsync.Include }},
 	{"timeout", "", "Seconds each single git, docker, rsync or callback command may run; empty for no limit.", func(p *Project) any { return &p.Timeout }},
+	{"limit", "", "How many builds of this project may run at once; empty for no limit but the daemon's --limit. A project at its limit does not hold up the jobs of other projects.", func(p *Project) any { return &p.Limit }},
+	{"supersede", "True", "When a newer commit of a branch is queued, drop the older queued jobs of that branch (logged as \"superseded by SHORT\"); tags are never superseded.", func(p *Project) any { return &p.Supersede }},
+	{"interruptible", "False", "With supersede, also cancel a running build of the branch when a newer commit of it is queued (BUILD_STATUS=canceled, reason \"superseded by SHORT\").", func(p *Project) any { return &p.Interruptible }},
+	{"keep_builds", "", "Keep only the newest N finished builds of each ref (their directories and the images they built); empty keeps all. The newest build of a ref and its newest successful build are always kept.", func(p *Project) any { return &p.KeepBuilds }},
+	{"keep_days", "", "Remove finished builds older than D days, with the same exceptions as keep_builds; empty keeps all.", func(p *Project) any { return &p.KeepDays }},
 	{"prepare_callback", "", "Command run in the checkout after it is made and before the docker build.", func(p *Project) any { return &p.PrepareCallback }},
 	{"success_callback", "", "Command run at the end of a build whose steps all succeeded.", func(p *Project) any { return &p.SuccessCallback }},
 	{"error_callback", "", "Command run when a build fails or is canceled, with BUILD_STATUS and BUILD_STEP set.", func(p *Project) any { return &p.ErrorCallback }},

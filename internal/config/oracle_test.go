@@ -89,7 +89,7 @@ func compareTyped(t *testing.T, sec *Section, python map[string]any) {
 			if n, ok := pyInt(text); ok {
 				got = float64(n)
 			}
-		case "seconds":
+		case "seconds", "count":
 			if pyStrip(text) == "" {
 				got = nil
 			} else if n, ok := pyInt(text); ok {

@@ -44,6 +44,13 @@ type Project struct {
 
 	Timeout time.Duration // per command; 0 for none
 
+	// The lifecycle of builds and jobs.
+	Limit         Count // builds of this project at once; 0: only the daemon's --limit
+	Supersede     bool  // a newer queued commit of a branch drops the older queued jobs of that branch
+	Interruptible bool  // … and cancels its running build
+	KeepBuilds    Count // finished builds kept per ref, the newest; 0 keeps all
+	KeepDays      Count // finished builds older than this many days are removed; 0 keeps all
+
 	PrepareCallback []string // argument vector; nil for none
 	SuccessCallback []string
 	ErrorCallback   []string
@@ -51,6 +58,12 @@ type Project struct {
 	// values holds the effective text of every key in Keys, for Dump.
 	values map[string]string
 }
+
+// Count is a key's whole number of at least 1, or 0 when the key is empty: no limit.
+type Count int
+
+// maxCount bounds a Count: a million builds, days or slots is no limit in practice.
+const maxCount = 1_000_000
 
 // Rsync holds the rsync.* keys.
 type Rsync struct {
@@ -157,6 +170,16 @@ func decode(k Key, text string, proj *Project) (string, []valueProblem) {
 			return text, problem("%q is not a percentage; use a whole number from 0 to 100", text)
 		}
 		*f = int(n)
+		return fmt.Sprint(n), nil
+	case *Count:
+		if pyStrip(text) == "" {
+			return "", nil
+		}
+		n, ok := pyInt(text)
+		if !ok || n < 1 || n > maxCount {
+			return text, problem("%q is not a count; use a whole number of at least 1, or leave it empty for no limit", text)
+		}
+		*f = Count(n)
 		return fmt.Sprint(n), nil
 	case *time.Duration:
 		if pyStrip(text) == "" {

@@ -179,3 +179,29 @@ func CheckMountPath(path string) error {
 func VersionArgs() []string {
 	return []string{"docker", "version", "--format", "{{.Server.Version}}"}
 }
+
+// ImageLabelsArgs prints the pipelined.* labels of an image as
+// WORKDIR<TAB>PROJECT<TAB>REF<TAB>COMMIT<TAB>JOB.
+func ImageLabelsArgs(id string) []string {
+	format := ""
+	for i, key := range []string{LabelWorkdir, LabelProject, LabelRef, LabelCommit, LabelJob} {
+		if i > 0 {
+			format += "\t"
+		}
+		format += `{{index .Config.Labels "` + key + `"}}`
+	}
+	return []string{"docker", "image", "inspect", "--format", format, "--", id}
+}
+
+// ImageLabels is what ImageLabelsArgs prints for an image a build with these labels made.
+func (l Labels) ImageLabels() string {
+	return strings.Join([]string{l.Workdir, l.Project, l.Ref, l.Commit, l.Job}, "\t")
+}
+
+// ImageUsersArgs lists the containers, running or not, made from an image.
+func ImageUsersArgs(id string) []string {
+	return []string{"docker", "ps", "--all", "--quiet", "--filter", "ancestor=" + id}
+}
+
+// RemoveImageArgs removes an image by id; without --force, docker refuses one in use.
+func RemoveImageArgs(id string) []string { return []string{"docker", "image", "rm", "--", id} }

@@ -19,16 +19,12 @@ import (
 	"pipelined/internal/testenv"
 )
 
-// TestWebhookPushesBecomeBuilds runs the real webhook receiver (adnanh/webhook) with the
-// shipped hooks file and script, and posts pushes as GitHub, Gitea and GitLab send them.
-func TestWebhookPushesBecomeBuilds(t *testing.T) {
+// webhook starts the real webhook receiver with the shipped hooks file and script, and
+// returns it with its URL prefix, http://127.0.0.1:PORT/hooks/.
+func (s *site) webhook(secret string) (*process, string) {
+	t := s.t
+	t.Helper()
 	testenv.Require(t, "webhook")
-	s := newSite(t)
-	repo := testenv.NewRepo(t, nil)
-	const secret = "0123456789abcdef-webhook-secret"
-	s.writeConfig("[web]\nremote = %s\nbranches = main\ntags = v.*\nwatch = False\n", repo.Remote)
-	daemon := s.daemon("--interval", "0")
-
 	root := testenv.ModuleRoot(t)
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := l.Addr().(*net.TCPAddr).Port
@@ -38,7 +34,6 @@ func TestWebhookPushesBecomeBuilds(t *testing.T) {
 		"PATH=" + filepath.Dir(bin.pipelined) + ":" + filepath.Join(root, "scripts", "webhook") + ":" + os.Getenv("PATH"),
 	}, "webhook", "-hooks", filepath.Join(root, "scripts", "webhook", "hooks.json"), "-template",
 		"-ip", "127.0.0.1", "-port", strconv.Itoa(port), "-verbose")
-	url := fmt.Sprintf("http://127.0.0.1:%d/hooks/", port)
 	testenv.Eventually(t, 30*time.Second, "webhook did not listen", func() bool {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
@@ -46,6 +41,50 @@ func TestWebhookPushesBecomeBuilds(t *testing.T) {
 		}
 		return err == nil
 	})
+	return hook, fmt.Sprintf("http://127.0.0.1:%d/hooks/", port)
+}
+
+// TestWebhookPollHook: a forge that can only call a URL asks for a poll of the project.
+func TestWebhookPollHook(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	const secret = "0123456789abcdef-poll-secret"
+	s.writeConfig("[web]\nremote = %s\nbranches = main\n", repo.Remote)
+	daemon := s.daemon("--interval", "3600")
+	waitFor(t, daemon, time.Minute, "main was not built at start", func() bool { return len(s.finished()) == 1 })
+	hook, url := s.webhook(secret)
+	get := func(query string) int {
+		resp, err := http.Get(url + "poll?" + query)
+		if err != nil {
+			t.Fatalf("GET poll: %v", err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	next := repo.Commit("next", nil)
+	repo.Push("main")
+	if code := get("project=web&token=guess"); code != http.StatusForbidden {
+		t.Errorf("a wrong token got HTTP %d, want 403", code)
+	}
+	if code := get("project=web&token=" + secret); code != http.StatusOK {
+		t.Fatalf("the poll hook: HTTP %d\n%s", code, hook.stderr())
+	}
+	waitFor(t, daemon, time.Minute, "the polled commit was not built", func() bool { return s.hasBuild("web", "refs/heads/main", next) })
+	hook.signal(syscall.SIGTERM)
+	daemon.signal(syscall.SIGINT)
+	daemon.wait(t, time.Minute)
+}
+
+// TestWebhookPushesBecomeBuilds runs the real webhook receiver (adnanh/webhook) with the
+// shipped hooks file and script, and posts pushes as GitHub, Gitea and GitLab send them.
+func TestWebhookPushesBecomeBuilds(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	const secret = "0123456789abcdef-webhook-secret"
+	s.writeConfig("[web]\nremote = %s\nbranches = main\ntags = v.*\nwatch = False\n", repo.Remote)
+	daemon := s.daemon("--interval", "0")
+
+	hook, url := s.webhook(secret)
 
 	sign := func(body []byte) string {
 		m := hmac.New(sha256.New, []byte(secret))

@@ -78,3 +78,12 @@ func (g Group) Kill(sig syscall.Signal) error {
 	}
 	return KillGroup(g.PGID, sig)
 }
+
+// Signal sends sig to the process pid that started at start, and to no other: a pid that
+// now belongs to another process is left alone. It reports whether the process was there.
+func Signal(pid int, start uint64, sig syscall.Signal) bool {
+	if !Alive(pid, start) {
+		return false
+	}
+	return syscall.Kill(pid, sig) == nil
+}

@@ -60,10 +60,10 @@ func Decide(e Ending) (Outcome, string) {
 	switch {
 	case final:
 		return Done, ""
-	case e.Exited && e.Signal == 0 && (e.Code == exitcode.OK || e.Code == exitcode.Failure):
-		return Done, "" // the build says it reached a result, though build.json does not show it
 	case e.Withdrawn != "":
 		return Withdrawn, e.Withdrawn
+	case e.Exited && e.Signal == 0 && (e.Code == exitcode.OK || e.Code == exitcode.Failure):
+		return Done, "" // the build says it reached a result, though build.json does not show it
 	case e.Exited && e.Signal == 0 && e.Code == exitcode.Retry:
 		return Retry, "an infrastructure error stopped the build"
 	case canceled || e.Stopping:

@@ -23,6 +23,7 @@ func TestOutcomeTable(t *testing.T) {
 		{"superseded, killed after the grace", Ending{Exited: true, Signal: syscall.SIGKILL, Result: "running", Withdrawn: "superseded by 0123abcd"}, Withdrawn},
 		{"canceled by hand, found after a restart", Ending{Result: "canceled", Withdrawn: "canceled by hand"}, Withdrawn},
 		{"finished before the cancel landed", Ending{Exited: true, Code: 0, Result: "success", Withdrawn: "canceled by hand"}, Done},
+		{"canceled before it started", Ending{Exited: true, Code: 1, Withdrawn: "canceled by hand"}, Withdrawn},
 		{"canceled by the shutdown", Ending{Exited: true, Code: 143, Result: "canceled", Stopping: true}, Requeue},
 		{"SIGQUIT shutdown", Ending{Exited: true, Code: 131, Result: "canceled", Stopping: true}, Requeue},
 		{"killed after the grace at shutdown", Ending{Exited: true, Signal: syscall.SIGKILL, Result: "running", Stopping: true}, Requeue},

@@ -174,6 +174,9 @@ func (s *Spool) Reject(sub, name, reason string) (string, error) {
 	if err := os.Rename(s.Path(sub, name), dest); err != nil {
 		return "", fmt.Errorf("moving %s to bad/: %w", name, err)
 	}
+	if sub == Cur {
+		s.clearMarks(name)
+	}
 	// The reason appears whole or not at all: written under a dot name, then renamed.
 	tmp := filepath.Join(filepath.Dir(dest), "."+filepath.Base(dest)+".reason")
 	err := os.WriteFile(tmp, []byte(reason+"\n"), 0o666)
@@ -208,6 +211,9 @@ func (s *Spool) badName(name string) string {
 
 // Remove deletes a finished job's file.
 func (s *Spool) Remove(sub, name string) error {
+	if sub == Cur {
+		s.clearMarks(name)
+	}
 	err := os.Remove(s.Path(sub, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -218,6 +224,7 @@ func (s *Spool) Remove(sub, name string) error {
 // Requeue moves a claimed job back to new/, keeping its place in the queue (its
 // modification time is unchanged).
 func (s *Spool) Requeue(name string) error {
+	s.clearMarks(name)
 	return os.Rename(s.Path(Cur, name), s.Path(New, name))
 }
 

@@ -3,7 +3,6 @@ package supervisor
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,8 +21,11 @@ type build struct {
 	job     spool.Job
 	started time.Time
 	proc    *procexec.Process // nil when adopted
+	cancel  func()            // cancels a build the daemon started (not an adopted one)
 	group   procexec.Group    // pipeline-build's own process group, when known
 	output  *tail             // the end of its stderr
+	// withdrawn is set once the build is being canceled on purpose (superseded).
+	withdrawn bool
 }
 
 // ended reports that a build's process is gone, with what the records say.
@@ -43,7 +45,8 @@ type retryDispatch struct{}
 // die, the build goes on, and the next daemon adopts it.
 func (s *supervisor) start(name string, job spool.Job) {
 	out := &tail{max: 4096}
-	p, err := procexec.Start(s.buildsCtx, procexec.Cmd{
+	ctx, cancel := context.WithCancel(s.buildsCtx)
+	p, err := procexec.Start(ctx, procexec.Cmd{
 		Argv: []string{s.o.Build, "--config", s.layout.ConfigSnapshot(), "--workdir", s.layout.Root,
 			"--grace", s.o.Grace.String(), "--job", s.spool.Path(spool.Cur, name)},
 		Env:    os.Environ(),
@@ -52,6 +55,7 @@ func (s *supervisor) start(name string, job spool.Job) {
 		Detach: true,
 	})
 	if err != nil {
+		cancel()
 		// Requeuing fires the spool watch again: without a pause this would spin until
 		// the binary is back (it went missing during an upgrade, say).
 		s.pausedUntil = time.Now().Add(startRetry)
@@ -62,7 +66,7 @@ func (s *supervisor) start(name string, job spool.Job) {
 		time.AfterFunc(startRetry, func() { s.send(retryDispatch{}) })
 		return
 	}
-	b := &build{name: name, job: job, started: time.Now(), proc: p, output: out}
+	b := &build{name: name, job: job, started: time.Now(), proc: p, cancel: cancel, output: out}
 	b.group, _ = procexec.GroupOf(p.Pid)
 	s.track(b)
 	s.log.Info("dispatched build", "project", job.Project, "ref", job.Ref, "commit", workdir.ShortCommit(job.Commit),
@@ -99,6 +103,9 @@ func (s *supervisor) track(b *build) {
 }
 
 func (s *supervisor) untrack(name string) {
+	if b := s.builds[name]; b != nil && b.cancel != nil {
+		b.cancel()
+	}
 	delete(s.builds, name)
 	s.groupsMu.Lock()
 	delete(s.groups, name)
@@ -111,7 +118,7 @@ func (s *supervisor) untrack(name string) {
 // left running and marks its build.json failed.
 func (s *supervisor) settle(b *build, e spool.Ending) ended {
 	e.Stopping = s.stopping.Load()
-	e.Withdrawn = "" // canceling on purpose comes with the lifecycle commands
+	e.Withdrawn = s.spool.Withdrawn(b.name)
 	dir, st := findBuild(s.layout, b.job, b.name)
 	if st != nil {
 		e.Result, e.Retry = st.Result, st.Retry
@@ -132,6 +139,35 @@ func (s *supervisor) settle(b *build, e spool.Ending) ended {
 	return ended{name: b.name, ending: e, outcome: outcome, why: why, dir: dir, status: st}
 }
 
+// withdraw cancels a running build on purpose: the marker beside its job says why (for
+// its build.json, and so that its job is removed rather than built again), then the build
+// is stopped as at a shutdown: SIGTERM, and SIGKILL after the grace period.
+func (s *supervisor) withdraw(b *build, reason string) {
+	if err := s.spool.Withdraw(b.name, reason); err != nil {
+		s.log.Error("cannot mark a build as canceled on purpose; it runs on", "job", b.name, "error", err.Error())
+		return
+	}
+	b.withdrawn = true
+	s.log.Info("canceling a running build", "project", b.job.Project, "ref", b.job.Ref,
+		"commit", workdir.ShortCommit(b.job.Commit), "job", b.name, "reason", reason)
+	if b.cancel != nil {
+		b.cancel()
+		return
+	}
+	s.stopAdopted(b)
+}
+
+// stopAdopted signals an adopted build as procexec does the daemon's own: SIGTERM to its
+// process group, SIGKILL after buildKillAfter.
+func (s *supervisor) stopAdopted(b *build) {
+	if b.group.PGID <= 0 {
+		return
+	}
+	g := b.group
+	g.Kill(syscall.SIGTERM)
+	time.AfterFunc(buildKillAfter(s.o.Grace), func() { g.Kill(syscall.SIGKILL) })
+}
+
 // killGroups kills what is left of the process groups a dead build recorded.
 func killGroups(groups []procexec.Group) {
 	for _, g := range groups {
@@ -139,20 +175,9 @@ func killGroups(groups []procexec.Group) {
 	}
 }
 
-// findBuild finds the build directory and status of a job's latest attempt by the job's
-// name in build.json: a job retried after an infrastructure error or a shutdown has one
-// build directory per attempt, and only the newest says how the last one went.
+// findBuild finds the build directory and status of a job's latest attempt.
 func findBuild(layout workdir.Layout, job spool.Job, name string) (string, *buildlog.Status) {
-	dirs, _ := filepath.Glob(filepath.Join(layout.RefDir(job.Project, job.Ref), "*"))
-	var dir string
-	var latest *buildlog.Status
-	for _, d := range dirs {
-		st, err := buildlog.LoadStatus(workdir.StatusPath(d))
-		if err == nil && st.Job == name && (latest == nil || st.Started.After(latest.Started)) {
-			dir, latest = d, st
-		}
-	}
-	return dir, latest
+	return buildlog.LatestOfJob(layout.RefDir(job.Project, job.Ref), name)
 }
 
 // finish applies the outcome of a build whose process is gone (SPEC §5.1) and logs one
@@ -200,6 +225,9 @@ func (s *supervisor) settleJob(name string, job spool.Job, ev ended, stderr stri
 	case spool.Done, spool.Withdrawn:
 		if err := s.spool.Remove(spool.Cur, name); err != nil {
 			s.log.Error("cannot remove a finished job", "job", name, "error", err.Error())
+		}
+		if ev.status != nil {
+			defer s.prune(job.Project, ev.status.Ref)
 		}
 	case spool.Requeue:
 		if err := s.spool.Requeue(name); err != nil {

@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"pipelined/internal/config"
+	"pipelined/internal/git"
 	"pipelined/internal/spool"
+	"pipelined/internal/workdir"
 )
 
 // queued is a job file in spool/new/ as the last scan read it.
@@ -18,33 +20,53 @@ type queued struct {
 	builtBy string
 }
 
-// action is what dispatch does with a queued job.
+// running is a build that runs, as plan sees it.
+type running struct {
+	name      string
+	job       spool.Job
+	withdrawn bool // already being canceled on purpose
+}
+
+// action is what dispatch does with a job.
 type action int
 
 const (
-	start  action = iota // claim it and run pipeline-build
-	drop                 // remove it: nothing is wanted that is not already running or queued ahead
-	refuse               // move it to bad/: the configuration does not allow it
+	start     action = iota // claim it and run pipeline-build
+	drop                    // remove it: what it wants is running, queued ahead, built, or superseded
+	refuse                  // move it to bad/: the configuration does not allow it
+	interrupt               // cancel its running build: a newer commit of its branch is queued
 )
 
-// decision is one action on one queued job, with the reason for drop and refuse.
+// decision is one action on one job, with the reason for all but start.
 type decision struct {
 	action action
-	q      queued
+	q      queued // for interrupt: the running build's job name and job
 	reason string
 }
 
-// plan is the dispatch state machine: it walks the queue in FIFO order and decides which
-// jobs start now, within the free slots; which are refused (unknown or disabled project);
-// and which are dropped (a duplicate of a job running or queued ahead of it, or a watch
-// job for a commit another job has built). A job waiting out its retry back-off is passed
-// over, and does not hold up the jobs behind it; wake is the earliest time one of those
-// becomes due (zero if none). plan does no I/O: the caller carries the decisions out.
-func plan(queue []queued, running []spool.Job, slots int, cfg *config.Config, now time.Time) (decisions []decision, wake time.Time) {
-	taken := map[string]bool{} // keys running or queued ahead
-	for _, j := range running {
-		if j.Commit != "" {
-			taken[j.Key()] = true
+// plan is the dispatch state machine. It walks the queue in FIFO order and decides which
+// jobs start now, within the free slots and each project's own limit; which are refused
+// (unknown or disabled project); which are dropped (a duplicate of a job running or queued
+// ahead of it, a watch job for a commit another job has built, or a job superseded by a
+// newer commit of its branch queued behind it); and which running builds are interrupted
+// (interruptible projects, superseded the same way). A job waiting out its retry back-off,
+// or whose project is at its limit, is passed over and does not hold up the jobs behind it;
+// wake is the earliest time a job in back-off becomes due (zero if none). plan does no
+// I/O: the caller carries the decisions out.
+func plan(queue []queued, runs []running, slots int, cfg *config.Config, now time.Time) (decisions []decision, wake time.Time) {
+	taken := map[string]bool{}     // keys running or queued ahead
+	perProject := map[string]int{} // builds running or starting
+	for _, r := range runs {
+		if r.job.Commit != "" {
+			taken[r.job.Key()] = true
+		}
+		perProject[r.job.Project]++
+	}
+	newest := newestOfBranches(queue, cfg)
+	for _, r := range runs {
+		p := cfg.Project(r.job.Project)
+		if n, ok := newest[branchKey(r.job)]; ok && !r.withdrawn && p != nil && p.Interruptible && n.job.Commit != r.job.Commit {
+			decisions = append(decisions, decision{interrupt, queued{name: r.name, job: r.job}, supersededBy(n.job)})
 		}
 	}
 	for _, q := range queue {
@@ -52,28 +74,57 @@ func plan(queue []queued, running []spool.Job, slots int, cfg *config.Config, no
 			decisions = append(decisions, decision{refuse, q, reason})
 			continue
 		}
-		switch key := q.job.Key(); {
+		key := q.job.Key()
+		switch n, ok := newest[branchKey(q.job)]; {
 		case taken[key]:
 			decisions = append(decisions, decision{drop, q, "the same project, ref and commit is running or queued ahead"})
 			continue
 		case q.builtBy != "":
 			decisions = append(decisions, decision{drop, q, "already built in " + q.builtBy})
 			continue
-		default:
-			taken[key] = true
+		case ok && n.name != q.name && n.job.Commit != q.job.Commit:
+			decisions = append(decisions, decision{drop, q, supersededBy(n.job)})
+			continue
 		}
+		taken[key] = true
 		if at := spool.RetryAt(q.job); at.After(now) {
 			if wake.IsZero() || at.Before(wake) {
 				wake = at
 			}
 			continue
 		}
+		if limit := cfg.Project(q.job.Project).Limit; limit > 0 && perProject[q.job.Project] >= int(limit) {
+			continue
+		}
 		if slots > 0 {
 			decisions = append(decisions, decision{action: start, q: q})
+			perProject[q.job.Project]++
 			slots--
 		}
 	}
 	return decisions, wake
+}
+
+// newestOfBranches returns, for each branch of a project that supersedes, the job queued
+// last: the commit that is wanted now. Tags are never superseded: each is a release.
+func newestOfBranches(queue []queued, cfg *config.Config) map[string]queued {
+	newest := map[string]queued{}
+	for _, q := range queue {
+		if p := cfg.Project(q.job.Project); p != nil && p.Enabled && p.Supersede && git.IsBranch(q.job.Ref) {
+			newest[branchKey(q.job)] = q
+		}
+	}
+	return newest
+}
+
+func branchKey(j spool.Job) string { return j.Project + "\x00" + j.Ref }
+
+// supersededBy is the reason a job or build gives way to the newer job n.
+func supersededBy(n spool.Job) string {
+	if n.Commit == "" {
+		return "superseded by a newer job for the latest commit of " + git.ShortName(n.Ref)
+	}
+	return "superseded by " + workdir.ShortCommit(n.Commit)
 }
 
 // refusal returns why the configuration does not allow a job, or "".

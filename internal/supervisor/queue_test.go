@@ -11,7 +11,10 @@ import (
 
 func testConfig(t *testing.T) *config.Config {
 	t.Helper()
-	cfg, err := config.Parse(strings.NewReader("[a]\nremote = /r\n\n[b]\nremote = /r\n\n[off]\nremote = /r\nenabled = False\n"), "test.ini")
+	cfg, err := config.Parse(strings.NewReader("[DEFAULT]\nsupersede = False\n\n"+
+		"[a]\nremote = /r\n\n[b]\nremote = /r\n\n[off]\nremote = /r\nenabled = False\n\n"+
+		"[sup]\nremote = /r\nsupersede = True\n\n[int]\nremote = /r\nsupersede = True\ninterruptible = True\n\n"+
+		"[one]\nremote = /r\nlimit = 1\n"), "test.ini")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +31,7 @@ func job(name, project, ref, c string) queued {
 func summary(ds []decision) string {
 	var out []string
 	for _, d := range ds {
-		w := d.q.name + ":" + [...]string{"start", "drop", "refuse"}[d.action]
+		w := d.q.name + ":" + [...]string{"start", "drop", "refuse", "interrupt"}[d.action]
 		out = append(out, w)
 	}
 	return strings.Join(out, " ")
@@ -51,7 +54,7 @@ func TestPlanStartsFIFOWithinTheFreeSlots(t *testing.T) {
 
 func TestPlanDropsDuplicatesAndRefusesWhatTheConfigurationDoesNot(t *testing.T) {
 	cfg := testConfig(t)
-	running := []spool.Job{{Project: "a", Ref: "refs/heads/main", Commit: commit('1')}}
+	runs := []running{{name: "r", job: spool.Job{Project: "a", Ref: "refs/heads/main", Commit: commit('1')}}}
 	queue := []queued{
 		job("running-dup", "a", "main", commit('1')),
 		job("unknown", "nope", "main", commit('2')),
@@ -64,7 +67,7 @@ func TestPlanDropsDuplicatesAndRefusesWhatTheConfigurationDoesNot(t *testing.T) 
 	built := job("built", "a", "x", commit('4'))
 	built.builtBy = "/w/a/x/44444444"
 	queue = append(queue, built)
-	ds, _ := plan(queue, running, 5, cfg, time.Now())
+	ds, _ := plan(queue, runs, 5, cfg, time.Now())
 	want := "running-dup:drop unknown:refuse disabled:refuse first:start queued-dup:drop latest-1:start latest-2:drop built:drop"
 	if got := summary(ds); got != want {
 		t.Errorf("plan =\n  %s\nwant\n  %s", got, want)
@@ -75,8 +78,8 @@ func TestPlanDropsDuplicatesAndRefusesWhatTheConfigurationDoesNot(t *testing.T) 
 		}
 	}
 	// A commit-less job is not a duplicate of a running one: the ref may have moved since.
-	running = []spool.Job{{Project: "b", Ref: "refs/heads/dev"}}
-	if ds, _ := plan([]queued{job("again", "b", "dev", "")}, running, 1, cfg, time.Now()); summary(ds) != "again:start" {
+	runs = []running{{name: "r", job: spool.Job{Project: "b", Ref: "refs/heads/dev"}}}
+	if ds, _ := plan([]queued{job("again", "b", "dev", "")}, runs, 1, cfg, time.Now()); summary(ds) != "again:start" {
 		t.Errorf("a commit-less job behind a running one: %s", summary(ds))
 	}
 }
@@ -97,5 +100,78 @@ func TestPlanPassesOverJobsInBackOff(t *testing.T) {
 	ds, _ = plan(queue[:1], nil, 1, cfg, wake)
 	if summary(ds) != "waiting:start" {
 		t.Errorf("after the back-off: %s", summary(ds))
+	}
+}
+
+func TestPlanSupersedesOlderJobsOfABranch(t *testing.T) {
+	cfg := testConfig(t)
+	tag := queued{name: "tag-old", job: spool.Job{Project: "sup", Ref: "refs/tags/v1", Commit: commit('1')}}
+	tagNew := queued{name: "tag-new", job: spool.Job{Project: "sup", Ref: "refs/tags/v1", Commit: commit('2')}}
+	queue := []queued{
+		job("c1", "sup", "main", commit('1')),
+		job("other-branch", "sup", "dev", commit('1')),
+		job("c2", "sup", "main", commit('2')),
+		tag,
+		job("no-supersede-1", "a", "main", commit('1')),
+		job("c3", "sup", "main", commit('3')),
+		job("c3-again", "sup", "main", commit('3')),
+		job("no-supersede-2", "a", "main", commit('2')),
+		tagNew,
+	}
+	ds, _ := plan(queue, nil, 10, cfg, time.Now())
+	want := "c1:drop other-branch:start c2:drop tag-old:start no-supersede-1:start c3:start c3-again:drop no-supersede-2:start tag-new:start"
+	if got := summary(ds); got != want {
+		t.Errorf("plan =\n  %s\nwant\n  %s", got, want)
+	}
+	for _, d := range ds {
+		if d.q.name == "c1" && d.reason != "superseded by 33333333" {
+			t.Errorf("c1 dropped with %q", d.reason)
+		}
+	}
+	// A newer job without a commit wants the branch's latest commit: it supersedes too.
+	ds, _ = plan([]queued{job("old", "sup", "main", commit('1')), job("latest", "sup", "main", "")}, nil, 10, cfg, time.Now())
+	if summary(ds) != "old:drop latest:start" || !strings.Contains(ds[0].reason, "latest commit of main") {
+		t.Errorf("plan = %s (%q)", summary(ds), ds[0].reason)
+	}
+}
+
+func TestPlanInterruptsARunningBuildOfAnInterruptibleProject(t *testing.T) {
+	cfg := testConfig(t)
+	runs := []running{
+		{name: "int-main", job: spool.Job{Project: "int", Ref: "refs/heads/main", Commit: commit('1')}},
+		{name: "sup-main", job: spool.Job{Project: "sup", Ref: "refs/heads/main", Commit: commit('1')}},
+		{name: "int-dev", job: spool.Job{Project: "int", Ref: "refs/heads/dev", Commit: commit('1')}},
+		{name: "int-tag", job: spool.Job{Project: "int", Ref: "refs/tags/v1", Commit: commit('1')}},
+	}
+	queue := []queued{
+		job("new-int-main", "int", "main", commit('2')),
+		job("new-sup-main", "sup", "main", commit('2')),
+		job("same-int-dev", "int", "dev", commit('1')),
+		{name: "new-int-tag", job: spool.Job{Project: "int", Ref: "refs/tags/v1", Commit: commit('2')}},
+	}
+	ds, _ := plan(queue, runs, 0, cfg, time.Now())
+	if got := summary(ds); got != "int-main:interrupt same-int-dev:drop" {
+		t.Errorf("plan = %s", got)
+	}
+	if ds[0].reason != "superseded by 22222222" {
+		t.Errorf("interrupt reason %q", ds[0].reason)
+	}
+	runs[0].withdrawn = true
+	if ds, _ := plan(queue, runs, 0, cfg, time.Now()); strings.Contains(summary(ds), "interrupt") {
+		t.Errorf("a build already being canceled is interrupted again: %s", summary(ds))
+	}
+}
+
+func TestPlanKeepsAProjectWithinItsLimitWithoutHoldingUpOthers(t *testing.T) {
+	cfg := testConfig(t)
+	queue := []queued{job("one-1", "one", "a", commit('1')), job("one-2", "one", "b", commit('2')),
+		job("one-3", "one", "c", commit('3')), job("other", "b", "main", commit('4'))}
+	ds, _ := plan(queue, nil, 4, cfg, time.Now())
+	if got := summary(ds); got != "one-1:start other:start" {
+		t.Errorf("plan = %s", got)
+	}
+	runs := []running{{name: "one-1", job: queue[0].job}}
+	if ds, _ := plan(queue[1:], runs, 3, cfg, time.Now()); summary(ds) != "other:start" {
+		t.Errorf("with one build of the project running: %s", summary(ds))
 	}
 }

@@ -3,13 +3,11 @@ package supervisor
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"time"
 
 	"pipelined/internal/buildlog"
 	"pipelined/internal/docker"
-	"pipelined/internal/procexec"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -139,18 +137,15 @@ func (s *supervisor) anyDocker() bool {
 	return false
 }
 
-// dockerTimeout bounds each docker command of the clean-up.
-const dockerTimeout = 30 * time.Second
-
 // removeOrphanContainers removes every container labelled with this work directory whose
 // build is not running.
 func (s *supervisor) removeOrphanContainers(ctx context.Context, adopted map[string]bool) {
-	var out strings.Builder
-	if err := s.docker(ctx, docker.ListArgs(s.layout.Root), &out); err != nil {
+	out, err := docker.Run(ctx, docker.ListArgs(s.layout.Root))
+	if err != nil {
 		s.log.Warn("not looking for orphan containers: the Docker engine did not answer", "error", err.Error())
 		return
 	}
-	for _, line := range strings.Split(out.String(), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		fields := strings.Split(line, "\t") // an empty last field keeps its tab
 		if len(fields) != 3 || fields[0] == "" {
 			continue
@@ -161,7 +156,7 @@ func (s *supervisor) removeOrphanContainers(ctx context.Context, adopted map[str
 		if buildRunning(dir) || (dir == "" && adopted[job]) {
 			continue
 		}
-		if err := s.docker(ctx, docker.RemoveArgs(name), nil); err != nil {
+		if _, err := docker.Run(ctx, docker.RemoveArgs(name)); err != nil {
 			s.log.Error("cannot remove an orphan container", "container", name, "error", err.Error())
 			continue
 		}
@@ -172,29 +167,17 @@ func (s *supervisor) removeOrphanContainers(ctx context.Context, adopted map[str
 // removeContainersOf removes the containers of a build that died and could not remove
 // them itself: its run container, and what an interrupted docker build left.
 func (s *supervisor) removeContainersOf(ctx context.Context, dir string, st *buildlog.Status) {
-	var out strings.Builder
-	if err := s.docker(ctx, docker.BuildContainersArgs(dir), &out); err != nil {
+	ids, err := docker.Run(ctx, docker.BuildContainersArgs(dir))
+	if err != nil {
 		return
 	}
 	labels := docker.Labels{Workdir: s.layout.Root, Project: st.Project, Ref: st.Ref, Commit: st.Commit, Job: st.Job}
-	s.docker(ctx, docker.IntermediateArgs(labels), &out)
-	for _, id := range strings.Fields(out.String()) {
-		if err := s.docker(ctx, docker.RemoveArgs(id), nil); err == nil {
+	intermediate, _ := docker.Run(ctx, docker.IntermediateArgs(labels))
+	for _, id := range strings.Fields(ids + " " + intermediate) {
+		if _, err := docker.Run(ctx, docker.RemoveArgs(id)); err == nil {
 			s.log.Info("removed the container of a dead build", "container", id, "build", dir)
 		}
 	}
-}
-
-// docker runs one docker command of the clean-up, bounded, canceled with ctx.
-func (s *supervisor) docker(ctx context.Context, argv []string, out *strings.Builder) error {
-	ctx, cancel := context.WithTimeout(ctx, dockerTimeout)
-	defer cancel()
-	c := procexec.Cmd{Argv: argv, Env: os.Environ(), Grace: time.Second}
-	if out != nil {
-		c.Output = out
-	}
-	_, err := procexec.Run(ctx, c)
-	return err
 }
 
 // buildRunning reports whether the build in dir is still running: its status says so and

@@ -59,6 +59,8 @@ type supervisor struct {
 	attempts   map[string][]spool.Attempt
 	retryTimer *time.Timer // the next job whose back-off ends
 
+	prunes chan pruneRequest // to the pruner goroutine
+
 	reloading   bool
 	reloadAgain string // why another reload is due once this one ends
 
@@ -80,7 +82,7 @@ func Run(ctx context.Context, o Options) error {
 	// Every handler is in place before any work starts: until then, SIGHUP, SIGINT and
 	// SIGTERM would kill the process and SIGQUIT would dump goroutines.
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGUSR1)
 	defer signal.Stop(sigs)
 
 	if o.Limit < 1 {
@@ -90,7 +92,8 @@ func Run(ctx context.Context, o Options) error {
 		o.Grace = procexec.DefaultGrace
 	}
 	s := &supervisor{o: o, log: o.Logger, builds: map[string]*build{}, events: make(chan any), done: make(chan struct{}),
-		groups: map[string]procexec.Group{}, scans: make(chan int, 1), attempts: map[string][]spool.Attempt{}, recovering: true}
+		groups: map[string]procexec.Group{}, scans: make(chan int, 1), attempts: map[string][]spool.Attempt{}, recovering: true,
+		prunes: make(chan pruneRequest, 64)}
 	defer close(s.done)
 	s.buildsCtx, s.cancelBuilds = context.WithCancel(context.WithoutCancel(ctx))
 	defer s.cancelBuilds()
@@ -132,6 +135,8 @@ func Run(ctx context.Context, o Options) error {
 	go newScanner(s.spool, s.layout, s.log).run(s.scans, s.send)
 	defer close(s.scans)
 	go s.recover(bgCtx)
+	go s.pruner(bgCtx)
+	defer close(s.prunes)
 	s.scan()
 	s.startWatcher()
 	s.log.Info("started", "workdir", s.layout.Root, "projects", len(cfg.Projects), "limit", o.Limit,
@@ -185,6 +190,8 @@ func (s *supervisor) onSignal(sig syscall.Signal) {
 	switch {
 	case sig == syscall.SIGHUP:
 		s.reload("SIGHUP")
+	case sig == syscall.SIGUSR1:
+		s.pollNow()
 	case sig == syscall.SIGINT && s.state == serving:
 		s.state = draining
 		s.log.Info("draining: no new builds; waiting for the running ones (SIGINT again cancels them)", "running", len(s.builds))
@@ -272,13 +279,19 @@ func (s *supervisor) dispatch() {
 	if s.state != serving || s.recovering || time.Now().Before(s.pausedUntil) {
 		return
 	}
-	running := make([]spool.Job, 0, len(s.builds))
+	runs := make([]running, 0, len(s.builds))
 	for _, b := range s.builds {
-		running = append(running, b.job)
+		runs = append(runs, running{name: b.name, job: b.job, withdrawn: b.withdrawn})
 	}
-	decisions, wake := plan(s.queue, running, s.o.Limit-len(s.builds), s.config(), time.Now())
+	decisions, wake := plan(s.queue, runs, s.o.Limit-len(s.builds), s.config(), time.Now())
 	taken := map[string]bool{}
 	for _, d := range decisions {
+		if d.action == interrupt {
+			if b := s.builds[d.q.name]; b != nil {
+				s.withdraw(b, d.reason)
+			}
+			continue
+		}
 		taken[d.q.name] = true
 		switch d.action {
 		case refuse:
@@ -288,7 +301,7 @@ func (s *supervisor) dispatch() {
 				s.log.Warn("rejected a job file", "job", d.q.name, "reason", d.reason, "moved_to", dest)
 			}
 		case drop:
-			s.log.Info("dropped a duplicate job", "job", d.q.name, "project", d.q.job.Project, "ref", d.q.job.Ref,
+			s.log.Info("dropped a job", "job", d.q.name, "project", d.q.job.Project, "ref", d.q.job.Ref,
 				"commit", workdir.ShortCommit(d.q.job.Commit), "reason", d.reason)
 			s.spool.Remove(spool.New, d.q.name)
 		case start:
@@ -325,14 +338,12 @@ func (s *supervisor) setRetryTimer(at time.Time) {
 	}
 }
 
-// cancelAdopted signals the adopted builds as procexec does the daemon's own: SIGTERM to
-// the process group, SIGKILL after buildKillAfter.
+// cancelAdopted stops the adopted builds at a shutdown; the daemon's own are stopped by
+// canceling buildsCtx.
 func (s *supervisor) cancelAdopted() {
 	for _, b := range s.builds {
-		if b.proc == nil && b.group.PGID > 0 {
-			g := b.group
-			g.Kill(syscall.SIGTERM)
-			time.AfterFunc(buildKillAfter(s.o.Grace), func() { g.Kill(syscall.SIGKILL) })
+		if b.proc == nil {
+			s.stopAdopted(b)
 		}
 	}
 }

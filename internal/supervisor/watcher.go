@@ -110,3 +110,12 @@ func describe(res procexec.Result) string {
 		return "its process is gone"
 	}
 }
+
+// pollNow passes SIGUSR1 on to pipeline-watch: poll now, whatever the interval (SPEC §6).
+func (s *supervisor) pollNow() {
+	if s.watcher == nil {
+		s.log.Warn("not polling: no watcher runs (--interval 0, or the daemon is stopping)")
+		return
+	}
+	syscall.Kill(s.watcher.Pid, syscall.SIGUSR1)
+}

@@ -109,3 +109,13 @@ func (s *schedule) endedSince(urls []string, t time.Time) bool {
 	}
 	return false
 }
+
+// dueNow makes the remotes urls due at now: a poll asked for by hand. One in flight is
+// polled again as soon as it ends, since it may have asked before the push it is for.
+func (s *schedule) dueNow(urls []string, now time.Time) {
+	for _, url := range urls {
+		if e := s.entries[url]; e != nil {
+			e.due = now
+		}
+	}
+}

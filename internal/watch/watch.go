@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -31,6 +32,11 @@ type Options struct {
 	Timeout time.Duration
 	Logger  *slog.Logger
 	Reload  <-chan struct{} // a receive re-reads the configuration (SIGHUP)
+	// PollNow makes remotes due at once (SIGUSR1): those of the projects named in the
+	// work directory's poll requests (`pipelined poll PROJECT`), or every one.
+	PollNow <-chan struct{}
+	// Projects, if set, restricts the watcher to these projects.
+	Projects []string
 }
 
 // Defaults.
@@ -127,6 +133,8 @@ func (w *Watcher) loop(ctx context.Context) {
 				remotes, urls = w.remotes()
 				sched.set(urls, time.Now())
 			}
+		case <-w.o.PollNow:
+			sched.dueNow(w.requested(remotes, urls), time.Now())
 		case url := <-finished:
 			sched.done(url, time.Now())
 			running--
@@ -198,6 +206,34 @@ func (w *Watcher) reload() bool {
 	return true
 }
 
+// requested returns the remotes a poll request asks for: those of the projects named by the
+// files in the work directory's poll directory (which it removes), or, without any, every
+// remote.
+func (w *Watcher) requested(remotes map[string]*remote, urls []string) []string {
+	dir := w.layout.PollRequests()
+	entries, _ := os.ReadDir(dir)
+	if len(entries) == 0 {
+		w.log.Info("polling every remote now", "remotes", len(urls))
+		return urls
+	}
+	named := map[string]bool{}
+	for _, e := range entries {
+		os.Remove(filepath.Join(dir, e.Name()))
+		named[e.Name()] = true
+	}
+	var due []string
+	for _, url := range urls {
+		for _, p := range remotes[url].projects {
+			if named[p.Name] {
+				due = append(due, url)
+				w.log.Info("polling now", "project", p.Name, "remote", git.MaskURL(url))
+				break
+			}
+		}
+	}
+	return due
+}
+
 // remote is one remote URL and the projects that watch it: one ls-remote serves them all.
 type remote struct {
 	url      string
@@ -210,6 +246,9 @@ func (w *Watcher) remotes() (byURL map[string]*remote, urls []string) {
 	byURL = map[string]*remote{}
 	for _, p := range w.cfg.Projects {
 		if !p.Enabled || !p.Watch || (p.Branches == nil && p.Tags == nil) {
+			continue
+		}
+		if len(w.o.Projects) > 0 && !slices.Contains(w.o.Projects, p.Name) {
 			continue
 		}
 		r := byURL[p.Remote]

@@ -37,6 +37,10 @@ func (l Layout) SpoolDir() string { return filepath.Join(l.StateDir(), "spool") 
 // DaemonLock is the file the one daemon of the work directory locks; it holds its pid.
 func (l Layout) DaemonLock() string { return filepath.Join(l.StateDir(), "pipelined.pid") }
 
+// PollRequests holds one empty file per project that `pipelined poll PROJECT` wants polled
+// now; the watcher removes them as it reads them.
+func (l Layout) PollRequests() string { return filepath.Join(l.StateDir(), "poll") }
+
 // ConfigSnapshot is where the supervisor keeps the configuration it last loaded
 // successfully, for its children to read.
 func (l Layout) ConfigSnapshot() string { return filepath.Join(l.StateDir(), "config.ini") }
@@ -165,6 +169,10 @@ func CheckoutPath(buildDir string) string {
 	return filepath.Join(buildDir, "build")
 }
 func ImageIDPath(buildDir string) string { return filepath.Join(buildDir, "image.id") }
+
+// CancelMarker is where `pipelined cancel` says why it canceled a build run by hand (one
+// without a job file, whose marker would be beside the job).
+func CancelMarker(buildDir string) string { return filepath.Join(buildDir, ".withdrawn") }
 
 // FinalPath is where a build directory goes when its build succeeds.
 func FinalPath(tmpDir string) string { return strings.TrimSuffix(tmpDir, TmpSuffix) }

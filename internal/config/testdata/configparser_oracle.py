@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Read INI files with Python's configparser.ConfigParser(), the oracle of SPEC 4.1.
 
-stdin:  {"files": [path, ...], "types": {key: "boolean" | "integer" | "seconds" | "regex" | other}}
+stdin:  {"files": [path, ...], "types": {key: "boolean" | "integer" | "seconds" | "count" | "regex" | other}}
 stdout: {path: {"ok": true, "sections": [{"name": s, "values": {key: value}}],
                 "typed": {section: {key: value or "error"}}}
          or {"ok": false, "error": "ExceptionType: message"}}
@@ -26,14 +26,14 @@ def read(path, types):
             sections.append({"name": name, "values": values})
             typed[name] = {}
             for key, kind in types.items():
-                if key not in values or kind not in ("boolean", "integer", "seconds", "regex"):
+                if key not in values or kind not in ("boolean", "integer", "seconds", "count", "regex"):
                     continue
                 try:
                     if kind == "boolean":
                         typed[name][key] = parser.getboolean(name, key)
                     elif kind == "integer":
                         typed[name][key] = parser.getint(name, key)
-                    elif kind == "seconds":
+                    elif kind in ("seconds", "count"):
                         typed[name][key] = None if values[key].strip() == "" else parser.getint(name, key)
                     elif kind == "regex":
                         re.compile(values[key])

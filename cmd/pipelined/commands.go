@@ -1,0 +1,183 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"pipelined/internal/admin"
+	"pipelined/internal/cli"
+	"pipelined/internal/exitcode"
+)
+
+// The subcommands an operator runs beside the daemon (package admin): they work from the
+// spool and the work directory, whether the daemon runs or not.
+
+func newStatusCommand(paths *cli.Paths) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status --workdir PATH [--config CONFIG.INI]",
+		Short: "Show the daemon, queued jobs, running builds and each ref's latest result",
+		Long: `status reads the spool and the work directory and shows whether the daemon runs (and its
+pid), the queued jobs in the order they will run (a job waiting to be retried says which
+attempt failed, why, and when it runs next), the running builds with their elapsed time,
+and for each ref its latest build: result, commit, age, duration, directory and how many
+builds it has. With --config (optional here), a ref whose project sets keep_builds or
+keep_days also says what retention removes now, or which build its next build pushes out.
+It works whether the daemon runs or not.
+
+Example:
+  pipelined status --workdir /var/pipelined --config /etc/pipelined.ini`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if paths.Workdir == "" {
+				return exitcode.Usagef("--workdir is required")
+			}
+			return admin.Status(cmd.OutOrStdout(), paths.Workdir, paths.Config)
+		},
+	}
+}
+
+func newEnqueueCommand(paths *cli.Paths) *cobra.Command {
+	var o admin.EnqueueOptions
+	cmd := &cobra.Command{
+		Use:   "enqueue --config CONFIG.INI --workdir PATH PROJECT REF [COMMIT]",
+		Short: "Queue a build of a project's branch or tag",
+		Long: `enqueue writes a job file into the spool, the way the watcher and webhooks do: a running
+daemon starts the build as soon as a slot is free, a stopped one at its next start.
+REF is a full ref (refs/heads/main, refs/tags/v1.2) or a branch or tag name, which is
+looked up on the remote. Without COMMIT the build takes whatever the ref points to when it
+starts. With --only-matching (what the webhook script uses) a ref that the project's
+branches or tags regex does not match is not queued, and enqueue still exits 0.
+
+Example:
+  pipelined enqueue --config /etc/pipelined.ini --workdir /var/pipelined example-project main`,
+		Args: cobra.RangeArgs(2, 3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := paths.Require(); err != nil {
+				return err
+			}
+			o.Config, o.Workdir, o.Project, o.Ref = paths.Config, paths.Workdir, args[0], args[1]
+			if len(args) == 3 {
+				o.Commit = args[2]
+			}
+			job, name, err := admin.Enqueue(cmd.Context(), o)
+			if errors.Is(err, admin.ErrNotMatching) {
+				cmd.Printf("not queued: project %s does not build %s (see its branches and tags)\n", o.Project, o.Ref)
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			cmd.Printf("queued %s %s as %s\n", job.Project, job.Ref, name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.Source, "source", "manual", "who asks for the build, recorded in the job and build.json")
+	cmd.Flags().BoolVar(&o.OnlyMatching, "only-matching", false, "queue only a ref the project's branches or tags regex matches")
+	return cmd
+}
+
+func newCancelCommand(paths *cli.Paths) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel --workdir PATH PROJECT [REF [COMMIT]]",
+		Short: "Drop queued jobs and cancel running builds of a project, a ref or a commit",
+		Long: `cancel drops the queued jobs of PROJECT (of its REF, at COMMIT, when given) and cancels its
+running builds, whether the daemon runs or not. REF is a full ref or a branch or tag name;
+COMMIT a full commit or a prefix of at least 4 hex digits.
+
+A running build gets SIGTERM: it stops its command and container, runs error_callback with
+BUILD_STATUS=canceled and records "canceled by hand" in build.json. A marker beside its job
+tells the daemon, now or at its next start, to remove the job rather than build it again.
+
+cancel prints a line for each job or build it stops, and exits 1 when nothing matched.
+
+Example:
+  pipelined cancel --workdir /var/pipelined example-project main`,
+		Args: cobra.RangeArgs(1, 3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if paths.Workdir == "" {
+				return exitcode.Usagef("--workdir is required")
+			}
+			o := admin.CancelOptions{Workdir: paths.Workdir, Project: args[0]}
+			if len(args) > 1 {
+				o.Ref = args[1]
+			}
+			if len(args) > 2 {
+				o.Commit = args[2]
+			}
+			err := admin.Cancel(cmd.OutOrStdout(), o)
+			if errors.Is(err, admin.ErrNothingMatched) {
+				cmd.PrintErrln("pipelined cancel: nothing matched: no queued job or running build of", o.Project, o.Ref, o.Commit)
+				return &exitcode.SilentError{Code: exitcode.Failure}
+			}
+			return err
+		},
+	}
+}
+
+func newPruneCommand(paths *cli.Paths) *cobra.Command {
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "prune --config CONFIG.INI --workdir PATH [--dry-run] [PROJECT]",
+		Short: "Remove the finished builds that keep_builds and keep_days do not keep",
+		Long: `prune applies the keep_builds and keep_days keys of every project (or of PROJECT) to each of
+its refs, as the daemon does after every build of a ref: it removes the build directories
+beyond the newest keep_builds finished builds, and those finished more than keep_days days
+ago, with the images their docker build made when no build that stays records the same
+image and no container uses it. Never removed: a running build, the newest build of each
+ref whatever its result, and the newest successful build of each ref. With --dry-run it
+only says what it would remove. For cron, and to preview a new setting.
+
+Docker's build cache is not pipelined's: run "docker builder prune" (or "docker system
+prune") yourself, on a schedule that suits the host.
+
+Example:
+  pipelined prune --config /etc/pipelined.ini --workdir /var/pipelined --dry-run`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := paths.Require(); err != nil {
+				return err
+			}
+			o := admin.PruneOptions{Config: paths.Config, Workdir: paths.Workdir, DryRun: dryRun}
+			if len(args) == 1 {
+				o.Project = args[0]
+			}
+			n, err := admin.Prune(cmd.Context(), cmd.OutOrStdout(), o)
+			if err == nil && n == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "nothing to remove")
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be removed, remove nothing")
+	return cmd
+}
+
+func newPollCommand(paths *cli.Paths) *cobra.Command {
+	return &cobra.Command{
+		Use:   "poll --config CONFIG.INI --workdir PATH [PROJECT]",
+		Short: "Poll every remote (or PROJECT's) now, whatever the interval",
+		Long: `poll asks for the remotes to be polled now: every one, or PROJECT's. A running daemon gets
+SIGUSR1, which it passes to its watcher; "kill -USR1 PID" does the same for every remote.
+Without a daemon, poll runs one pass itself, and the jobs it writes wait in the spool.
+
+For forges that can only call a URL (no payload to read), the webhook script can run
+"pipelined poll PROJECT".
+
+Example:
+  pipelined poll --config /etc/pipelined.ini --workdir /var/pipelined example-project`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := paths.Require(); err != nil {
+				return err
+			}
+			o := admin.PollOptions{Config: paths.Config, Workdir: paths.Workdir, Logger: cli.NewLogger(os.Stderr)}
+			if len(args) == 1 {
+				o.Project = args[0]
+			}
+			return admin.Poll(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+}

@@ -1,0 +1,190 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"syscall"
+	"time"
+
+	"pipelined/internal/buildlog"
+	"pipelined/internal/exitcode"
+	"pipelined/internal/git"
+	"pipelined/internal/procexec"
+	"pipelined/internal/spool"
+	"pipelined/internal/workdir"
+)
+
+// CancelOptions say which jobs and builds `pipelined cancel` stops.
+type CancelOptions struct {
+	Workdir string
+	Project string
+	Ref     string // "" for every ref; a full ref, or a branch or tag name
+	Commit  string // "" for every commit; a full commit or a prefix of at least 4 hex digits
+}
+
+// CancelReason is what build.json and the daemon's log say of a build canceled by hand.
+const CancelReason = "canceled by hand"
+
+// ErrNothingMatched: `pipelined cancel` found no queued job and no running build to stop.
+var ErrNothingMatched = errors.New("no queued job or running build matches")
+
+// Cancel drops the queued jobs and cancels the running builds that match, whether the
+// daemon runs or not, and writes a line for each. A queued job is claimed (so that the
+// daemon cannot start it meanwhile) and removed. A running build gets a marker beside its
+// job saying why, then SIGTERM: it stops its command and container, runs error_callback
+// with BUILD_STATUS=canceled and records "canceled by hand"; the daemon, now or at its next
+// start, then removes the job instead of building it again (SPEC §5.1). It returns
+// ErrNothingMatched when nothing matched.
+func Cancel(w io.Writer, o CancelOptions) error {
+	if o.Commit != "" && !validCommitPrefix(o.Commit) {
+		return exitcode.Usagef("commit %q is not 4 to 64 lower-case hex digits", o.Commit)
+	}
+	layout, sp, err := openSpool(o.Workdir)
+	if err != nil {
+		return err
+	}
+	n := 0
+	queued, _ := sp.List(spool.New)
+	for _, e := range queued {
+		j, err := sp.Read(spool.New, e.Name)
+		if err != nil || !o.matches(j, "") {
+			continue
+		}
+		if sp.Claim(e.Name) != nil {
+			continue // the daemon took it: it is among the claimed jobs below
+		}
+		if err := sp.Remove(spool.Cur, e.Name); err != nil {
+			fmt.Fprintf(w, "could not drop queued job %s: %v\n", e.Name, err)
+			continue
+		}
+		fmt.Fprintf(w, "dropped queued job %s: %s\n", e.Name, describeJob(j, ""))
+		n++
+	}
+	claimed, _ := sp.List(spool.Cur)
+	for _, e := range claimed {
+		j, err := sp.Read(spool.Cur, e.Name)
+		if err != nil {
+			continue
+		}
+		dir, st := latestBuild(layout, j, e.Name)
+		if !o.matches(j, commitOf(st)) || sp.Withdrawn(e.Name) != "" {
+			continue
+		}
+		if err := sp.Withdraw(e.Name, CancelReason); err != nil {
+			fmt.Fprintf(w, "could not cancel %s: %v\n", e.Name, err)
+			continue
+		}
+		n++
+		if !spool.Locked(sp.Path(spool.Cur, e.Name)) {
+			fmt.Fprintf(w, "canceled job %s: %s (no build of it runs; it will not run)\n", e.Name, describeJob(j, commitOf(st)))
+			continue
+		}
+		if st == nil || st.Result != buildlog.Running {
+			// The build holds its job but has not written its status yet.
+			dir, st = waitForStatus(layout, j, e.Name)
+		}
+		if st != nil && procexec.Signal(st.PID, st.PIDStart, syscall.SIGTERM) {
+			fmt.Fprintf(w, "canceling running build %s (pid %d): %s\n", dir, st.PID, describeJob(j, st.Commit))
+		} else {
+			fmt.Fprintf(w, "canceled job %s: %s (its build stops as it starts)\n", e.Name, describeJob(j, commitOf(st)))
+		}
+	}
+	n += cancelHandBuilds(w, layout, o)
+	if n == 0 {
+		return ErrNothingMatched
+	}
+	return nil
+}
+
+// cancelHandBuilds cancels the matching builds run by hand (without a job file), with
+// the marker in their build directory.
+func cancelHandBuilds(w io.Writer, layout workdir.Layout, o CancelOptions) int {
+	builds, _ := layout.Builds()
+	n := 0
+	for _, b := range builds {
+		if b.Project != o.Project {
+			continue
+		}
+		st, err := buildlog.LoadStatus(workdir.StatusPath(b.Dir))
+		if err != nil || st.Job != "" || st.Result != buildlog.Running || !st.Alive() {
+			continue
+		}
+		if !o.matches(spool.Job{Project: st.Project, Ref: st.Ref, Commit: st.Commit}, st.Commit) {
+			continue
+		}
+		if spool.WriteMarker(workdir.CancelMarker(b.Dir), CancelReason) != nil {
+			continue
+		}
+		if procexec.Signal(st.PID, st.PIDStart, syscall.SIGTERM) {
+			fmt.Fprintf(w, "canceling running build %s (pid %d, run by hand): %s\n", b.Dir, st.PID, describeJob(spool.Job{Project: st.Project, Ref: st.Ref}, st.Commit))
+			n++
+		}
+	}
+	return n
+}
+
+// matches reports whether a job (whose build resolved built, maybe "") is one to cancel.
+func (o CancelOptions) matches(j spool.Job, built string) bool {
+	if j.Project != o.Project {
+		return false
+	}
+	if o.Ref != "" && j.Ref != o.Ref && git.ShortName(j.Ref) != o.Ref {
+		return false
+	}
+	commit := j.Commit
+	if commit == "" {
+		commit = built
+	}
+	return o.Commit == "" || strings.HasPrefix(commit, o.Commit)
+}
+
+func validCommitPrefix(c string) bool {
+	if len(c) < 4 || len(c) > 64 {
+		return false
+	}
+	for _, r := range c {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// describeJob is "PROJECT REF SHORT" for the lines Cancel writes.
+func describeJob(j spool.Job, built string) string {
+	commit := j.Commit
+	if commit == "" {
+		commit = built
+	}
+	short := workdir.ShortCommit(commit)
+	if short == "" {
+		short = "(its ref's latest commit)"
+	}
+	return j.Project + " " + j.Ref + " " + short
+}
+
+func commitOf(st *buildlog.Status) string {
+	if st == nil {
+		return ""
+	}
+	return st.Commit
+}
+
+// latestBuild finds the build directory and status of a job's latest attempt.
+func latestBuild(layout workdir.Layout, j spool.Job, name string) (string, *buildlog.Status) {
+	return buildlog.LatestOfJob(layout.RefDir(j.Project, j.Ref), name)
+}
+
+// waitForStatus waits a little for a starting build to write its status.
+func waitForStatus(layout workdir.Layout, j spool.Job, name string) (string, *buildlog.Status) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		dir, st := latestBuild(layout, j, name)
+		if st != nil && st.Result == buildlog.Running || time.Now().After(deadline) {
+			return dir, st
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

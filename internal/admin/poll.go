@@ -1,0 +1,80 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"pipelined/internal/config"
+	"pipelined/internal/exitcode"
+	"pipelined/internal/spool"
+	"pipelined/internal/watch"
+	"pipelined/internal/workdir"
+)
+
+// PollOptions describe a `pipelined poll`.
+type PollOptions struct {
+	Config, Workdir string
+	Project         string // "" for every remote
+	Logger          *slog.Logger
+}
+
+// Poll asks for the remotes (every one, or the project's) to be polled now, whatever the
+// interval: a running daemon is sent SIGUSR1, which it passes to its watcher, with a
+// request file naming the project; without a daemon, one pass runs here and the jobs it
+// writes wait in the spool.
+func Poll(ctx context.Context, w io.Writer, o PollOptions) error {
+	cfg, err := config.Load(o.Config)
+	if err != nil {
+		return err
+	}
+	if o.Project != "" {
+		p := cfg.Project(o.Project)
+		switch {
+		case p == nil:
+			return exitcode.Usagef("project %q is not in %s", o.Project, o.Config)
+		case !p.Enabled || !p.Watch:
+			return exitcode.Usagef("project %q is not watched (enabled or watch is False in %s, line %d)", o.Project, o.Config, p.Line)
+		}
+	}
+	layout, err := workdir.New(o.Workdir)
+	if err != nil {
+		return err
+	}
+	if pid, running := spool.DaemonPID(layout.DaemonLock()); running && pid > 0 {
+		if o.Project != "" {
+			dir := layout.PollRequests()
+			if err := os.MkdirAll(dir, 0o777); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, o.Project), nil, 0o666); err != nil {
+				return err
+			}
+		}
+		if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+			return fmt.Errorf("signaling pipelined (pid %d): %w", pid, err)
+		}
+		fmt.Fprintf(w, "asked pipelined (pid %d) to poll %s now\n", pid, what(o.Project))
+		return nil
+	}
+	var projects []string
+	if o.Project != "" {
+		projects = []string{o.Project}
+	}
+	if err := watch.Run(ctx, watch.Options{Config: o.Config, Workdir: o.Workdir, Once: true, Projects: projects, Logger: o.Logger}); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "no daemon runs on %s: polled %s once here; new jobs wait in the spool for the daemon\n", layout.Root, what(o.Project))
+	return nil
+}
+
+func what(project string) string {
+	if project == "" {
+		return "every remote"
+	}
+	return "the remote of " + project
+}

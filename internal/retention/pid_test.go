@@ -1,0 +1,5 @@
+package retention
+
+import "os"
+
+func pidOfThisTest() int { return os.Getpid() }
