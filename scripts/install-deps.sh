@@ -8,7 +8,9 @@
 # Needed at run time by pipelined itself: git, docker (the engine is not installed here: it
 # is the operator's), rsync. Needed by the tests: python3 (configparser oracle), busybox-static
 # (the base image the tests build on, as there is no registry), webhook (the webhook receiver
-# test), systemd (systemd-analyze verify of the unit). The benchmarks add openssh-server.
+# test), systemd (systemd-analyze verify of the unit), chromium (the status page, opened in
+# a headless browser), man-db (the man pages, rendered with man -l). The benchmarks add
+# openssh-server.
 set -eu
 
 # command  package
@@ -19,7 +21,9 @@ python3 python3
 webhook webhook
 systemd-analyze systemd
 sshd openssh-server
-ssh openssh-client'
+ssh openssh-client
+chromium chromium
+man man-db'
 
 missing=''
 while read -r cmd pkg; do

@@ -169,7 +169,7 @@ func commitOf(st *buildlog.Status) string {
 	if st == nil {
 		return ""
 	}
-	return st.Commit
+	return st.JobCommit()
 }
 
 // latestBuild finds the build directory and status of a job's latest attempt.

@@ -13,7 +13,6 @@ import (
 	"pipelined/internal/git"
 	"pipelined/internal/spool"
 	"pipelined/internal/watch"
-	"pipelined/internal/workdir"
 )
 
 // EnqueueOptions describe a job to queue.
@@ -36,6 +35,10 @@ var ErrNotMatching = errors.New("the project does not build this ref")
 // starts it at once, a stopped one at its next start. It returns the job and its file
 // name.
 func Enqueue(ctx context.Context, o EnqueueOptions) (spool.Job, string, error) {
+	_, sp, err := openSpool(o.Workdir)
+	if err != nil {
+		return spool.Job{}, "", err
+	}
 	configPath, project, ref, commit := o.Config, o.Project, o.Ref, o.Commit
 	cfg, err := config.Load(configPath)
 	if err != nil {
@@ -68,14 +71,6 @@ func Enqueue(ctx context.Context, o EnqueueOptions) (spool.Job, string, error) {
 	}
 	if o.OnlyMatching && !watch.Wanted(p, ref) {
 		return spool.Job{}, "", fmt.Errorf("%s: %w", ref, ErrNotMatching)
-	}
-	layout, err := workdir.New(o.Workdir)
-	if err != nil {
-		return spool.Job{}, "", err
-	}
-	sp, err := spool.Open(layout.SpoolDir())
-	if err != nil {
-		return spool.Job{}, "", err
 	}
 	source := o.Source
 	if source == "" {

@@ -13,7 +13,6 @@ import (
 	"pipelined/internal/exitcode"
 	"pipelined/internal/spool"
 	"pipelined/internal/watch"
-	"pipelined/internal/workdir"
 )
 
 // PollOptions describe a `pipelined poll`.
@@ -41,7 +40,7 @@ func Poll(ctx context.Context, w io.Writer, o PollOptions) error {
 			return exitcode.Usagef("project %q is not watched (enabled or watch is False in %s, line %d)", o.Project, o.Config, p.Line)
 		}
 	}
-	layout, err := workdir.New(o.Workdir)
+	layout, err := openWorkdir(o.Workdir)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"pipelined/internal/docker"
 	"pipelined/internal/exitcode"
 	"pipelined/internal/retention"
-	"pipelined/internal/workdir"
 )
 
 // PruneOptions describe a `pipelined prune`.
@@ -31,7 +30,7 @@ func Prune(ctx context.Context, w io.Writer, o PruneOptions) (int, error) {
 	if o.Project != "" && cfg.Project(o.Project) == nil {
 		return 0, exitcode.Usagef("project %q is not in %s", o.Project, o.Config)
 	}
-	layout, err := workdir.New(o.Workdir)
+	layout, err := openWorkdir(o.Workdir)
 	if err != nil {
 		return 0, err
 	}

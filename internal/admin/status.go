@@ -28,11 +28,7 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 			return err
 		}
 	}
-	layout, err := workdir.New(workdirPath)
-	if err != nil {
-		return err
-	}
-	sp, err := spool.Open(layout.SpoolDir())
+	layout, sp, err := openSpool(workdirPath)
 	if err != nil {
 		return err
 	}

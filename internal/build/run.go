@@ -144,6 +144,11 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	if b.layout, err = workdir.New(o.Workdir); err != nil {
 		return err
 	}
+	// A build by hand makes the work directory a work directory: status, prune and cancel
+	// work on it from now on.
+	if err := os.MkdirAll(b.layout.StateDir(), 0o777); err != nil {
+		return err
+	}
 	b.project = cfg.Project(o.Project)
 	switch {
 	case b.project == nil:
@@ -220,6 +225,7 @@ func (b *builder) setRuntimeEnv() {
 		e.Unset(env.BuildBranch)
 	}
 	e.Set(env.BuildCommit, b.commit)
+	e.Unset(env.BuildTagObject) // set by describeHead for an annotated tag
 	e.Set(env.BuildShortCommit, b.short)
 	e.Set(env.BuildRunPath, b.dir)
 	e.Set(env.BuildPath, workdir.CheckoutPath(b.dir))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -173,7 +174,21 @@ func (b *builder) command(ctx context.Context, step string, argv []string, dir s
 
 // commandWithin is command with a timeout of its own; 0 for none.
 func (b *builder) commandWithin(ctx context.Context, step string, argv []string, dir string, e *env.Environment, onStop func(), timeout time.Duration) error {
+	return b.run(ctx, step, argv, dir, e, onStop, timeout, nil)
+}
+
+// commandCapture is command with its output copied into capture as well as build.log.
+func (b *builder) commandCapture(ctx context.Context, step string, argv []string, dir string, capture io.Writer) error {
+	return b.run(ctx, step, argv, dir, b.env, nil, b.project.Timeout, capture)
+}
+
+// run runs one command for command, commandWithin and commandCapture.
+func (b *builder) run(ctx context.Context, step string, argv []string, dir string, e *env.Environment, onStop func(), timeout time.Duration, capture io.Writer) error {
 	b.log.Prompt(argv)
+	var output io.Writer = b.log.File()
+	if capture != nil {
+		output = io.MultiWriter(b.log.File(), capture)
+	}
 	grace := stopGrace(b.o.Grace)
 	if b.canceled.Load() != nil {
 		grace = cleanupMargin / 2 // cleanup after a cancel: its context has the budget
@@ -183,7 +198,7 @@ func (b *builder) commandWithin(ctx context.Context, step string, argv []string,
 		Argv:    argv,
 		Dir:     dir,
 		Env:     git.SafeEnv(e.List()),
-		Output:  b.log.File(),
+		Output:  output,
 		Timeout: timeout,
 		Grace:   grace,
 		OnStop:  onStop,
@@ -242,6 +257,14 @@ func (b *builder) clone(ctx context.Context) error {
 // that still is not there skips the build: the newer commit has a job of its own. A commit
 // that is there but cannot be checked out fails the build.
 func (b *builder) checkout(ctx context.Context) error {
+	if err := b.checkoutCommit(ctx); err != nil {
+		return err
+	}
+	return b.describeHead(ctx)
+}
+
+// checkoutCommit is checkout without describing the result.
+func (b *builder) checkoutCommit(ctx context.Context) error {
 	dir := b.checkoutPath()
 	err := b.command(ctx, StepCheckout, git.CheckoutArgs(dir, b.commit), dir, b.env, nil)
 	var exit *procexec.ExitError
@@ -260,6 +283,32 @@ func (b *builder) checkout(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf("%w: commit %s is not in the clone of %s (the ref has moved on, or the commit is not on the remote)", errSkip, b.short, b.project.Remote)
+}
+
+// describeHead records the commit that was checked out and its subject line (for the status
+// pages). An annotated tag names a tag object, not a commit: then BUILD_COMMIT and
+// BUILD_SHORT_COMMIT become the tagged commit, and BUILD_TAG_OBJECT the tag object, which
+// still names the build directory.
+func (b *builder) describeHead(ctx context.Context) error {
+	dir := b.checkoutPath()
+	var out strings.Builder
+	if err := b.commandCapture(ctx, StepCheckout, git.DescribeHeadArgs(dir), dir, &out); err != nil {
+		return err
+	}
+	head, subject, _ := strings.Cut(strings.TrimRight(out.String(), "\n"), "\n")
+	if !git.ValidCommit(head) {
+		return fmt.Errorf("git show printed %q, not a commit id", clipLine(head))
+	}
+	b.status.Subject = subject
+	if head != b.commit {
+		b.status.TagObject = b.commit
+		b.status.Commit, b.status.ShortCommit = head, workdir.ShortCommit(head)
+		b.env.Set(env.BuildCommit, head)
+		b.env.Set(env.BuildShortCommit, workdir.ShortCommit(head))
+		b.env.Set(env.BuildTagObject, b.commit)
+		b.log.Note("%s is the tag object of commit %s", workdir.ShortCommit(b.commit), head)
+	}
+	return b.save()
 }
 
 // has reports whether the clone contains the commit.

@@ -27,10 +27,14 @@ type Status struct {
 	Ref         string `json:"ref"`
 	Commit      string `json:"commit"`
 	ShortCommit string `json:"short_commit"`
-	Job         string `json:"job,omitempty"`    // job file name when run by the supervisor
-	Source      string `json:"source,omitempty"` // who asked for the build
-	Path        string `json:"path"`             // build directory (".tmp" while running)
-	PID         int    `json:"pid"`              // pipeline-build's process id
+	// TagObject is, for an annotated tag, the tag object the ref names (its job's commit and
+	// its directory's name); Commit is then the commit it tags, which was checked out.
+	TagObject string `json:"tag_object,omitempty"`
+	Subject   string `json:"subject,omitempty"` // the checked-out commit's subject line
+	Job       string `json:"job,omitempty"`     // job file name when run by the supervisor
+	Source    string `json:"source,omitempty"`  // who asked for the build
+	Path      string `json:"path"`              // build directory (".tmp" while running)
+	PID       int    `json:"pid"`               // pipeline-build's process id
 	// PIDStart is when that process started (clock ticks since boot): with PID, it tells a
 	// build that still runs from a later process that got the same pid.
 	PIDStart uint64 `json:"pid_start,omitempty"`
@@ -126,6 +130,15 @@ func (s *Status) Final() bool {
 	return !s.Retry && (s.Result == Success || s.Result == Failed || s.Result == Skipped)
 }
 
+// JobCommit is the commit the build's job asked for: the tag object of an annotated tag,
+// else the commit.
+func (s *Status) JobCommit() string {
+	if s.TagObject != "" {
+		return s.TagObject
+	}
+	return s.Commit
+}
+
 // LatestOfJob finds, among the build directories of one ref, the latest attempt of the job
 // file name: a job retried after an infrastructure error or a shutdown has one build
 // directory per attempt, and only the newest says how the last one went. It returns "" and
@@ -135,6 +148,9 @@ func LatestOfJob(refDir, name string) (string, *Status) {
 	var dir string
 	var latest *Status
 	for _, d := range dirs {
+		if info, err := os.Lstat(d); err != nil || !info.IsDir() {
+			continue // the ref's "latest" link, its badge
+		}
 		st, err := LoadStatus(filepath.Join(d, "build.json"))
 		if err == nil && st.Job == name && (latest == nil || st.Started.After(latest.Started)) {
 			dir, latest = d, st

@@ -69,7 +69,9 @@ success_callback = %[2]s success
 			"BUILD_PROJECT": tc.project, "BUILD_REMOTE": repo.Remote, "BUILD_REF": tc.wantRef,
 			"BUILD_REF_NAME": strings.TrimPrefix(strings.TrimPrefix(tc.wantRef, "refs/heads/"), "refs/tags/"),
 			"BUILD_BRANCH":   tc.wantBranch, "BUILD_TAG": tc.wantTag,
-			"BUILD_COMMIT": st.Commit, "BUILD_SHORT_COMMIT": st.Commit[:8],
+			// The commit checked out, also for an annotated tag, whose tag object is
+			// BUILD_TAG_OBJECT and names the build directory.
+			"BUILD_COMMIT": tc.wantHead, "BUILD_SHORT_COMMIT": tc.wantHead[:8], "BUILD_TAG_OBJECT": st.TagObject,
 			// The callback ran before the directory lost its .tmp suffix.
 			"BUILD_RUN_PATH": dir + ".tmp", "BUILD_PATH": dir + ".tmp/build", "BUILD_DROP_PATH": dir + ".tmp/drop",
 			"BUILD_LOG": dir + ".tmp/build.log", "PWD": dir + ".tmp/build",
@@ -79,8 +81,16 @@ success_callback = %[2]s success
 				t.Errorf("%v: callback saw %s=%q, want %q", args, name, env[name], value)
 			}
 		}
-		if filepath.Base(dir) != st.Commit[:8] {
-			t.Errorf("%v: build directory %s is not named after the commit %s", args, dir, st.Commit)
+		if filepath.Base(dir) != st.JobCommit()[:8] {
+			t.Errorf("%v: build directory %s is not named after the ref's commit %s", args, dir, st.JobCommit())
+		}
+		if st.Commit != tc.wantHead || st.Subject == "" {
+			t.Errorf("%v: build.json records commit %s (%q), want %s", args, st.Commit, st.Subject, tc.wantHead)
+		}
+		if tag := tc.wantTag != ""; tag != (st.TagObject != "") {
+			t.Errorf("%v: tag object %q", args, st.TagObject)
+		} else if tag && st.TagObject != testenv.Git(t, repo.Remote, "rev-parse", "refs/tags/"+tc.wantTag) {
+			t.Errorf("%v: tag object %s is not the one refs/tags/%s names", args, st.TagObject, tc.wantTag)
 		}
 	}
 	// A rebuild of the same commit never writes into another build's directory.

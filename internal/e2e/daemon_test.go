@@ -29,9 +29,11 @@ func (s *site) daemon(args ...string) *process {
 	return p
 }
 
-// enqueue writes a job through pipelined enqueue.
+// enqueue writes a job through pipelined enqueue. A work directory that neither the
+// daemon nor pipeline-build has made yet is made first, as their first run would.
 func (s *site) enqueue(args ...string) {
 	s.t.Helper()
+	os.MkdirAll(filepath.Join(s.workdir, ".pipelined"), 0o755)
 	res := run(s.t, nil, bin.pipelined, append([]string{"enqueue", "--config", s.config, "--workdir", s.workdir}, args...)...)
 	if res.code != 0 {
 		s.t.Fatalf("pipelined enqueue %v: exit %d\n%s", args, res.code, res.stderr)
@@ -165,7 +167,7 @@ func TestDaemonBuildsPushesAndDroppedJobs(t *testing.T) {
 // hasBuild reports whether a successful build of the commit exists.
 func (s *site) hasBuild(project, ref, commit string) bool {
 	for _, b := range s.finished() {
-		if b.Project == project && b.Ref == ref && b.Commit == commit && b.Result == "success" {
+		if b.Project == project && b.Ref == ref && b.JobCommit() == commit && b.Result == "success" {
 			return true
 		}
 	}

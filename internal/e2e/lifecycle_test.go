@@ -372,3 +372,38 @@ func TestPollNow(t *testing.T) {
 		t.Errorf("queued %v, want the last commit", q)
 	}
 }
+
+// TestAMistypedWorkDirectoryIsNotCreated: the commands beside the daemon refuse a work
+// directory that has no .pipelined/, rather than make one nobody serves.
+func TestAMistypedWorkDirectoryIsNotCreated(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	s.writeConfig("[p]\nremote = %s\nbranches = main\n", repo.Remote)
+	typo := filepath.Join(s.dir, "wrokdir")
+	for _, args := range [][]string{
+		{"status", "--workdir", typo},
+		{"enqueue", "--config", s.config, "--workdir", typo, "p", "main"},
+		{"cancel", "--workdir", typo, "p"},
+		{"prune", "--config", s.config, "--workdir", typo},
+		{"poll", "--config", s.config, "--workdir", typo},
+	} {
+		res := run(t, nil, bin.pipelined, args...)
+		if res.code != 2 || !strings.Contains(res.stderr, "not a pipelined work directory") {
+			t.Errorf("pipelined %s: exit %d\n%s", args[0], res.code, res.stderr)
+		}
+		if _, err := os.Stat(typo); err == nil {
+			t.Fatalf("pipelined %s created %s", args[0], typo)
+		}
+	}
+	// --dump-config needs no work directory at all.
+	if res := run(t, nil, bin.pipelined, "--config", s.config, "--dump-config"); res.code != 0 || !strings.Contains(res.stdout, "[p]") {
+		t.Errorf("--dump-config without --workdir: exit %d\n%s", res.code, res.stderr)
+	}
+	// pipeline-build makes one.
+	if res := s.build("p", "main"); res.code != 0 {
+		t.Fatalf("build: %s", res.stderr)
+	}
+	if res := run(t, nil, bin.pipelined, "status", "--workdir", s.workdir); res.code != 0 {
+		t.Errorf("status after a build by hand: exit %d\n%s", res.code, res.stderr)
+	}
+}

@@ -27,7 +27,7 @@ func (s *site) successes() map[string]int {
 	n := map[string]int{}
 	for _, b := range s.finished() {
 		if b.Result == buildlog.Success {
-			n[b.Project+" "+b.Ref+" "+b.Commit]++
+			n[b.Project+" "+b.Ref+" "+b.JobCommit()]++
 		}
 	}
 	return n

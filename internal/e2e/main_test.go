@@ -114,7 +114,17 @@ func (s *site) build(args ...string) result {
 
 // buildDirs returns the build directories of a project's ref (encoded), finished or not.
 func (s *site) buildDirs(project, encodedRef string) []string {
-	dirs, _ := filepath.Glob(filepath.Join(s.workdir, project, encodedRef, "*"))
+	return onlyDirs(filepath.Glob(filepath.Join(s.workdir, project, encodedRef, "*")))
+}
+
+// onlyDirs keeps the build directories of a glob: not a ref's badge, not its latest link.
+func onlyDirs(paths []string, _ error) []string {
+	var dirs []string
+	for _, p := range paths {
+		if info, err := os.Lstat(p); err == nil && info.IsDir() {
+			dirs = append(dirs, p)
+		}
+	}
 	return dirs
 }
 
@@ -122,7 +132,7 @@ func (s *site) buildDirs(project, encodedRef string) []string {
 // exactly one.
 func (s *site) onlyBuild(project string) string {
 	s.t.Helper()
-	dirs, _ := filepath.Glob(filepath.Join(s.workdir, project, "*", "*"))
+	dirs := onlyDirs(filepath.Glob(filepath.Join(s.workdir, project, "*", "*")))
 	if len(dirs) != 1 {
 		s.t.Fatalf("want exactly one build directory of %s, have %v", project, dirs)
 	}

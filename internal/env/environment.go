@@ -18,6 +18,7 @@ const (
 	BuildTag         = "BUILD_TAG"
 	BuildCommit      = "BUILD_COMMIT"
 	BuildShortCommit = "BUILD_SHORT_COMMIT"
+	BuildTagObject   = "BUILD_TAG_OBJECT" // an annotated tag's tag object; BUILD_COMMIT is the commit it tags
 	BuildRunPath     = "BUILD_RUN_PATH"
 	BuildPath        = "BUILD_PATH"
 	BuildDropPath    = "BUILD_DROP_PATH"
@@ -31,7 +32,7 @@ const (
 func IsRuntime(name string) bool {
 	switch name {
 	case BuildProject, BuildRemote, BuildRef, BuildRefName, BuildBranch, BuildTag, BuildCommit,
-		BuildShortCommit, BuildRunPath, BuildPath, BuildDropPath, BuildLog, BuildImage, BuildStatus, BuildStep:
+		BuildShortCommit, BuildTagObject, BuildRunPath, BuildPath, BuildDropPath, BuildLog, BuildImage, BuildStatus, BuildStep:
 		return true
 	}
 	return false

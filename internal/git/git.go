@@ -39,6 +39,11 @@ func CheckoutArgs(buildPath, commit string) []string {
 		"--recurse-submodules", "--force", "--no-guess", "--detach", commit}
 }
 
+// DescribeHeadArgs prints the commit checked out and its subject line, one per line.
+func DescribeHeadArgs(buildPath string) []string {
+	return []string{"git", "--no-pager", "-C", buildPath, "show", "--no-patch", "--format=%H%n%s", "HEAD"}
+}
+
 // HasCommitArgs succeeds if the clone contains the commit; it tells a commit that is missing
 // (the build is skipped) from one that fails to check out (the build fails).
 func HasCommitArgs(buildPath, commit string) []string {

@@ -74,7 +74,7 @@ func labelsOf(l workdir.Layout, st *buildlog.Status) docker.Labels {
 	if job == "" {
 		job = "manual"
 	}
-	return docker.Labels{Workdir: l.Root, Project: st.Project, Ref: st.Ref, Commit: st.Commit, Job: job}
+	return docker.Labels{Workdir: l.Root, Project: st.Project, Ref: st.Ref, Commit: st.JobCommit(), Job: job}
 }
 
 // Kept lists every build of the work directory but those in removing: the builds whose

@@ -71,6 +71,7 @@ func (s *supervisor) start(name string, job spool.Job) {
 	s.track(b)
 	s.log.Info("dispatched build", "project", job.Project, "ref", job.Ref, "commit", workdir.ShortCommit(job.Commit),
 		"job", name, "pid", p.Pid)
+	s.refreshPages()
 	go func() {
 		res, _ := p.Wait()
 		s.send(s.settle(b, spool.Ending{Exited: true, Code: res.ExitCode, Signal: res.Signal}))
@@ -238,6 +239,7 @@ func (s *supervisor) settleJob(name string, job spool.Job, ev ended, stderr stri
 		attrs = append(attrs, s.retry(name, job, reason)...)
 	}
 	s.changed()
+	s.refreshPages()
 	level("build finished", attrs...)
 }
 

@@ -116,6 +116,7 @@ func (s *supervisor) onRecovered(r recovered) {
 		}
 	}
 	s.recovering = false
+	s.refreshPages()
 	s.log.Info("recovered the spool", "claimed", len(r.jobs), "running", len(s.builds))
 }
 
@@ -171,7 +172,7 @@ func (s *supervisor) removeContainersOf(ctx context.Context, dir string, st *bui
 	if err != nil {
 		return
 	}
-	labels := docker.Labels{Workdir: s.layout.Root, Project: st.Project, Ref: st.Ref, Commit: st.Commit, Job: st.Job}
+	labels := docker.Labels{Workdir: s.layout.Root, Project: st.Project, Ref: st.Ref, Commit: st.JobCommit(), Job: st.Job}
 	intermediate, _ := docker.Run(ctx, docker.IntermediateArgs(labels))
 	for _, id := range strings.Fields(ids + " " + intermediate) {
 		if _, err := docker.Run(ctx, docker.RemoveArgs(id)); err == nil {

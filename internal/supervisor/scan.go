@@ -124,7 +124,7 @@ func (sc *scanner) builtBy(name string, job spool.Job) string {
 		st, err := buildlog.LoadStatus(workdir.StatusPath(dir))
 		// A directory without a readable status is a build that failed to start (a full
 		// disk): it built nothing.
-		if err == nil && st.Commit == job.Commit && st.Job != name {
+		if err == nil && st.JobCommit() == job.Commit && st.Job != name {
 			return dir
 		}
 	}

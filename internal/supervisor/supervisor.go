@@ -60,6 +60,7 @@ type supervisor struct {
 	retryTimer *time.Timer // the next job whose back-off ends
 
 	prunes chan pruneRequest // to the pruner goroutine
+	pages  chan struct{}     // to the page writer goroutine
 
 	reloading   bool
 	reloadAgain string // why another reload is due once this one ends
@@ -93,7 +94,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	s := &supervisor{o: o, log: o.Logger, builds: map[string]*build{}, events: make(chan any), done: make(chan struct{}),
 		groups: map[string]procexec.Group{}, scans: make(chan int, 1), attempts: map[string][]spool.Attempt{}, recovering: true,
-		prunes: make(chan pruneRequest, 64)}
+		prunes: make(chan pruneRequest, 64), pages: make(chan struct{}, 1)}
 	defer close(s.done)
 	s.buildsCtx, s.cancelBuilds = context.WithCancel(context.WithoutCancel(ctx))
 	defer s.cancelBuilds()
@@ -136,6 +137,7 @@ func Run(ctx context.Context, o Options) error {
 	defer close(s.scans)
 	go s.recover(bgCtx)
 	go s.pruner(bgCtx)
+	go s.pageWriter(bgCtx)
 	defer close(s.prunes)
 	s.scan()
 	s.startWatcher()

@@ -1,0 +1,126 @@
+package page
+
+import (
+	"encoding/xml"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"pipelined/internal/buildlog"
+	"pipelined/internal/spool"
+	"pipelined/internal/workdir"
+)
+
+const hostileRef = `refs/heads/<script>alert("x")</script>'😀`
+
+// fakeBuild writes a build directory with its build.json, build.log and drop/.
+func fakeBuild(t *testing.T, l workdir.Layout, project, ref, commit, result string, at time.Time) string {
+	t.Helper()
+	dir := filepath.Join(l.RefDir(project, ref), commit[:8])
+	if result != buildlog.Success {
+		dir += workdir.TmpSuffix
+	}
+	os.MkdirAll(workdir.DropPath(dir), 0o755)
+	os.WriteFile(workdir.LogPath(dir), []byte("$ true\n"), 0o644)
+	st := &buildlog.Status{Project: project, Ref: ref, Commit: commit, ShortCommit: commit[:8], Path: dir,
+		Result: result, Started: at, Finished: at.Add(3 * time.Second), Seconds: 3, Subject: `fix <b>bold</b> & "quotes"`}
+	if result == buildlog.Failed {
+		st.Reason = "prepare: <exit> 1"
+	}
+	if result == buildlog.Running {
+		st.Finished, st.Seconds, st.PID = time.Time{}, 0, os.Getpid()
+	}
+	if err := st.Save(workdir.StatusPath(dir)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestPagesShowEveryRefEscapedWithWorkingLinks(t *testing.T) {
+	l := workdir.Layout{Root: t.TempDir()}
+	now := time.Now()
+	c := func(ch string) string { return strings.Repeat(ch, 40) }
+	fakeBuild(t, l, "web", "refs/heads/main", c("a"), buildlog.Failed, now.Add(-time.Hour))
+	fakeBuild(t, l, "web", "refs/heads/main", c("b"), buildlog.Success, now.Add(-2*time.Hour))
+	fakeBuild(t, l, "web", hostileRef, c("c"), buildlog.Failed, now.Add(-time.Minute))
+	fakeBuild(t, l, "api", "refs/tags/v1", c("d"), buildlog.Running, now)
+	sp, err := spool.Open(l.SpoolDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.Write(spool.Job{Project: "api", Ref: "refs/heads/<i>queued</i>", Source: "webhook"})
+
+	if err := Write(l, sp, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []string{"index.html", "web/index.html", "api/index.html"} {
+		data, err := os.ReadFile(filepath.Join(l.Root, page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		html := string(data)
+		for _, raw := range []string{"<script", "<b>bold", "<i>queued", "<exit>"} {
+			if strings.Contains(html, raw) {
+				t.Errorf("%s has %q unescaped", page, raw)
+			}
+		}
+		if strings.Contains(strings.ToLower(html), "<script") || strings.Contains(html, "http://") || strings.Contains(html, "https://") {
+			t.Errorf("%s has a script or an outside link", page)
+		}
+		checkLinks(t, l.Root, page, html)
+	}
+	index, _ := os.ReadFile(filepath.Join(l.Root, "index.html"))
+	for _, want := range []string{"failed", "running", "&lt;script&gt;", "Queued (1)", "Running (1)", "fix &lt;b&gt;bold&lt;/b&gt;", "Failing now (2)"} {
+		if !strings.Contains(string(index), want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+	web, _ := os.ReadFile(filepath.Join(l.Root, "web", "index.html"))
+	if !strings.Contains(string(web), c("b")[:8]) {
+		t.Errorf("the project page does not list the older build of main")
+	}
+	// The badge and the latest link of each ref.
+	for ref, want := range map[string]string{"refs/heads/main": "failed", hostileRef: "failed", "refs/tags/v1": "running"} {
+		project := "web"
+		if ref == "refs/tags/v1" {
+			project = "api"
+		}
+		svg, err := os.ReadFile(filepath.Join(l.RefDir(project, ref), "status.svg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := xml.Unmarshal(svg, new(struct{ XMLName xml.Name })); err != nil {
+			t.Errorf("%s: the badge is not XML: %v", ref, err)
+		}
+		if !strings.Contains(string(svg), ">"+want+"<") {
+			t.Errorf("%s: the badge does not say %s:\n%s", ref, want, svg)
+		}
+		target, err := os.Readlink(filepath.Join(l.RefDir(project, ref), "latest"))
+		if err != nil || !strings.HasPrefix(target, map[string]string{"refs/heads/main": "aaaaaaaa", hostileRef: "cccccccc", "refs/tags/v1": "dddddddd"}[ref]) {
+			t.Errorf("%s: latest → %q, %v", ref, target, err)
+		}
+	}
+}
+
+var hrefs = regexp.MustCompile(`(?:href|src)="([^"]*)"`)
+
+// checkLinks fails for any link of the page that does not lead to an existing file.
+func checkLinks(t *testing.T, root, page, html string) {
+	t.Helper()
+	for _, m := range hrefs.FindAllStringSubmatch(html, -1) {
+		link := strings.ReplaceAll(m[1], "&amp;", "&")
+		path, err := url.PathUnescape(link)
+		if err != nil {
+			t.Errorf("%s: link %q: %v", page, link, err)
+			continue
+		}
+		target := filepath.Join(root, filepath.Dir(page), filepath.FromSlash(path))
+		if _, err := os.Stat(target); err != nil {
+			t.Errorf("%s: link %q leads nowhere: %v", page, link, err)
+		}
+	}
+}
