@@ -2,7 +2,10 @@ package main
 
 import (
 	"errors"
+	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -11,21 +14,25 @@ import (
 
 	"pipelined/internal/build"
 	"pipelined/internal/cli"
+	"pipelined/internal/engine"
 	"pipelined/internal/exitcode"
 	"pipelined/internal/procexec"
+	"pipelined/internal/spool"
 )
 
 // options are pipeline-build's flags.
 type options struct {
 	cli.Paths
-	job   string
-	grace time.Duration
+	job    string
+	grace  time.Duration
+	engine string
 }
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
 	o.Paths.AddFlags(fs)
 	fs.Var(cli.Named(&o.job, "FILE"), "job", "job file to build (how pipelined calls it); instead of PROJECT REF [COMMIT]")
 	fs.DurationVar(&o.grace, "grace", procexec.DefaultGrace, "on a signal, time to stop the current command, remove its container and run error_callback")
+	fs.Var(cli.Named(&o.engine, "NAME[=DOCKER_HOST]"), "engine", `the Docker engine to build on (pipelined passes the one it chose): its DOCKER_HOST for every docker command; an engine not named "local" gets the checkout copied in and the artifacts copied out instead of bind mounts`)
 }
 
 func newRootCommand() *cobra.Command {
@@ -45,7 +52,8 @@ branch or tag name (main, v1.2). Without COMMIT, the ref's current commit is ask
 remote with git ls-remote. A commit that can no longer be checked out is skipped.
 
 Example:
-  pipeline-build --config /etc/pipelined.ini --workdir /var/pipelined example-project main
+  pipeline-build --config /etc/pipelined.ini --workdir /var/pipelined \
+      example-project main
 
 SIGNALS
   SIGINT, SIGTERM, SIGQUIT  cancel the build: stop the running command (and container),
@@ -62,7 +70,8 @@ EXIT STATUS
        read-only disk, a remote that could not be asked, a Docker engine that does not
        answer); pipelined keeps the job and tries again later
   130  canceled by SIGINT, 143 by SIGTERM, 131 by SIGQUIT`,
-		Args: cobra.RangeArgs(0, 3),
+		Annotations: map[string]string{cli.ManEnvironment: environment, cli.ManFiles: files},
+		Args:        cobra.RangeArgs(0, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bo, err := o.buildOptions(args)
 			if err != nil {
@@ -90,6 +99,23 @@ func (o *options) buildOptions(args []string) (build.Options, error) {
 		return build.Options{}, err
 	}
 	bo := build.Options{Config: o.Config, Workdir: o.Workdir, JobFile: o.job, Grace: o.grace}
+	if fd, err := strconv.Atoi(os.Getenv(spool.JobFDEnv)); err == nil && o.job != "" && fd > 2 {
+		// pipelined locked the job and handed it down: nothing of it reaches the steps.
+		os.Unsetenv(spool.JobFDEnv)
+		syscall.CloseOnExec(fd)
+		bo.JobLocked = os.NewFile(uintptr(fd), o.job)
+	}
+	if o.engine != "" {
+		spec := o.engine
+		if !strings.Contains(spec, "=") {
+			spec += "=" // the environment's DOCKER_HOST
+		}
+		e, err := engine.Parse(spec)
+		if err != nil {
+			return bo, &exitcode.UsageError{Err: err}
+		}
+		bo.Engine = e
+	}
 	switch {
 	case o.job != "" && len(args) > 0:
 		return bo, exitcode.Usagef("give either --job FILE or PROJECT REF [COMMIT], not both")
@@ -103,3 +129,55 @@ func (o *options) buildOptions(args []string) (build.Options, error) {
 	}
 	return bo, nil
 }
+
+// The man page's ENVIRONMENT and FILES (see cli.ManEnvironment), in the help's plain-text
+// conventions.
+const (
+	environment = `Every git, docker, rsync and callback command of a build gets the environment of
+pipeline-build (under pipelined, the daemon's), then the project's env_file and env, then
+these variables, which nothing overrides. Values of env and env_file reach docker by name
+only (--build-arg NAME, --env NAME), never on a command line.
+
+  BUILD_PROJECT      the project (section) name
+  BUILD_REMOTE       the remote
+  BUILD_REF          the full ref: refs/heads/main or refs/tags/v1.2
+  BUILD_REF_NAME     the branch or tag name: main or v1.2
+  BUILD_BRANCH, BUILD_TAG
+                     the branch name or the tag name, whichever applies
+  BUILD_COMMIT, BUILD_SHORT_COMMIT
+                     the commit (40 or 64 hex digits) and its first 8; once checked out,
+                     the commit that was checked out
+  BUILD_TAG_OBJECT   for an annotated tag: the tag object, which names the build
+                     directory
+  BUILD_RUN_PATH     the build directory
+  BUILD_PATH         the checkout (/build in the container)
+  BUILD_DROP_PATH    the artifacts directory (/drop in the container)
+  BUILD_LOG          build.log
+  BUILD_IMAGE        the image id, for the steps after docker build
+  BUILD_STATUS, BUILD_STEP
+                     for error_callback: failed, canceled or skipped, and the step
+
+These also matter to pipeline-build itself:
+
+  DOCKER_HOST        the Docker engine that builds and runs the image (docker's own)
+  GIT_SSH_COMMAND    git's ssh command, for a deploy key, say (also per project, in env);
+                     without it, ssh runs in batch mode, so that git never waits for a
+                     password; git also gets GIT_TERMINAL_PROMPT=0
+  GOMAXPROCS         threads of the Go scheduler; 1 unless set`
+
+	files = `  CONFIG.INI         the configuration (--config), see pipelined.ini(5); under
+                     pipelined, its copy WORKDIR/.pipelined/config.ini
+  FILE               the job file of --job; under pipelined, one in
+                     WORKDIR/.pipelined/spool/cur/
+  WORKDIR/PROJECT/REF_URLENCODED/SHORTCOMMIT.tmp/
+                     the build directory (BUILD_RUN_PATH) while the build runs; renamed
+                     to SHORTCOMMIT when it succeeds, left as .tmp when it fails, is
+                     skipped or canceled. A rebuild of a commit gets SHORTCOMMIT-2, -3, …
+  .../build.log      every command line, then its output as it comes; step markers; the
+                     result (BUILD_LOG)
+  .../build.json     the status, rewritten at every step: the job, each step's command,
+                     start, end and exit status, the image id, the result and timings
+  .../build/         the checkout, /build in the container (BUILD_PATH)
+  .../drop/          the artifacts, /drop in the container (BUILD_DROP_PATH)
+  .../image.id       the id of the image docker build made`
+)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"pipelined/internal/cli"
+	"pipelined/internal/exitcode"
 	"pipelined/internal/watch"
 )
 
@@ -21,15 +23,17 @@ type options struct {
 	concurrency int
 	timeout     int
 	projects    []string
+	quiet       bool
 }
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
 	o.Paths.AddFlags(fs)
 	fs.Var(cli.NamedInt(&o.interval, "SECONDS", 1), "interval", "time between the starts of two ls-remote of one remote")
-	fs.BoolVar(&o.once, "once", false, "ask every remote once, wait for all, and exit (for cron and tests)")
+	fs.BoolVar(&o.once, "once", false, "ask every remote once, wait for all, print what was done, and exit (for cron)")
+	fs.BoolVar(&o.quiet, "quiet", false, "with --once: print no report, only errors (on stderr); the exit status is the same")
 	fs.Var(cli.NamedInt(&o.concurrency, "NUM", 1), "concurrency", "git ls-remote processes at most at once")
 	fs.Var(cli.NamedInt(&o.timeout, "SECONDS", 1), "timeout", "time one git ls-remote may take (a project's timeout does not change it)")
-	fs.StringArrayVar(&o.projects, "project", nil, "watch only this project (repeatable; default: every project)")
+	fs.StringArrayVar(&o.projects, "project", nil, "watch only this `PROJECT` (repeatable; default: every project)")
 }
 
 func newRootCommand() *cobra.Command {
@@ -56,7 +60,33 @@ with git's own words when it changes, not at every interval, with any password o
 its URL masked. git never prompts for a password.
 
 Example:
-  pipeline-watch --config /etc/pipelined.ini --workdir /var/pipelined --once
+  pipeline-watch --once --config /etc/pipelined.ini \
+      --workdir /var/pipelined
+
+REPORT
+With --once, pipeline-watch says what it did on standard output (--quiet leaves that out;
+errors also go to standard error either way). For example:
+
+  warning: /etc/pipelined.ini:9: [web] tag: "v.*" looks like a regex, …
+  [app] /srv/git/app.git: 7 refs, 4 match
+    skipped  refs/heads/dev 89abcdef: already built in /var/pipelined/…
+    queued   refs/heads/main 0123abcd: job 01718…4242.1a2b3c4d.job
+    skipped  refs/tags/v1.0 fedcba98: already queued as job 01717…
+    error    refs/tags/v1.1 76543210: cannot write the job: …
+  [lib] https://***@git.example.com/lib.git: failed
+    error    git ls-remote https://***@git.example.com/lib.git: …
+  [docs] not polled: watch = False
+  total: 1 queued, 2 skipped, 1 not written; 2 remotes asked, 1 failed
+
+First come the configuration's warnings. Then each project, in the order of the file: its
+remote (a password or token in it masked as ***) with how many refs it has and how many of
+them match branches or tags; or "failed", and on the next line git's own words; or why it
+is not polled (enabled = False, watch = False, or neither branches nor tags is set). Under
+it, one line for each matching ref, sorted by name: "queued" with the job file's name,
+"skipped" because the commit already has a build directory (named: delete it to build the
+commit again) or a job queued or running, or "error" when the job file could not be
+written. Refs of the remote that git or pipelined refuses are listed as "ignored". The last
+line adds it up.
 
 SIGNALS
   SIGHUP             re-read the configuration (an invalid file is reported, the old one
@@ -64,17 +94,31 @@ SIGNALS
   SIGUSR1            ask remotes right away, whatever the interval: those of the projects
                      named by files in WORKDIR/.pipelined/poll/ (pipelined poll PROJECT
                      writes them), or every remote when there is none
-  SIGINT, SIGTERM    exit at once, stopping any running git ls-remote
+  SIGINT, SIGTERM, SIGQUIT
+                     exit at once, stopping any running git ls-remote
 
 EXIT STATUS
   0    success
-  1    a runtime failure
+  1    a runtime failure; with --once also a remote that could not be listed or a job
+       that could not be written (cron mails the report)
   2    usage error, or an invalid configuration file (every problem is listed)
   130  stopped by SIGINT, 143 by SIGTERM, 131 by SIGQUIT`,
-		Args: cobra.NoArgs,
+		Annotations: map[string]string{cli.ManEnvironment: environment, cli.ManFiles: files},
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Require(); err != nil {
 				return err
+			}
+			if o.quiet && !o.once {
+				return exitcode.Usagef("--quiet goes with --once: without it, pipeline-watch only logs")
+			}
+			logger := cli.NewLogger(os.Stderr)
+			var report *watch.Report
+			if o.once {
+				// The report on stdout tells the rest; stderr keeps the errors, as cron and
+				// anyone who sends stdout elsewhere expect.
+				logger = cli.MinLevel(logger, slog.LevelError)
+				report = watch.NewReport()
 			}
 			// Every handler is in place before the first pass.
 			reload, stopHUP := notice(syscall.SIGHUP)
@@ -90,15 +134,28 @@ EXIT STATUS
 				Once:        o.once,
 				Concurrency: o.concurrency,
 				Timeout:     time.Duration(o.timeout) * time.Second,
-				Logger:      cli.NewLogger(os.Stderr),
+				Logger:      logger,
 				Reload:      reload,
 				PollNow:     pollNow,
 				Projects:    o.projects,
+				Report:      report,
 			})
 			if sig := caught(); sig != nil && err == nil {
-				return sig
+				return sig // a pass cut short: no report of half of it
 			}
-			return err
+			if err != nil || report == nil {
+				return err
+			}
+			if !o.quiet {
+				if _, err := report.WriteTo(cmd.OutOrStdout()); err != nil {
+					return err
+				}
+			}
+			if report.Failed() {
+				// Already said, in the report and on stderr.
+				return &exitcode.SilentError{Code: exitcode.Failure}
+			}
+			return nil
 		},
 	}
 	o.addFlags(cmd.Flags())
@@ -121,3 +178,35 @@ func notice(sig os.Signal) (<-chan struct{}, func()) {
 	}()
 	return out, func() { signal.Stop(ch) }
 }
+
+// The man page's ENVIRONMENT and FILES (see cli.ManEnvironment), in the help's plain-text
+// conventions.
+const (
+	environment = `  GIT_SSH_COMMAND, GIT_SSH  git's ssh command, from this environment or a project's env (that
+                     of the first project of a remote): a deploy key, for example. Without
+                     one, ssh runs with BatchMode=yes and ConnectTimeout=30. Connection
+                     sharing (one connection per host across polls) is added to a plain
+                     ssh command.
+  GIT_TERMINAL_PROMPT, GIT_ASKPASS, SSH_ASKPASS_REQUIRE
+                     set by pipeline-watch for git, so that it never waits for a password
+  JOURNAL_STREAM     set by systemd: when stderr is the journal, log lines get a syslog
+                     priority prefix and no time stamp
+  GOMAXPROCS         threads of the Go scheduler; 1 unless set, as the watcher spends its
+                     time waiting for git`
+
+	files = `  CONFIG.INI         the configuration (--config), see pipelined.ini(5); under pipelined,
+                     its copy WORKDIR/.pipelined/config.ini
+  WORKDIR/.pipelined/spool/new/
+                     where a job file for each new commit is written (through spool/tmp/)
+  WORKDIR/.pipelined/spool/cur/
+                     with new/, the jobs queued and running, which are not written again
+  WORKDIR/PROJECT/REF_URLENCODED/SHORTCOMMIT[.tmp]/
+                     a build of the commit: while it exists, the commit is not built
+                     again; delete it to build the commit again
+  WORKDIR/.pipelined/poll/
+                     the projects "pipelined poll PROJECT" asks to have polled now, read
+                     on SIGUSR1 and removed
+  WORKDIR/.pipelined/ssh/
+                     ssh's shared connections to the hosts of ssh remotes (in
+                     /tmp/pipelined-ssh-UID/ when that path is too long for a socket)`
+)

@@ -16,7 +16,7 @@ import (
 // spool and the work directory, whether the daemon runs or not.
 
 func newStatusCommand(paths *cli.Paths) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "status --workdir PATH [--config CONFIG.INI]",
 		Short: "Show the daemon, queued jobs, running builds and each ref's latest result",
 		Long: `status reads the spool and the work directory and shows whether the daemon runs (and its
@@ -37,6 +37,9 @@ Example:
 			return admin.Status(cmd.OutOrStdout(), paths.Workdir, paths.Config)
 		},
 	}
+	paths.AddWorkdirFlag(cmd.Flags(), "output and state directory (required)")
+	paths.AddConfigFlag(cmd.Flags(), "project configuration file (optional: with it, status also says what keep_builds and keep_days remove)")
+	return cmd
 }
 
 func newEnqueueCommand(paths *cli.Paths) *cobra.Command {
@@ -52,7 +55,8 @@ starts. With --only-matching (what the webhook script uses) a ref that the proje
 branches or tags regex does not match is not queued, and enqueue still exits 0.
 
 Example:
-  pipelined enqueue --config /etc/pipelined.ini --workdir /var/pipelined example-project main`,
+  pipelined enqueue --config /etc/pipelined.ini \
+      --workdir /var/pipelined example-project main`,
 		Args: cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := paths.Require(); err != nil {
@@ -74,13 +78,14 @@ Example:
 			return nil
 		},
 	}
+	paths.AddFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.Source, "source", "manual", "who asks for the build, recorded in the job and build.json")
 	cmd.Flags().BoolVar(&o.OnlyMatching, "only-matching", false, "queue only a ref the project's branches or tags regex matches")
 	return cmd
 }
 
 func newCancelCommand(paths *cli.Paths) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "cancel --workdir PATH PROJECT [REF [COMMIT]]",
 		Short: "Drop queued jobs and cancel running builds of a project, a ref or a commit",
 		Long: `cancel drops the queued jobs of PROJECT (of its REF, at COMMIT, when given) and cancels its
@@ -115,6 +120,12 @@ Example:
 			return err
 		},
 	}
+	paths.AddWorkdirFlag(cmd.Flags(), "output and state directory (required)")
+	// cancel needs no configuration; --config is still accepted, so that one set of flags
+	// serves every subcommand in a script.
+	paths.AddConfigFlag(cmd.Flags(), "not used by cancel")
+	cmd.Flags().MarkHidden("config")
+	return cmd
 }
 
 func newPruneCommand(paths *cli.Paths) *cobra.Command {
@@ -134,7 +145,8 @@ Docker's build cache is not pipelined's: run "docker builder prune" (or "docker 
 prune") yourself, on a schedule that suits the host.
 
 Example:
-  pipelined prune --config /etc/pipelined.ini --workdir /var/pipelined --dry-run`,
+  pipelined prune --dry-run \
+      --config /etc/pipelined.ini --workdir /var/pipelined`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := paths.Require(); err != nil {
@@ -151,12 +163,13 @@ Example:
 			return err
 		},
 	}
+	paths.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be removed, remove nothing")
 	return cmd
 }
 
 func newPollCommand(paths *cli.Paths) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "poll --config CONFIG.INI --workdir PATH [PROJECT]",
 		Short: "Poll every remote (or PROJECT's) now, whatever the interval",
 		Long: `poll asks for the remotes to be polled now: every one, or PROJECT's. A running daemon gets
@@ -167,7 +180,8 @@ For forges that can only call a URL (no payload to read), the webhook script can
 "pipelined poll PROJECT".
 
 Example:
-  pipelined poll --config /etc/pipelined.ini --workdir /var/pipelined example-project`,
+  pipelined poll --config /etc/pipelined.ini --workdir /var/pipelined \
+      example-project`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := paths.Require(); err != nil {
@@ -180,4 +194,6 @@ Example:
 			return admin.Poll(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
+	paths.AddFlags(cmd.Flags())
+	return cmd
 }

@@ -9,6 +9,8 @@ import (
 
 	"pipelined/internal/cli"
 	"pipelined/internal/config"
+	"pipelined/internal/engine"
+	"pipelined/internal/exitcode"
 	"pipelined/internal/procexec"
 	"pipelined/internal/supervisor"
 	"pipelined/internal/watch"
@@ -20,6 +22,7 @@ type options struct {
 	limit      int
 	interval   int
 	pollTime   int
+	engines    []string
 	dumpConfig bool
 	grace      time.Duration
 }
@@ -30,6 +33,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.Var(cli.NamedInt(&o.pollTime, "SECONDS", 1), "poll-timeout", "time one git ls-remote of the watcher may take (pipeline-watch --timeout)")
 	fs.BoolVar(&o.dumpConfig, "dump-config", false, "dump config and exit")
 	fs.DurationVar(&o.grace, "grace", procexec.DefaultGrace, "time a canceled build has to stop; the daemon exits within it plus a second")
+	fs.StringArrayVar(&o.engines, "engine", nil, `a Docker engine builds run on, NAME=DOCKER_HOST[,slots=N] (repeatable; default: "local", the environment's own Docker, with --limit slots); only "local" bind-mounts this host's files`)
 }
 
 const long = `pipelined watches git remotes for new branches and tags and, for each new commit, runs a
@@ -37,7 +41,8 @@ pipeline of plain commands: git clone and checkout, your prepare callback, docke
 docker run, rsync, and your success or error callback. The original usage line works
 unchanged:
 
-  pipelined [-h] [--limit NUM] [--interval SECONDS] --workdir PATH --config CONFIG.INI [--dump-config]
+  pipelined [-h] [--limit NUM] [--interval SECONDS] --workdir PATH
+            --config CONFIG.INI [--dump-config]
 
 It runs pipeline-watch (which polls every remote each --interval and writes job files into
 WORKDIR/.pipelined/spool/new/) and starts a pipeline-build process for each job, first in
@@ -52,16 +57,19 @@ killed pipeline-build) is retried after 5 s, 10 s, 20 s and 40 s; after the fift
 job goes to spool/bad/ with every attempt's reason. One daemon runs per work directory.
 
 Example:
-  pipelined --limit 2 --interval 60 --workdir /var/pipelined --config /etc/pipelined.ini
+  pipelined --limit 2 --interval 60 \
+      --workdir /var/pipelined --config /etc/pipelined.ini
 
 SIGNALS
-  SIGHUP           reload the configuration without interrupting anything; an invalid file
-                   is reported and the previous one kept (a change to the file does the same)
-  SIGUSR1          poll every remote now, whatever --interval (pipelined poll sends it)
-  SIGINT           drain: start no new builds, let the running ones finish, exit 0; queued
-                   jobs stay in the spool for the next start; a second SIGINT cancels
-  SIGTERM, SIGQUIT cancel the running builds and exit within --grace plus a second; their
-                   jobs stay in the spool and are built again at the next start
+  SIGHUP            reload the configuration without interrupting anything; an invalid
+                    file is reported and the previous one kept (a change to the file
+                    does the same)
+  SIGUSR1           poll every remote now, whatever --interval (pipelined poll sends it)
+  SIGINT            drain: start no new builds, let the running ones finish, exit 0;
+                    queued jobs stay in the spool for the next start; a second SIGINT
+                    cancels
+  SIGTERM, SIGQUIT  cancel the running builds and exit within --grace plus a second;
+                    their jobs stay in the spool and are built again at the next start
 
 EXIT STATUS
   0    a completed SIGINT drain or SIGTERM/SIGQUIT shutdown
@@ -76,13 +84,23 @@ func newRootCommand() *cobra.Command {
 		Use:   "pipelined --workdir PATH --config CONFIG.INI [--limit NUM] [--interval SECONDS] [--dump-config]",
 		Short: "Watch git remotes and run a build pipeline for every new branch and tag",
 		Long:  long,
-		Args:  cobra.NoArgs,
+		Annotations: map[string]string{cli.ManEnvironment: environment, cli.ManFiles: files,
+			cli.ManConfigPage: ""},
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.dumpConfig {
+				// Checking a file needs no work directory.
+				if o.Config == "" {
+					return exitcode.Usagef("--config is required")
+				}
+				return dumpConfig(cmd, o.Config)
+			}
 			if err := o.Require(); err != nil {
 				return err
 			}
-			if o.dumpConfig {
-				return dumpConfig(cmd, o.Config)
+			engines, err := parseEngines(o.engines)
+			if err != nil {
+				return err
 			}
 			buildBin, err := cli.FindSibling("pipeline-build")
 			if err != nil {
@@ -92,21 +110,28 @@ func newRootCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The daemon's main loop must not wait on its log (a stalled journald).
+			log, flush := cli.NewAsyncLogger(os.Stderr)
+			defer flush(time.Second)
 			return supervisor.Run(cmd.Context(), supervisor.Options{
 				Config:      o.Config,
 				Workdir:     o.Workdir,
 				Limit:       o.limit,
 				Interval:    time.Duration(o.interval) * time.Second,
 				PollTimeout: time.Duration(o.pollTime) * time.Second,
+				Engines:     engines,
 				Grace:       o.grace,
-				Logger:      cli.NewLogger(os.Stderr),
+				Logger:      log,
 				Build:       buildBin,
 				Watch:       watchBin,
 				Version:     cli.Version(),
 			})
 		},
 	}
-	o.Paths.AddFlags(cmd.PersistentFlags())
+	// --config and --workdir are each command's own flags, so that each says whether it
+	// needs them.
+	o.AddWorkdirFlag(cmd.Flags(), "output and state directory (required, except with --dump-config)")
+	o.AddConfigFlag(cmd.Flags(), "project configuration file (required)")
 	o.addFlags(cmd.Flags())
 	cmd.AddCommand(newStatusCommand(&o.Paths), newEnqueueCommand(&o.Paths), newCancelCommand(&o.Paths),
 		newPruneCommand(&o.Paths), newPollCommand(&o.Paths))
@@ -124,4 +149,65 @@ func dumpConfig(cmd *cobra.Command, path string) error {
 		cmd.PrintErrln("pipelined: warning:", w.Error())
 	}
 	return cfg.Dump(cmd.OutOrStdout())
+}
+
+// The man page's ENVIRONMENT and FILES (see cli.ManEnvironment), in the help's plain-text
+// conventions.
+const (
+	environment = `  NOTIFY_SOCKET      set by systemd (Type=notify): pipelined sends READY=1 once it runs,
+                     RELOADING=1 and READY=1 around a reload, STOPPING=1 when it stops,
+                     and a STATUS= line with the builds running and queued
+  JOURNAL_STREAM     set by systemd: when stderr is the journal, log lines get a syslog
+                     priority prefix and no time stamp of their own
+  GOMAXPROCS         threads of the Go scheduler; 1 unless set, as the daemon spends its
+                     time waiting for its children
+  DOCKER_HOST        the Docker engine of the builds, and of the daemon's clean-up of
+                     containers left over by builds (docker's own variable)
+  GIT_SSH_COMMAND    git's ssh command, for a deploy key, say (also per project, in env);
+                     without it, ssh runs in batch mode, so that git never waits for a
+                     password
+  BUILD_*            set for every command of a build: see pipeline-build(1)
+
+The daemon's whole environment is passed to pipeline-watch and to each pipeline-build, and
+from there, below env_file and env, to every command of a build.`
+
+	files = `  CONFIG.INI         the configuration (--config), see pipelined.ini(5)
+  WORKDIR/PROJECT/REF_URLENCODED/SHORTCOMMIT[.tmp]/
+                     one build: build.log, build.json, image.id, drop/ and build/ (see
+                     pipeline-build(1)); .tmp while it runs and when it did not succeed
+  WORKDIR/index.html
+                     the status page of every project; WORKDIR/PROJECT/index.html is that
+                     of one project, with each ref's older builds
+  WORKDIR/PROJECT/REF_URLENCODED/status.svg, latest
+                     a ref's badge, and a link to its newest build
+  WORKDIR/.pipelined/spool/
+                     the job files: tmp/ (being written), new/ (queued, also those
+                     waiting to be retried), cur/ (claimed by the daemon: running), bad/
+                     (refused, each with a .reason file)
+  WORKDIR/.pipelined/config.ini
+                     the last configuration that loaded, which pipeline-watch and
+                     pipeline-build read (mode 0600: it holds env values)
+  WORKDIR/.pipelined/pipelined.pid
+                     the daemon's pid, locked while it runs: one daemon per work
+                     directory
+  WORKDIR/.pipelined/poll/
+                     the projects "pipelined poll PROJECT" asks to have polled now`
+)
+
+// parseEngines reads the --engine flags; each name once.
+func parseEngines(specs []string) ([]engine.Engine, error) {
+	var engines []engine.Engine
+	seen := map[string]bool{}
+	for _, spec := range specs {
+		e, err := engine.Parse(spec)
+		if err != nil {
+			return nil, &exitcode.UsageError{Err: err}
+		}
+		if seen[e.Name] {
+			return nil, exitcode.Usagef("--engine %s is given twice", e.Name)
+		}
+		seen[e.Name] = true
+		engines = append(engines, e)
+	}
+	return engines, nil
 }

@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"text/tabwriter"
@@ -10,6 +12,7 @@ import (
 
 	"pipelined/internal/buildlog"
 	"pipelined/internal/config"
+	"pipelined/internal/engine"
 	"pipelined/internal/retention"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
@@ -40,6 +43,7 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if pid, running := spool.DaemonPID(layout.DaemonLock()); running {
 		fmt.Fprintf(tw, "DAEMON running, pid %d\n\n", pid)
+		writeEngines(tw, layout, now)
 	} else {
 		fmt.Fprintf(tw, "DAEMON not running: queued jobs wait for it\n\n")
 	}
@@ -179,4 +183,30 @@ func quoted(s string) string {
 		}
 	}
 	return s
+}
+
+// writeEngines writes the Docker engines of a running daemon, as it last published them:
+// whether each answers, and its slots in use.
+func writeEngines(w io.Writer, layout workdir.Layout, now time.Time) {
+	data, err := os.ReadFile(layout.EnginesState())
+	if err != nil {
+		return
+	}
+	var states []engine.State
+	if json.Unmarshal(data, &states) != nil || len(states) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "ENGINES (%d)\n", len(states))
+	for _, st := range states {
+		host := st.Host
+		if host == "" {
+			host = "(the environment's Docker)"
+		}
+		state := "up since " + since(now, st.Since)
+		if !st.Up {
+			state = "DOWN since " + since(now, st.Since) + ": " + st.Error
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%d of %d slots in use\t%s\n", st.Name, host, st.InUse, st.Slots, state)
+	}
+	fmt.Fprintln(w)
 }

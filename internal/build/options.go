@@ -2,7 +2,10 @@ package build
 
 import (
 	"io"
+	"os"
 	"time"
+
+	"pipelined/internal/engine"
 )
 
 // Options are the inputs of one build: either a job file (how the supervisor calls it) or
@@ -11,13 +14,20 @@ type Options struct {
 	Config  string // configuration file
 	Workdir string // work directory
 	JobFile string // a claimed job file in the spool; "" when Project and Ref are given
-	Project string
-	Ref     string // full ref, or a branch or tag name resolved with ls-remote
-	Commit  string // "" resolves the ref's current commit
+	// JobLocked is JobFile, opened and locked by the supervisor and handed down; nil when
+	// pipeline-build is to open and lock it itself.
+	JobLocked *os.File
+	Project   string
+	Ref       string // full ref, or a branch or tag name resolved with ls-remote
+	Commit    string // "" resolves the ref's current commit
 	// Grace is the whole time the build has between being canceled and its exit: stopping
 	// the current command, removing its container and running error_callback.
 	Grace   time.Duration
 	Summary io.Writer // gets the one-line summary; nil for none
+	// Engine is the Docker engine the build runs on (--engine): its DOCKER_HOST for every
+	// docker command, and, for one that is not "local", a run step that copies files in
+	// and out instead of bind-mounting them. Zero: the environment's own Docker.
+	Engine engine.Engine
 }
 
 // Budgets after a cancel (SPEC §7.4), all within Options.Grace, so that pipeline-build

@@ -54,7 +54,12 @@ func Run(ctx context.Context, o Options) error {
 	var held *spool.Held
 	if o.JobFile != "" {
 		var err error
-		if held, err = spool.Hold(o.JobFile); err != nil {
+		if o.JobLocked != nil {
+			held, err = spool.HoldFile(o.JobLocked, o.JobFile)
+		} else {
+			held, err = spool.Hold(o.JobFile)
+		}
+		if err != nil {
 			err = fmt.Errorf("job %s: %w", o.JobFile, err)
 			if errors.As(err, new(*spool.RejectError)) {
 				return &exitcode.UsageError{Err: err} // a bad job file is bad input
@@ -78,6 +83,9 @@ func Run(ctx context.Context, o Options) error {
 		return b.setUpFailed(err)
 	}
 	result, reason := b.runSteps(ctx)
+	// Whatever a step started and hid from its process group (setsid, a double fork) still
+	// carries the build's BUILD_RUN_PATH: nothing outlives the build (SPEC §8).
+	procexec.KillByEnv(env.BuildRunPath, b.dir)
 	if err := b.finish(result, reason); err != nil {
 		reason = fmt.Sprintf("%s; and recording the result failed: %v", orResult(reason, result), err)
 		b.summary(result, reason)
@@ -144,11 +152,6 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	if b.layout, err = workdir.New(o.Workdir); err != nil {
 		return err
 	}
-	// A build by hand makes the work directory a work directory: status, prune and cancel
-	// work on it from now on.
-	if err := os.MkdirAll(b.layout.StateDir(), 0o777); err != nil {
-		return err
-	}
 	b.project = cfg.Project(o.Project)
 	switch {
 	case b.project == nil:
@@ -166,6 +169,11 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 		return err
 	}
 	b.ref, b.commit, b.short = res.ref, res.commit, workdir.ShortCommit(res.commit)
+	// A build by hand makes the work directory a work directory: status, prune and cancel
+	// work on it from now on.
+	if err := os.MkdirAll(b.layout.StateDir(), 0o777); err != nil {
+		return err
+	}
 	if b.dir, err = b.layout.Create(o.Project, b.ref, b.commit); err != nil {
 		return err
 	}
@@ -194,6 +202,14 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	}
 	if b.log, err = buildlog.Create(workdir.LogPath(b.dir), redact); err != nil {
 		return err
+	}
+	if eng := o.Engine; eng.Name != "" {
+		b.status.Engine, b.status.DockerHost = eng.Name, eng.Host
+		host := eng.Host
+		if host == "" {
+			host = "the environment's own Docker"
+		}
+		b.log.Note("engine %s (%s)", eng.Name, host)
 	}
 	if res.argv != nil {
 		b.log.Step("resolve", b.status.Started)
@@ -226,6 +242,13 @@ func (b *builder) setRuntimeEnv() {
 	}
 	e.Set(env.BuildCommit, b.commit)
 	e.Unset(env.BuildTagObject) // set by describeHead for an annotated tag
+	if eng := b.o.Engine; eng.Name != "" {
+		e.Set(env.BuildEngine, eng.Name)
+		if eng.Host != "" {
+			// The engine the supervisor chose wins over a DOCKER_HOST of the project's.
+			e.Override("DOCKER_HOST", eng.Host)
+		}
+	}
 	e.Set(env.BuildShortCommit, b.short)
 	e.Set(env.BuildRunPath, b.dir)
 	e.Set(env.BuildPath, workdir.CheckoutPath(b.dir))

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"pipelined/internal/buildlog"
@@ -81,8 +82,14 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 				break
 			}
 			b.log.Step(s.name, time.Now())
+			start := b.log.Size()
 			if err = s.run(ctx); err != nil {
 				failed = s.name
+				if full := b.diskFull(s.name, start); full != "" && ctx.Err() == nil && !errors.Is(err, errSkip) {
+					// Not the project's failure: the work directory's disk (SPEC §5.1).
+					b.status.Retry = true
+					err = fmt.Errorf("%v; %s: the job is retried", err, full)
+				}
 				break
 			}
 		}
@@ -108,7 +115,7 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 	if result == buildlog.Failed && (failed == StepDockerBuild || failed == StepDockerRun) {
 		if down := b.engineDown(ctx); down != nil {
 			// Not the project's failure: the engine went away under it (SPEC §5.1).
-			b.status.Retry = true
+			b.status.Retry, b.status.EngineDown = true, true
 			reason = fmt.Sprintf("%s; the Docker engine does not answer (%v): the job is retried", reason, down)
 		}
 	}
@@ -132,6 +139,37 @@ func (b *builder) cancelReason() string {
 		return reason
 	}
 	return "canceled by a signal"
+}
+
+// diskFull says why a failed step looks like the work directory's disk being full, or "":
+// the file system has next to no room left, or a git step (whose failed clone git removes
+// again) said so in its output.
+func (b *builder) diskFull(step string, logFrom int64) string {
+	if free, ok := freeBytes(b.dir); ok && free < minFreeBytes {
+		return fmt.Sprintf("the disk of the work directory is full (%d KiB free)", free>>10)
+	}
+	if step != StepClone && step != StepCheckout {
+		return "" // a full /tmp in a container, say, is the project's
+	}
+	out := b.log.Since(logFrom, 64<<10)
+	for _, msg := range []string{"No space left on device", "Disk quota exceeded"} {
+		if strings.Contains(out, msg) {
+			return "the disk of the work directory is full (" + msg + ")"
+		}
+	}
+	return ""
+}
+
+// minFreeBytes: a file system with less room than this is full for a build.
+const minFreeBytes = 1 << 20
+
+// freeBytes is the room left on the file system of path for an unprivileged writer.
+func freeBytes(path string) (uint64, bool) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return 0, false
+	}
+	return st.Bavail * uint64(st.Bsize), true
 }
 
 // engineDown asks the Docker engine for its version, bounded, after a docker step failed:
@@ -405,9 +443,11 @@ func (b *builder) dockerRun(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, path := range []string{b.checkoutPath(), workdir.DropPath(b.dir)} {
-		if err := docker.CheckMountPath(path); err != nil {
-			return err
+	if b.local() {
+		for _, path := range []string{b.checkoutPath(), workdir.DropPath(b.dir)} {
+			if err := docker.CheckMountPath(path); err != nil {
+				return err
+			}
 		}
 	}
 	name := docker.ContainerName(p.Name, b.short, b.dir)
@@ -421,9 +461,9 @@ func (b *builder) dockerRun(ctx context.Context) error {
 	runEnv.Set(env.BuildDropPath, "/drop")
 	runEnv.Unset(env.BuildRunPath)
 	runEnv.Unset(env.BuildLog)
-	argv := docker.RunArgs(docker.RunOptions{BuildPath: b.checkoutPath(), DropPath: workdir.DropPath(b.dir), Name: name,
+	opts := docker.RunOptions{BuildPath: b.checkoutPath(), DropPath: workdir.DropPath(b.dir), Name: name,
 		ReadOnly: p.ReadOnly, DockerInDocker: p.DockerInDocker, Label: label, Labels: b.labels(),
-		TmpfsPercent: p.Tmpfs, Env: runEnv.DockerNames(), Image: b.image})
+		TmpfsPercent: p.Tmpfs, Env: runEnv.DockerNames(), Image: b.image}
 	// Killing the docker client leaves the container running, and --rm only acts once it
 	// exits: on cancel or timeout the container is stopped and removed by name, on a
 	// context of its own that the cancel does not end (SPEC §7.4).
@@ -432,9 +472,53 @@ func (b *builder) dockerRun(ctx context.Context) error {
 		cleanup, cancel := b.cleanupContext(ctx, grace+5*time.Second)
 		defer cancel()
 		_ = b.command(cleanup, StepDockerRun, docker.StopArgs(name, int(grace.Seconds())), b.dir, b.env, nil)
-		_ = b.command(cleanup, StepDockerRun, docker.RemoveArgs(name), b.dir, b.env, nil)
+		_ = b.command(cleanup, StepDockerRun, docker.RemoveWithVolumesArgs(name), b.dir, b.env, nil)
 	}
-	return b.command(ctx, StepDockerRun, argv, b.dir, runEnv, onStop)
+	if b.local() {
+		return b.command(ctx, StepDockerRun, docker.RunArgs(opts), b.dir, runEnv, onStop)
+	}
+	return b.runElsewhere(ctx, opts, runEnv, onStop)
+}
+
+// local reports whether the build's engine shares this host's file system: the
+// environment's own Docker, or the engine named "local".
+func (b *builder) local() bool { return b.o.Engine.Name == "" || b.o.Engine.IsLocal() }
+
+// runElsewhere is the run step on an engine that cannot see this host's files: create the
+// container (with /build and /drop volumes of its own), copy the checkout in, start it
+// attached, copy /drop back into the build's drop/, and remove it with its volumes —
+// with the flags, labels, names, cancellation and log lines of the local run.
+func (b *builder) runElsewhere(ctx context.Context, opts docker.RunOptions, runEnv *env.Environment, onStop func()) error {
+	name := opts.Name
+	if err := b.command(ctx, StepDockerRun, docker.CreateArgs(opts), b.dir, runEnv, nil); err != nil {
+		return err
+	}
+	defer func() {
+		cleanup, cancel := b.cleanupContext(ctx, stopGrace(b.o.Grace)+5*time.Second)
+		defer cancel()
+		_ = b.command(cleanup, StepDockerRun, docker.RemoveWithVolumesArgs(name), b.dir, b.env, nil)
+	}()
+	if err := b.command(ctx, StepDockerRun, docker.CopyInArgs(opts.BuildPath, name), b.dir, b.env, nil); err != nil {
+		return err
+	}
+	runErr := b.command(ctx, StepDockerRun, docker.StartArgs(name), b.dir, b.env, onStop)
+	if ctx.Err() != nil {
+		return runErr
+	}
+	// The attached client can lose its stream (an ssh connection) before the container
+	// ends: docker wait says when it has, and with which status.
+	var status strings.Builder
+	if err := b.commandCapture(ctx, StepDockerRun, docker.WaitArgs(name), b.dir, &status); err != nil {
+		return err
+	}
+	if code := strings.TrimSpace(status.String()); code != "0" && runErr == nil {
+		runErr = fmt.Errorf("the container exited with status %s", code)
+	}
+	// The artifacts come back whether the run succeeded or not, as with a bind mount.
+	if err := b.command(ctx, StepDockerRun, docker.CopyOutArgs(name, opts.DropPath), b.dir, b.env, nil); err != nil && runErr == nil {
+		return err
+	}
+	return runErr
 }
 
 // leftoverCheck is `docker rm -f NAME` for a container of the same name that an earlier

@@ -35,6 +35,29 @@ func Create(path string, redact func(string) string) (*Log, error) {
 // so memory stays flat however much a step prints, and a reader sees it as it comes.
 func (l *Log) File() *os.File { return l.f }
 
+// Size is the length of the log so far: where the output of the next command begins.
+func (l *Log) Size() int64 {
+	info, err := l.f.Stat()
+	if err != nil {
+		return 0
+	}
+	return info.Size()
+}
+
+// Since returns what the log holds from offset on, at most its last max bytes.
+func (l *Log) Since(offset int64, max int) string {
+	end := l.Size()
+	if end-offset > int64(max) {
+		offset = end - int64(max)
+	}
+	if end <= offset {
+		return ""
+	}
+	buf := make([]byte, end-offset)
+	n, _ := l.r.ReadAt(buf, offset)
+	return string(buf[:n])
+}
+
 // Close closes the file.
 func (l *Log) Close() error {
 	l.r.Close()

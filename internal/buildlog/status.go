@@ -45,9 +45,13 @@ type Status struct {
 	Reason string           `json:"reason,omitempty"` // why it failed, was canceled or skipped
 	// Retry marks a build that an infrastructure error stopped (a full disk, an engine that
 	// does not answer) before it reached a result of its own: its job is tried again.
-	Retry      bool      `json:"retry,omitempty"`
-	FailedStep string    `json:"failed_step,omitempty"`
-	Image      string    `json:"image,omitempty"`     // image id from docker build --iidfile
+	Retry      bool   `json:"retry,omitempty"`
+	FailedStep string `json:"failed_step,omitempty"`
+	Image      string `json:"image,omitempty"`       // image id from docker build --iidfile
+	Engine     string `json:"engine,omitempty"`      // the Docker engine it ran on (--engine)
+	DockerHost string `json:"docker_host,omitempty"` // that engine's DOCKER_HOST, "" for the environment's
+	// EngineDown marks a build its Docker engine failed: the engine, not the project.
+	EngineDown bool      `json:"engine_down,omitempty"`
 	Container  string    `json:"container,omitempty"` // container name of the run step
 	Started    time.Time `json:"started"`
 	Finished   time.Time `json:"finished,omitzero"`

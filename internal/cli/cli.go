@@ -82,10 +82,21 @@ type Paths struct {
 	Workdir string // the work directory: builds, logs, spool
 }
 
-// AddFlags adds --config and --workdir to fs.
+// AddFlags adds --config and --workdir to fs, both required.
 func (p *Paths) AddFlags(fs *pflag.FlagSet) {
-	fs.Var(Named(&p.Workdir, "PATH"), "workdir", "output and state directory (required)")
-	fs.Var(Named(&p.Config, "CONFIG.INI"), "config", "project configuration file (required)")
+	p.AddWorkdirFlag(fs, "output and state directory (required)")
+	p.AddConfigFlag(fs, "project configuration file (required)")
+}
+
+// AddWorkdirFlag adds --workdir to fs with a usage of the command's own: whether the work
+// directory is needed differs between commands, and help must not claim what is not so.
+func (p *Paths) AddWorkdirFlag(fs *pflag.FlagSet, usage string) {
+	fs.Var(Named(&p.Workdir, "PATH"), "workdir", usage)
+}
+
+// AddConfigFlag adds --config to fs with a usage of the command's own (see AddWorkdirFlag).
+func (p *Paths) AddConfigFlag(fs *pflag.FlagSet, usage string) {
+	fs.Var(Named(&p.Config, "CONFIG.INI"), "config", usage)
 }
 
 // Require returns a usage error unless both paths are set.

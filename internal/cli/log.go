@@ -16,8 +16,10 @@ import (
 // with untrusted strings quoted (a crafted ref cannot forge a line). When w is the
 // journal (JOURNAL_STREAM names it) each line gets a "<N>" priority prefix and no time
 // stamp, since journald adds its own.
-func NewLogger(w *os.File) *slog.Logger {
-	journal := isJournal(w)
+func NewLogger(w *os.File) *slog.Logger { return newLogger(w, isJournal(w)) }
+
+// newLogger is NewLogger on any writer; journal says whether it leads to the journal.
+func newLogger(w io.Writer, journal bool) *slog.Logger {
 	opts := &slog.HandlerOptions{
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if journal && len(groups) == 0 && a.Key == slog.TimeKey {
@@ -98,4 +100,28 @@ func priority(l slog.Level) int {
 	default:
 		return 7
 	}
+}
+
+// MinLevel returns a logger that passes on the records of log at level or above, and drops
+// the others: pipeline-watch --once keeps only its errors on stderr, as its report on
+// stdout says the rest.
+func MinLevel(log *slog.Logger, level slog.Level) *slog.Logger {
+	return slog.New(minLevel{log.Handler(), level})
+}
+
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.level}
 }

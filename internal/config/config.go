@@ -18,7 +18,7 @@ const MaxFileSize = 4 << 20
 type Config struct {
 	File     string
 	Projects []*Project // every section except DEFAULT, in file order, disabled ones too
-	Warnings []*Error   // unknown keys; the file is still used
+	Warnings []*Error   // unknown keys and likely mistakes (see lint); the file is still used
 }
 
 // Load reads and validates the file at path. On any problem it returns an error that joins
@@ -65,8 +65,23 @@ func Parse(r io.Reader, name string) (*Config, error) {
 	}
 	cfg := &Config{File: name}
 	warned := map[int]bool{}
+	linted := map[string]bool{}
 	for _, sec := range doc.Sections {
-		cfg.Projects = append(cfg.Projects, decodeProject(sec, p))
+		proj := decodeProject(sec, p)
+		cfg.Projects = append(cfg.Projects, proj)
+		for _, w := range lint(proj) {
+			line, section := sec.Line, sec.Name
+			if w.key != "" {
+				line = sec.KeyLine(w.key)
+				if sec.shared(w.key) {
+					section = defaultSection // said once, where it is written
+				}
+			}
+			if id := fmt.Sprint(line, w.key, w.msg); !linted[id] {
+				linted[id] = true
+				p.warnf(line, section, w.key, "%s", w.msg)
+			}
+		}
 		for _, key := range sec.Keys {
 			if _, known := lookupKey(key); known || doc.referenced[key] || warned[sec.KeyLine(key)] {
 				continue

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"pipelined/internal/env"
 	"pipelined/internal/shellwords"
@@ -44,6 +45,8 @@ type Project struct {
 
 	Timeout time.Duration // per command; 0 for none
 
+	Engines string // names of the Docker engines its builds may use, "" for any; see EngineNames
+
 	// The lifecycle of builds and jobs.
 	Limit         Count // builds of this project at once; 0: only the daemon's --limit
 	Supersede     bool  // a newer queued commit of a branch drops the older queued jobs of that branch
@@ -73,6 +76,15 @@ type Rsync struct {
 	Preserve    bool
 	Include     string // --include-from file, absolute or relative to the checkout
 }
+
+// EngineNames lists the engines of the engines key; none means any engine.
+func (p *Project) EngineNames() []string {
+	return strings.FieldsFunc(p.Engines, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+}
+
+// validEngineName is engine.ValidName (which config cannot import: engine is a daemon's
+// concern); a test keeps the two the same.
+var validEngineName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // Value returns the effective text of a key, as Dump writes it.
 func (p *Project) Value(key string) string { return p.values[key] }
@@ -259,6 +271,12 @@ func checkText(key, text string, field *string) string {
 			return fmt.Sprintf("%q must be a path inside the checkout, relative to it", text)
 		}
 		*field = clean
+	case "engines":
+		for _, name := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+			if !validEngineName.MatchString(name) {
+				return fmt.Sprintf("%q is not an engine name: lower-case letters, digits, '.', '_' and '-', as in pipelined --engine NAME=DOCKER_HOST", name)
+			}
+		}
 	case "tag", "label", "rsync.destination":
 		if err := env.Check(text); err != nil {
 			return err.Error()

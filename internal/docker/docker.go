@@ -102,10 +102,25 @@ type RunOptions struct {
 // DockerSocket is mounted into the container only with docker_in_docker.
 const DockerSocket = "/var/run/docker.sock"
 
-// RunArgs is the docker run command line of SPEC §7.1.
+// RunArgs is the docker run command line of SPEC §7.1, for an engine that shares this
+// host's file system: the checkout and the artifacts are bind-mounted.
 func RunArgs(o RunOptions) []string {
 	args := []string{"docker", "run", "--rm", "--pull", "never",
 		"-v", o.BuildPath + ":/build:rw", "-v", o.DropPath + ":/drop:rw", "--name", o.Name}
+	return append(args, o.containerFlags()...)
+}
+
+// CreateArgs creates the container of a run on an engine elsewhere, which cannot see this
+// host's files: /build and /drop are volumes of the container's own, filled and emptied
+// with docker cp (CopyInArgs, CopyOutArgs). The other flags are those of RunArgs.
+func CreateArgs(o RunOptions) []string {
+	args := []string{"docker", "create", "--pull", "never", "-v", "/build", "-v", "/drop", "--name", o.Name}
+	return append(args, o.containerFlags()...)
+}
+
+// containerFlags are the flags RunArgs and CreateArgs share, and the image.
+func (o RunOptions) containerFlags() []string {
+	var args []string
 	if o.ReadOnly {
 		args = append(args, "--read-only")
 	}
@@ -124,6 +139,26 @@ func RunArgs(o RunOptions) []string {
 	}
 	return append(args, "--", o.Image)
 }
+
+// CopyInArgs copies the checkout into the container's /build.
+func CopyInArgs(buildPath, name string) []string {
+	return []string{"docker", "cp", "--", buildPath + "/.", name + ":/build"}
+}
+
+// StartArgs starts a created container with its output attached; it exits with the
+// container's status.
+func StartArgs(name string) []string { return []string{"docker", "start", "--attach", name} }
+
+// WaitArgs waits for a container to stop and prints its exit status.
+func WaitArgs(name string) []string { return []string{"docker", "wait", name} }
+
+// CopyOutArgs copies the container's /drop into the build's artifacts directory.
+func CopyOutArgs(name, dropPath string) []string {
+	return []string{"docker", "cp", "--", name + ":/drop/.", dropPath}
+}
+
+// RemoveWithVolumesArgs removes a container and its anonymous volumes (/build, /drop).
+func RemoveWithVolumesArgs(name string) []string { return []string{"docker", "rm", "-f", "-v", name} }
 
 // StopArgs stops a container, killing it after grace seconds (SPEC §7.4).
 func StopArgs(name string, graceSeconds int) []string {

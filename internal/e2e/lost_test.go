@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -497,7 +498,8 @@ func TestNothingOutlivesAKilledBuild(t *testing.T) {
 	s := newSite(t)
 	repo := testenv.NewRepo(t, nil)
 	tag := fmt.Sprintf("%d", 3000+os.Getpid()%1000)
-	prepare := s.file("prepare.sh", "#!/bin/sh\nsleep 1"+tag+" &\nsleep 1"+tag+"\n", 0o755)
+	// A child in the step's group, and one that leaves it (setsid).
+	prepare := s.file("prepare.sh", "#!/bin/sh\nsleep 1"+tag+" &\nsetsid sleep 3"+tag+" </dev/null >/dev/null 2>&1 &\nsleep 1"+tag+"\n", 0o755)
 	onError := s.file("on-error.sh", "#!/bin/sh\ntrap '' TERM\nsleep 2"+tag+" &\nsleep 2"+tag+"\n", 0o755)
 	s.writeConfig("[p]\nremote = %s\nprepare_callback = %s\nerror_callback = %s\n", repo.Remote, prepare, onError)
 	s.enqueue("p", "main")
@@ -509,7 +511,7 @@ func TestNothingOutlivesAKilledBuild(t *testing.T) {
 	syscall.Kill(pidOf(t, "pipeline-build", s.workdir), syscall.SIGKILL)
 	killed := time.Now()
 	testenv.Eventually(t, time.Minute, "the step's processes outlived the killed build", func() bool {
-		return len(testenv.ProcessesMentioning("sleep\x001"+tag)) == 0
+		return len(testenv.ProcessesMentioning("sleep\x001"+tag))+len(testenv.ProcessesMentioning("sleep\x003"+tag)) == 0
 	})
 	if took := time.Since(killed); took > grace+time.Second {
 		t.Errorf("the step's processes lived %v after the build was killed; the budget is the grace plus a second", took)
@@ -524,7 +526,8 @@ func TestNothingOutlivesAKilledBuild(t *testing.T) {
 	sent := time.Now()
 	p.wait(t, time.Minute)
 	testenv.Eventually(t, time.Minute, "processes outlived the shutdown", func() bool {
-		return len(testenv.ProcessesMentioning("sleep\x001"+tag))+len(testenv.ProcessesMentioning("sleep\x002"+tag)) == 0
+		return len(testenv.ProcessesMentioning("sleep\x001"+tag))+len(testenv.ProcessesMentioning("sleep\x002"+tag))+
+			len(testenv.ProcessesMentioning("sleep\x003"+tag)) == 0
 	})
 	if took := time.Since(sent); took > grace+time.Second+500*time.Millisecond {
 		t.Errorf("processes lived %v after SIGTERM; the budget is the grace plus a second", took)
@@ -738,4 +741,97 @@ func TestUnreachableRemoteIsRetried(t *testing.T) {
 	})
 	p.signal(syscall.SIGINT)
 	p.wait(t, time.Minute)
+}
+
+// TestNothingOutlivesASuccessfulBuild: a step that detaches a process (setsid, as a daemon
+// would) does not leave it behind when the build ends well.
+func TestNothingOutlivesASuccessfulBuild(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	tag := fmt.Sprintf("4%d", 3000+os.Getpid()%1000)
+	spawn := s.file("spawn.sh", "#!/bin/sh\nsetsid sleep "+tag+" </dev/null >/dev/null 2>&1 &\n", 0o755)
+	s.writeConfig("[p]\nremote = %s\nprepare_callback = %s\n", repo.Remote, spawn)
+	if res := s.build("p", "main"); res.code != 0 {
+		t.Fatalf("build: exit %d\n%s", res.code, res.stderr)
+	}
+	testenv.Eventually(t, 10*time.Second, "the detached process outlived the build", func() bool {
+		return len(testenv.ProcessesMentioning("sleep\x00"+tag)) == 0
+	})
+}
+
+// TestDiskFullDuringTheCloneIsRetried: a clone that fills the work directory's disk is an
+// infrastructure error, not the project's failure: the job is kept and builds once there
+// is room.
+func TestDiskFullDuringTheCloneIsRetried(t *testing.T) {
+	s := newSite(t)
+	mountTmpfs(t, s.workdir, "6m")
+	repo := testenv.NewRepo(t, nil)
+	random := make([]byte, 8<<20)
+	f, _ := os.Open("/dev/urandom")
+	io.ReadFull(f, random)
+	f.Close()
+	big := repo.Commit("big", map[string]string{"big.bin": string(random)})
+	repo.Push("main")
+	s.writeConfig("[p]\nremote = %s\n", repo.Remote)
+	s.enqueue("p", "main", big)
+	p := s.daemon("--interval", "0")
+	waitFor(t, p, time.Minute, "the full disk was not an infrastructure error", func() bool {
+		return logCount(p, "build finished", "outcome=retry", "disk of the work directory is full") == 1
+	})
+	if n := len(s.jobsIn(spool.New)) + len(s.jobsIn(spool.Cur)); n != 1 {
+		t.Fatalf("%d jobs kept, want 1", n)
+	}
+	// Room again: the retry builds it.
+	if out, err := exec.Command("mount", "-o", "remount,size=64m", s.workdir).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v: %s", err, out)
+	}
+	waitFor(t, p, 2*time.Minute, "the job did not build once there was room", func() bool {
+		return s.successes()["p refs/heads/main "+big] == 1
+	})
+	p.signal(syscall.SIGINT)
+	p.wait(t, time.Minute)
+}
+
+// TestABlockedLogDelaysNothing: the daemon's stderr goes to a pipe nobody reads (a stalled
+// journald): it goes on dispatching, and SIGTERM still ends it in time.
+func TestABlockedLogDelaysNothing(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	s.writeConfig("[p]\nremote = %s\n", repo.Remote)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // never read: the pipe fills, and writes to it would block
+	cmd := exec.Command(bin.pipelined, "--config", s.config, "--workdir", s.workdir, "--interval", "0", "--grace", "2s")
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	testenv.Eventually(t, time.Minute, "the daemon did not start", func() bool {
+		_, err := os.Stat(filepath.Join(s.workdir, ".pipelined", "spool", "new"))
+		return err == nil
+	})
+	// Enough refused jobs to fill the pipe many times over with log lines.
+	for i := 0; i < 600; i++ {
+		s.dropJob(fmt.Sprintf("unknown-%03d.job", i), fmt.Sprintf(`{"project":"nope","ref":"refs/heads/x%d"}`, i))
+	}
+	s.dropJob("valid.job", fmt.Sprintf(`{"project":"p","ref":"refs/heads/main","commit":%q}`, repo.Head()))
+	testenv.Eventually(t, 2*time.Minute, "the daemon stopped dispatching behind its blocked log", func() bool {
+		return s.successes()["p refs/heads/main "+repo.Head()] == 1
+	})
+	sent := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("SIGTERM was not acted on while the log was blocked")
+	}
+	if took := time.Since(sent); took > 3500*time.Millisecond {
+		t.Errorf("exit %v after SIGTERM; the deadline is the grace (2s) plus a second", took)
+	}
 }

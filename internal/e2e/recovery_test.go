@@ -96,11 +96,14 @@ func TestKilledBuildIsMarkedFailedAndRetried(t *testing.T) {
 	syscall.Kill(pidOf(t, "pipeline-build", s.workdir), syscall.SIGKILL)
 	testenv.Eventually(t, time.Minute, "the daemon did not go on with b", func() bool { return s.hasBuild("b", "refs/heads/main", repo.Head()) })
 	var a string
-	for _, b := range s.finished() {
-		if b.Project == "a" {
-			a = b.Result + ": " + b.Reason
+	testenv.Eventually(t, time.Minute, "the killed build was not recorded", func() bool {
+		for _, b := range s.finished() {
+			if b.Project == "a" {
+				a = b.Result + ": " + b.Reason
+			}
 		}
-	}
+		return a != ""
+	})
 	if !strings.HasPrefix(a, "failed: the build process was killed by signal 9") {
 		t.Errorf("the killed build is recorded as %q", a)
 	}

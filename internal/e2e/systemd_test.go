@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,7 +29,7 @@ func TestInstallAndTheSystemdUnit(t *testing.T) {
 	prefix := filepath.Join(dest, "usr", "local")
 	for _, f := range []string{"bin/pipelined", "bin/pipeline-watch", "bin/pipeline-build", "bin/pipelined-webhook",
 		"share/man/man1/pipelined.1", "share/man/man1/pipeline-watch.1", "share/man/man1/pipeline-build.1",
-		"share/man/man1/pipelined-status.1", "share/man/man1/pipelined-enqueue.1",
+		"share/man/man1/pipelined-status.1", "share/man/man1/pipelined-enqueue.1", "share/man/man5/pipelined.ini.5",
 		"lib/systemd/system/pipelined.service", "share/pipelined/webhook/hooks.json", "share/pipelined/pipelined.ini.example"} {
 		if _, err := os.Stat(filepath.Join(prefix, f)); err != nil {
 			t.Errorf("make install did not install %s", f)
@@ -38,6 +39,7 @@ func TestInstallAndTheSystemdUnit(t *testing.T) {
 		!strings.Contains(page, "SIGTERM") || !strings.Contains(page, `\-\-limit NUM`) {
 		t.Errorf("the pipelined man page lacks its header, signals or options:\n%s", page)
 	}
+	checkManPages(t, filepath.Join(prefix, "share/man"))
 	// The example configuration is valid.
 	if res := run(t, nil, filepath.Join(prefix, "bin/pipelined"), "--dump-config", "--workdir", s.workdir,
 		"--config", filepath.Join(prefix, "share/pipelined/pipelined.ini.example")); res.code != 0 {
@@ -55,6 +57,37 @@ func TestInstallAndTheSystemdUnit(t *testing.T) {
 	os.WriteFile(verify, []byte(strings.ReplaceAll(unit, "/usr/local/bin/", prefix+"/bin/")), 0o644)
 	if res := run(t, nil, "systemd-analyze", "verify", "--man=no", verify); res.code != 0 || strings.TrimSpace(res.stderr) != "" {
 		t.Errorf("systemd-analyze verify: exit %d\n%s", res.code, res.stderr)
+	}
+}
+
+// checkManPages renders every installed page with man -l: no warnings, nothing wider than
+// the terminal, the sections each page should have as real sections, and SEE ALSO without
+// the page itself.
+func checkManPages(t *testing.T, mandir string) {
+	pages, _ := filepath.Glob(filepath.Join(mandir, "man*", "*"))
+	if len(pages) < 9 { // the three binaries, pipelined's five subcommands, pipelined.ini(5)
+		t.Errorf("%d man pages installed, want at least 9: %q", len(pages), pages)
+	}
+	want := map[string][]string{
+		"pipelined.1":      {"SIGNALS", "EXIT STATUS", "ENVIRONMENT", "FILES"},
+		"pipeline-watch.1": {"REPORT", "SIGNALS", "EXIT STATUS", "ENVIRONMENT", "FILES"},
+		"pipeline-build.1": {"SIGNALS", "EXIT STATUS", "ENVIRONMENT", "FILES"},
+		"pipelined.ini.5":  {"SYNTAX", "KEYS", "DIAGNOSTICS", "FILES"},
+	}
+	for _, page := range pages {
+		name := filepath.Base(page)
+		text := testenv.ManPage(t, page)
+		sections := testenv.ManSections(text)
+		for _, s := range append([]string{"NAME", "SYNOPSIS", "DESCRIPTION", "SEE ALSO"}, want[name]...) {
+			if !slices.Contains(sections, s) {
+				t.Errorf("%s: no %s section; it has %q", name, s, sections)
+			}
+		}
+		// "pipelined.1" is listed as "pipelined(1)".
+		self := strings.TrimSuffix(name, filepath.Ext(name)) + "(" + strings.TrimPrefix(filepath.Ext(name), ".") + ")"
+		if _, see, _ := strings.Cut(text, "\nSEE ALSO\n"); strings.Contains(see, self) || !strings.Contains(see, "pipelined") {
+			t.Errorf("%s: SEE ALSO lists %s, or nothing:\n%s", name, self, see)
+		}
 	}
 }
 

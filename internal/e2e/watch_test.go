@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -170,12 +171,16 @@ func TestWatchCopesWithAHangingRemote(t *testing.T) {
 	start := time.Now()
 	res := s.watchOnce("--timeout", "3")
 	took := time.Since(start)
-	if res.code != 0 {
-		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	if res.code != 1 { // a remote failed: cron mails the report
+		t.Fatalf("exit %d, want 1\n%s", res.code, res.stderr)
 	}
 	equalJobs(t, "healthy remotes", s.queued(), []string{"ok-path refs/heads/main " + repo.Head(), "ok-daemon refs/heads/main " + repo.Head()})
 	if !strings.Contains(res.stderr, "cannot list the remote") || !strings.Contains(res.stderr, "stuck.git") {
 		t.Errorf("the hanging remote was not reported:\n%s", res.stderr)
+	}
+	if !strings.Contains(res.stdout, "[stuck] "+hanging+": failed\n  error    ") ||
+		!strings.Contains(res.stdout, "[ok-path] "+repo.Remote+": 1 ref, 1 match\n  queued   refs/heads/main ") {
+		t.Errorf("the report:\n%s", res.stdout)
 	}
 	if took > 3*time.Second+10*time.Second {
 		t.Errorf("the pass took %v with a 3 s timeout", took)
@@ -332,4 +337,76 @@ func TestWatchReloadsOnSIGHUPAndStopsAtOnceOnSIGTERM(t *testing.T) {
 	testenv.Eventually(t, 5*time.Second, "git ls-remote outlived the watcher", func() bool {
 		return len(testenv.ProcessesMentioning("stuck.git")) == 0
 	})
+}
+
+// TestWatchOnceReport: what pipeline-watch --once prints, its exit status, and --quiet.
+func TestWatchOnceReport(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	repo.Tag("v1.0")
+	secretRemote := "https://deploy:hunter2@127.0.0.1:1/private.git"
+	s.writeConfig(`[app]
+remote = %s
+branches = main
+tags = v.*
+tag = v.*
+
+[private]
+remote = %s
+branches = main
+`, repo.Remote, secretRemote)
+	res := s.watchOnce()
+	if res.code != 1 {
+		t.Errorf("exit %d with a failing remote, want 1\n%s", res.code, res.stderr)
+	}
+	short := repo.Head()[:8]
+	tagObject := testenv.Git(t, repo.Remote, "rev-parse", "refs/tags/v1.0")
+	for _, want := range []string{
+		s.config + `:5: [app] tag: "v.*" looks like a regex`, // the configuration's warning
+		"[app] " + repo.Remote + ": 2 refs, 2 match\n",
+		"  queued   refs/heads/main " + short + ": job ",
+		"  queued   refs/tags/v1.0 " + tagObject[:8] + ": job ",
+		"[private] https://deploy:***@127.0.0.1:1/private.git: failed\n  error    git ls-remote https://deploy:***@127.0.0.1:1/private.git: ",
+		"total: 2 queued, 0 skipped, 0 not written; 2 remotes asked, 1 failed\n",
+	} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("the report lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	if strings.Contains(res.stdout+res.stderr, "hunter2") {
+		t.Errorf("the password was printed:\n%s\n%s", res.stdout, res.stderr)
+	}
+	// stderr has the error, and nothing else: no info lines, no warnings.
+	if !strings.Contains(res.stderr, "level=ERROR") || strings.Contains(res.stderr, "level=INFO") || strings.Contains(res.stderr, "level=WARN") {
+		t.Errorf("stderr:\n%s", res.stderr)
+	}
+	// The jobs it names are the jobs in the spool.
+	for _, name := range regexp.MustCompile(`job (\S+\.job)`).FindAllStringSubmatch(res.stdout, -1) {
+		if _, err := os.Stat(filepath.Join(s.workdir, ".pipelined", "spool", "new", name[1])); err != nil {
+			t.Errorf("the report names job %s, which is not queued: %v", name[1], err)
+		}
+	}
+
+	// A second pass: skipped, as queued. --quiet: nothing on stdout, the same exit status.
+	res = s.watchOnce("--quiet")
+	if res.code != 1 || res.stdout != "" || !strings.Contains(res.stderr, "cannot list the remote") || strings.Contains(res.stderr, "hunter2") {
+		t.Errorf("--quiet: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	res = s.watchOnce("--project", "app")
+	if res.code != 0 || !strings.Contains(res.stdout, "  skipped  refs/heads/main "+short+": already queued as job ") ||
+		strings.Contains(res.stdout, "[private]") || !strings.HasSuffix(res.stdout, "total: 0 queued, 2 skipped, 0 not written; 1 remote asked, 0 failed\n") {
+		t.Errorf("--project app: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if res.stderr != "" {
+		t.Errorf("stderr of a pass without errors:\n%s", res.stderr)
+	}
+	res = s.watchOnce("--project", "app", "--quiet")
+	if res.code != 0 || res.stdout != "" || res.stderr != "" {
+		t.Errorf("--quiet, nothing wrong: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	// --quiet belongs to --once.
+	res = run(t, nil, bin.watch, "--config", s.config, "--workdir", s.workdir, "--quiet")
+	if res.code != 2 || !strings.Contains(res.stderr, "--quiet goes with --once") {
+		t.Errorf("--quiet without --once: exit %d\n%s", res.code, res.stderr)
+	}
 }

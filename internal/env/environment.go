@@ -19,6 +19,7 @@ const (
 	BuildCommit      = "BUILD_COMMIT"
 	BuildShortCommit = "BUILD_SHORT_COMMIT"
 	BuildTagObject   = "BUILD_TAG_OBJECT" // an annotated tag's tag object; BUILD_COMMIT is the commit it tags
+	BuildEngine      = "BUILD_ENGINE"     // the name of the Docker engine the build runs on
 	BuildRunPath     = "BUILD_RUN_PATH"
 	BuildPath        = "BUILD_PATH"
 	BuildDropPath    = "BUILD_DROP_PATH"
@@ -32,7 +33,7 @@ const (
 func IsRuntime(name string) bool {
 	switch name {
 	case BuildProject, BuildRemote, BuildRef, BuildRefName, BuildBranch, BuildTag, BuildCommit,
-		BuildShortCommit, BuildTagObject, BuildRunPath, BuildPath, BuildDropPath, BuildLog, BuildImage, BuildStatus, BuildStep:
+		BuildShortCommit, BuildTagObject, BuildEngine, BuildRunPath, BuildPath, BuildDropPath, BuildLog, BuildImage, BuildStatus, BuildStep:
 		return true
 	}
 	return false
@@ -68,6 +69,14 @@ func (e *Environment) Set(name, value string) {
 	if !slices.Contains(e.runtime, name) {
 		e.runtime = append(e.runtime, name)
 	}
+	e.values[name] = value
+	delete(e.project, name)
+}
+
+// Override sets a variable as the process environment would, with precedence over
+// env_file and env: it is neither a runtime variable (it is not handed to docker by name) nor
+// a secret. The Docker engine the supervisor chose sets DOCKER_HOST this way.
+func (e *Environment) Override(name, value string) {
 	e.values[name] = value
 	delete(e.project, name)
 }

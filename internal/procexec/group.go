@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -86,4 +87,34 @@ func Signal(pid int, start uint64, sig syscall.Signal) bool {
 		return false
 	}
 	return syscall.Kill(pid, sig) == nil
+}
+
+// KillByEnv sends SIGKILL to every process (but this one) whose environment holds
+// name=value exactly, and returns how many it signalled. It finds what a command started
+// and then hid from its process group (setsid, a double fork): every command of a build
+// gets the build's BUILD_RUN_PATH, and children inherit it.
+func KillByEnv(name, value string) int {
+	want := []byte(name + "=" + value)
+	self := os.Getpid()
+	paths, _ := filepath.Glob("/proc/[0-9]*/environ")
+	n := 0
+	for _, p := range paths {
+		pid, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(p, "/proc/"), "/environ"))
+		if err != nil || pid == self {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue // gone, or another user's
+		}
+		for _, kv := range bytes.Split(data, []byte{0}) {
+			if bytes.Equal(kv, want) {
+				if syscall.Kill(pid, syscall.SIGKILL) == nil {
+					n++
+				}
+				break
+			}
+		}
+	}
+	return n
 }

@@ -37,6 +37,9 @@ type Cmd struct {
 	// the process group: a container keeps running when its docker client is killed.
 	// Wait returns only after OnStop has returned.
 	OnStop func()
+	// ExtraFiles are handed to the command as file descriptors 3, 4, …: the supervisor hands
+	// a build the job file it has already locked.
+	ExtraFiles []*os.File
 	// OnStart, if set, is called with the command's process id once it has started, before
 	// anything else can happen to it: the build records its process groups there.
 	OnStart func(pid int)
@@ -152,6 +155,7 @@ func (p *Process) run(ctx context.Context, c Cmd, started chan<- error) {
 		cmd.Stdout = c.Output
 		cmd.Stderr = c.Output
 	}
+	cmd.ExtraFiles = c.ExtraFiles
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if !c.Detach {
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL

@@ -207,3 +207,30 @@ func TestGroupKillsWhatALeaderLeftBehind(t *testing.T) {
 		t.Errorf("Kill of a reused id: %v", err)
 	}
 }
+
+func TestKillByEnvFindsWhatLeftItsGroup(t *testing.T) {
+	marker := fmt.Sprintf("/tmp/kill-by-env-%d", os.Getpid())
+	// setsid: a new session and group, out of reach of a group kill.
+	cmd := exec.Command("setsid", "sleep", "300")
+	cmd.Env = append(os.Environ(), "BUILD_RUN_PATH="+marker)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	testenv.Eventually(t, 10*time.Second, "the process did not start", func() bool {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", cmd.Process.Pid))
+		return strings.Contains(string(data), marker)
+	})
+	if n := KillByEnv("BUILD_RUN_PATH", marker+"-other"); n != 0 {
+		t.Errorf("killed %d processes of another build", n)
+	}
+	if n := KillByEnv("BUILD_RUN_PATH", marker); n != 1 {
+		t.Errorf("killed %d processes, want 1", n)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the process outlived KillByEnv")
+	}
+}

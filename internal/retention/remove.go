@@ -15,8 +15,9 @@ import (
 // Remover removes builds and the images only they needed.
 type Remover struct {
 	Layout workdir.Layout
-	// Docker runs a docker command line and returns its combined output.
-	Docker func(ctx context.Context, argv []string) (string, error)
+	// Docker runs a docker command line on the engine at host (DOCKER_HOST, "" for the
+	// environment's own) and returns its combined output.
+	Docker func(ctx context.Context, host string, argv []string) (string, error)
 }
 
 // Remove removes a build's image, when it came from that build's docker build, no build
@@ -42,11 +43,11 @@ func (r *Remover) removeImage(ctx context.Context, b Build, keep []Build) (strin
 		return "", nil
 	}
 	for _, k := range keep {
-		if k.Status != nil && k.Status.Image == st.Image {
+		if k.Status != nil && k.Status.Image == st.Image && k.Status.DockerHost == st.DockerHost {
 			return "", nil // a build that stays records it
 		}
 	}
-	out, err := r.Docker(ctx, docker.ImageLabelsArgs(st.Image))
+	out, err := r.Docker(ctx, st.DockerHost, docker.ImageLabelsArgs(st.Image))
 	switch {
 	case err != nil && strings.Contains(strings.ToLower(out), "no such image"):
 		return "", nil // already gone
@@ -55,14 +56,14 @@ func (r *Remover) removeImage(ctx context.Context, b Build, keep []Build) (strin
 	case strings.TrimSpace(out) != labelsOf(r.Layout, st).ImageLabels():
 		return "", nil // not made by this build's docker build
 	}
-	users, err := r.Docker(ctx, docker.ImageUsersArgs(st.Image))
+	users, err := r.Docker(ctx, st.DockerHost, docker.ImageUsersArgs(st.Image))
 	if err != nil {
 		return "", fmt.Errorf("asking docker which containers use image %s: %v", st.Image, err)
 	}
 	if strings.TrimSpace(users) != "" {
 		return "", nil // a container uses it
 	}
-	if out, err := r.Docker(ctx, docker.RemoveImageArgs(st.Image)); err != nil {
+	if out, err := r.Docker(ctx, st.DockerHost, docker.RemoveImageArgs(st.Image)); err != nil {
 		return "", fmt.Errorf("removing image %s: %v: %s", st.Image, err, strings.TrimSpace(out))
 	}
 	return st.Image, nil

@@ -3,6 +3,7 @@ package spool
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -79,6 +80,50 @@ func Hold(path string) (*Held, error) {
 	return &Held{f: f, Path: path, Job: j}, nil
 }
 
+// JobFDEnv names the environment variable by which the supervisor tells pipeline-build the
+// file descriptor of the job file it locked for it.
+const JobFDEnv = "PIPELINED_JOB_FD"
+
+// Lock opens the claimed job name and locks it, for the supervisor to hand the locked file
+// to the build it starts (HoldFile): the job is held from before the build starts, so that
+// no moment exists when a claimed job of a starting build looks abandoned.
+func (s *Spool) Lock(name string) (*os.File, error) {
+	f, err := openRegular(s.Path(Cur, name), unix.O_RDWR, MaxJobSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := setLock(f, unix.F_WRLCK, false); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// HoldFile takes over a job file the supervisor locked and handed down (Lock): f must be
+// the file at path, which stays locked for as long as f is open.
+func HoldFile(f *os.File, path string) (*Held, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	at, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() || !os.SameFile(info, at) {
+		return nil, fmt.Errorf("the job file handed down is not %s", path)
+	}
+	// The description already holds the lock: taking it again is a no-op that makes sure.
+	if err := setLock(f, unix.F_WRLCK, false); err != nil {
+		return nil, err
+	}
+	j, err := decodeFrom(io.NewSectionReader(f, 0, MaxJobSize+1))
+	if err != nil {
+		return nil, err
+	}
+	return &Held{f: f, Path: path, Job: j}, nil
+}
+
 // Release releases the lock; the file stays for the supervisor to deal with.
 func (h *Held) Release() { h.f.Close() }
 
@@ -132,6 +177,10 @@ func LockDaemon(path string) (*DaemonLock, error) {
 		return nil, fmt.Errorf("opening the daemon lock %s: %w", path, err)
 	}
 	f := os.NewFile(uintptr(fd), path)
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("the daemon lock %s is not a regular file; remove it", path)
+	}
 	if err := setLock(f, unix.F_WRLCK, false); err != nil {
 		f.Close()
 		if errors.Is(err, ErrLocked) {

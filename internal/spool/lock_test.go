@@ -137,3 +137,35 @@ func TestOneDaemonPerWorkDirectory(t *testing.T) {
 	}
 	again.Close()
 }
+
+// TestLockHandedDown: the supervisor locks a claimed job and hands the file down; the
+// build takes it over, and the job is held throughout, with no moment unlocked.
+func TestLockHandedDown(t *testing.T) {
+	s, name := claimedJob(t)
+	path := s.Path(Cur, name)
+	f, err := s.Lock(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Locked(path) {
+		t.Fatal("not locked after Lock")
+	}
+	if _, err := Hold(path); !errors.Is(err, ErrLocked) {
+		t.Errorf("a second build could hold the locked job: %v", err)
+	}
+	h, err := HoldFile(f, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Job.Project != job.Project {
+		t.Errorf("job = %+v", h.Job)
+	}
+	other, _ := claimedJob(t)
+	if _, err := HoldFile(f, other.Path(Cur, "nope")); err == nil {
+		t.Error("HoldFile accepted a path that is not the file handed down")
+	}
+	h.Release()
+	if Locked(path) {
+		t.Error("still locked after Release")
+	}
+}

@@ -66,6 +66,10 @@ func Decide(e Ending) (Outcome, string) {
 		return Done, "" // the build says it reached a result, though build.json does not show it
 	case e.Exited && e.Signal == 0 && e.Code == exitcode.Retry:
 		return Retry, "an infrastructure error stopped the build"
+	case canceled && e.Exited && !e.Stopping:
+		// The daemon runs and did not cancel it: an operator's kill -TERM, meant as a cancel
+		// (requeuing it would start it again at once).
+		return Withdrawn, "canceled by a signal from outside pipelined"
 	case canceled || e.Stopping:
 		return Requeue, "canceled because pipelined stopped"
 	}

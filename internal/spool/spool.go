@@ -67,6 +67,9 @@ func (s *Spool) Write(j Job) (string, error) {
 // A non-zero mtime is given to the file, so that it keeps its place in the queue.
 func (s *Spool) deliver(name string, j Job, mtime time.Time) error {
 	tmp := s.Path(Tmp, name)
+	// A file of this name in tmp/ is one this spool left (a crash mid-rewrite): the names
+	// are unique, so it is ours to replace.
+	os.Remove(tmp)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/env"
 	"pipelined/internal/procexec"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
@@ -26,6 +27,7 @@ type build struct {
 	output  *tail             // the end of its stderr
 	// withdrawn is set once the build is being canceled on purpose (superseded).
 	withdrawn bool
+	engine    string // the Docker engine it runs on, "" for a project without Docker
 }
 
 // ended reports that a build's process is gone, with what the records say.
@@ -43,17 +45,31 @@ type retryDispatch struct{}
 
 // start runs pipeline-build for a claimed job. The build is detached: should the daemon
 // die, the build goes on, and the next daemon adopts it.
-func (s *supervisor) start(name string, job spool.Job) {
+func (s *supervisor) start(name string, job spool.Job, engineName string) {
 	out := &tail{max: 4096}
 	ctx, cancel := context.WithCancel(s.buildsCtx)
-	p, err := procexec.Start(ctx, procexec.Cmd{
-		Argv: []string{s.o.Build, "--config", s.layout.ConfigSnapshot(), "--workdir", s.layout.Root,
-			"--grace", s.o.Grace.String(), "--job", s.spool.Path(spool.Cur, name)},
-		Env:    os.Environ(),
-		Output: out,
-		Grace:  buildKillAfter(s.o.Grace),
-		Detach: true,
-	})
+	argv := []string{s.o.Build, "--config", s.layout.ConfigSnapshot(), "--workdir", s.layout.Root,
+		"--grace", s.o.Grace.String(), "--job", s.spool.Path(spool.Cur, name)}
+	env := os.Environ()
+	if e, ok := s.pool.Get(engineName); ok {
+		argv = append(argv, "--engine", e.Name+"="+e.Host) // pipeline-build sets its DOCKER_HOST
+	}
+	// The job is locked before the build starts, and the locked file handed down to it: a
+	// daemon killed at any moment from here leaves either no build, or a build holding
+	// its job, never a running build whose job looks abandoned.
+	locked, err := s.spool.Lock(name)
+	var p *procexec.Process
+	if err == nil {
+		p, err = procexec.Start(ctx, procexec.Cmd{
+			Argv:       argv,
+			Env:        append(env, spool.JobFDEnv+"=3"),
+			Output:     out,
+			Grace:      buildKillAfter(s.o.Grace),
+			Detach:     true,
+			ExtraFiles: []*os.File{locked},
+		})
+		locked.Close()
+	}
 	if err != nil {
 		cancel()
 		// Requeuing fires the spool watch again: without a pause this would spin until
@@ -66,11 +82,14 @@ func (s *supervisor) start(name string, job spool.Job) {
 		time.AfterFunc(startRetry, func() { s.send(retryDispatch{}) })
 		return
 	}
-	b := &build{name: name, job: job, started: time.Now(), proc: p, cancel: cancel, output: out}
+	b := &build{name: name, job: job, started: time.Now(), proc: p, cancel: cancel, output: out, engine: engineName}
 	b.group, _ = procexec.GroupOf(p.Pid)
 	s.track(b)
-	s.log.Info("dispatched build", "project", job.Project, "ref", job.Ref, "commit", workdir.ShortCommit(job.Commit),
-		"job", name, "pid", p.Pid)
+	attrs := []any{"project", job.Project, "ref", job.Ref, "commit", workdir.ShortCommit(job.Commit), "job", name, "pid", p.Pid}
+	if engineName != "" {
+		attrs = append(attrs, "engine", engineName)
+	}
+	s.log.Info("dispatched build", attrs...)
 	s.refreshPages()
 	go func() {
 		res, _ := p.Wait()
@@ -85,6 +104,9 @@ func (s *supervisor) adopt(name string, job spool.Job, st *buildlog.Status) {
 	if st != nil {
 		b.group = procexec.Group{PGID: st.PID, Start: st.PIDStart}
 		b.started = st.Started
+		if _, ok := s.pool.Get(st.Engine); ok {
+			b.engine = st.Engine
+		}
 	}
 	s.track(b)
 	s.log.Info("adopted a running build", "project", job.Project, "ref", job.Ref, "job", name, "pid", b.group.PGID)
@@ -98,14 +120,24 @@ func (s *supervisor) adopt(name string, job spool.Job, st *buildlog.Status) {
 // track adds a build to the running set, which the shutdown watchdog can read too.
 func (s *supervisor) track(b *build) {
 	s.builds[b.name] = b
+	if b.engine != "" {
+		s.pool.Take(b.engine)
+		s.publishEngines()
+	}
 	s.groupsMu.Lock()
 	s.groups[b.name] = b.group
 	s.groupsMu.Unlock()
 }
 
 func (s *supervisor) untrack(name string) {
-	if b := s.builds[name]; b != nil && b.cancel != nil {
-		b.cancel()
+	if b := s.builds[name]; b != nil {
+		if b.cancel != nil {
+			b.cancel()
+		}
+		if b.engine != "" {
+			s.pool.Release(b.engine)
+			s.publishEngines()
+		}
 	}
 	delete(s.builds, name)
 	s.groupsMu.Lock()
@@ -127,6 +159,7 @@ func (s *supervisor) settle(b *build, e spool.Ending) ended {
 	outcome, why := spool.Decide(e)
 	if st != nil && st.Result == buildlog.Running {
 		killGroups(st.Groups)
+		procexec.KillByEnv(env.BuildRunPath, dir)
 		st.Groups = nil
 		st.Finished = time.Now().UTC()
 		if outcome == spool.Requeue {
@@ -189,6 +222,9 @@ func (s *supervisor) finish(ev ended) {
 		return
 	}
 	s.untrack(ev.name)
+	if ev.status != nil && ev.status.EngineDown && b.engine != "" {
+		s.engineFailed(b.engine, ev.status.Reason)
+	}
 	s.settleJob(ev.name, b.job, ev, b.output.lastLines(), time.Since(b.started))
 }
 
@@ -269,8 +305,12 @@ func (s *supervisor) retry(name string, job spool.Job, reason string) []any {
 			b.WriteString("attempt " + itoa(i+1) + " at " + a.At.Format(time.RFC3339) + ": " + a.Reason + "\n")
 		}
 		dest, err := s.spool.Reject(spool.Cur, name, strings.TrimSuffix(b.String(), "\n"))
-		if err != nil && dest == "" {
+		switch {
+		case err != nil && dest == "":
 			s.log.Error("cannot move a job that keeps failing to bad/; it stays in cur/", "job", name, "error", err.Error())
+		case err != nil:
+			s.log.Error("moved a job that keeps failing to bad/, without its reason file", "job", name, "error", err.Error(),
+				"reasons", strings.TrimSuffix(b.String(), "\n"))
 		}
 		return []any{"attempt", attempt, "moved_to", dest}
 	}

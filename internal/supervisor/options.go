@@ -3,6 +3,8 @@ package supervisor
 import (
 	"log/slog"
 	"time"
+
+	"pipelined/internal/engine"
 )
 
 // Options configure the daemon.
@@ -13,11 +15,14 @@ type Options struct {
 	Interval time.Duration // between two polls of a remote; 0 runs no watcher (webhooks only)
 	// PollTimeout bounds one git ls-remote of the watcher; 0 for the watcher's default.
 	PollTimeout time.Duration
-	Grace       time.Duration // a canceled build's time to stop; see the budgets below
-	Logger      *slog.Logger
-	Build       string // path of pipeline-build
-	Watch       string // path of pipeline-watch
-	Version     string // for the start log line
+	// Engines are the Docker engines builds run on (--engine); none means one, "local",
+	// the environment's own Docker, with Limit slots.
+	Engines []engine.Engine
+	Grace   time.Duration // a canceled build's time to stop; see the budgets below
+	Logger  *slog.Logger
+	Build   string // path of pipeline-build
+	Watch   string // path of pipeline-watch
+	Version string // for the start log line
 }
 
 // Budgets (SPEC §7.4, §8). Each outer one exceeds the inner ones:
@@ -43,6 +48,11 @@ const (
 	cleanTmpEvery = time.Hour
 	// startRetry pauses dispatching after pipeline-build could not be started.
 	startRetry = 10 * time.Second
+	// maxFileOpsPerDispatch bounds the jobs dispatch sets aside or drops in one turn of the
+	// main loop.
+	maxFileOpsPerDispatch = 100
+	// maxProblemsLogged bounds the problems of an invalid configuration logged at a reload.
+	maxProblemsLogged = 20
 	// watchdogMargin: past the exit deadline by this much, a daemon whose main loop is held
 	// up exits anyway.
 	watchdogMargin = 500 * time.Millisecond

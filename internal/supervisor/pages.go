@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"pipelined/internal/page"
@@ -36,7 +37,7 @@ func (s *supervisor) pageWriter(ctx context.Context) {
 			return
 		case <-time.After(pageDelay):
 		}
-		err := page.Write(s.layout, s.spool, time.Now())
+		err := errors.Join(page.Write(s.layout, s.spool, time.Now()), s.writeEngines())
 		switch {
 		case err != nil && err.Error() != lastErr:
 			s.log.Warn("cannot write the status pages", "error", err.Error())

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"pipelined/internal/config"
+	"pipelined/internal/engine"
 	"pipelined/internal/git"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
@@ -42,6 +43,7 @@ type decision struct {
 	action action
 	q      queued // for interrupt: the running build's job name and job
 	reason string
+	engine string // for start: the Docker engine it runs on, "" for a project without Docker
 }
 
 // plan is the dispatch state machine. It walks the queue in FIFO order and decides which
@@ -53,7 +55,12 @@ type decision struct {
 // or whose project is at its limit, is passed over and does not hold up the jobs behind it;
 // wake is the earliest time a job in back-off becomes due (zero if none). plan does no
 // I/O: the caller carries the decisions out.
-func plan(queue []queued, runs []running, slots int, cfg *config.Config, now time.Time) (decisions []decision, wake time.Time) {
+//
+// A project that builds images needs a slot on a Docker engine as well: one of its engines
+// (the key engines; any when empty) that is up and has a free slot (engines, which plan
+// does not change). Projects without Docker need none.
+func plan(queue []queued, runs []running, slots int, cfg *config.Config, engines *engine.Pool, now time.Time) (decisions []decision, wake time.Time) {
+	engines = engines.Clone()
 	taken := map[string]bool{}     // keys running or queued ahead
 	perProject := map[string]int{} // builds running or starting
 	for _, r := range runs {
@@ -66,24 +73,24 @@ func plan(queue []queued, runs []running, slots int, cfg *config.Config, now tim
 	for _, r := range runs {
 		p := cfg.Project(r.job.Project)
 		if n, ok := newest[branchKey(r.job)]; ok && !r.withdrawn && p != nil && p.Interruptible && n.job.Commit != r.job.Commit {
-			decisions = append(decisions, decision{interrupt, queued{name: r.name, job: r.job}, supersededBy(n.job)})
+			decisions = append(decisions, decision{action: interrupt, q: queued{name: r.name, job: r.job}, reason: supersededBy(n.job)})
 		}
 	}
 	for _, q := range queue {
 		if reason := refusal(cfg, q.job); reason != "" {
-			decisions = append(decisions, decision{refuse, q, reason})
+			decisions = append(decisions, decision{action: refuse, q: q, reason: reason})
 			continue
 		}
 		key := q.job.Key()
 		switch n, ok := newest[branchKey(q.job)]; {
 		case taken[key]:
-			decisions = append(decisions, decision{drop, q, "the same project, ref and commit is running or queued ahead"})
+			decisions = append(decisions, decision{action: drop, q: q, reason: "the same project, ref and commit is running or queued ahead"})
 			continue
 		case q.builtBy != "":
-			decisions = append(decisions, decision{drop, q, "already built in " + q.builtBy})
+			decisions = append(decisions, decision{action: drop, q: q, reason: "already built in " + q.builtBy})
 			continue
 		case ok && n.name != q.name && n.job.Commit != q.job.Commit:
-			decisions = append(decisions, decision{drop, q, supersededBy(n.job)})
+			decisions = append(decisions, decision{action: drop, q: q, reason: supersededBy(n.job)})
 			continue
 		}
 		taken[key] = true
@@ -96,11 +103,21 @@ func plan(queue []queued, runs []running, slots int, cfg *config.Config, now tim
 		if limit := cfg.Project(q.job.Project).Limit; limit > 0 && perProject[q.job.Project] >= int(limit) {
 			continue
 		}
-		if slots > 0 {
-			decisions = append(decisions, decision{action: start, q: q})
-			perProject[q.job.Project]++
-			slots--
+		if slots <= 0 {
+			continue
 		}
+		d := decision{action: start, q: q}
+		if p := cfg.Project(q.job.Project); p.Build {
+			e, ok := engines.Pick(p.EngineNames())
+			if !ok {
+				continue // no engine for it now; later jobs may have one
+			}
+			engines.Take(e.Name)
+			d.engine = e.Name
+		}
+		decisions = append(decisions, d)
+		perProject[q.job.Project]++
+		slots--
 	}
 	return decisions, wake
 }

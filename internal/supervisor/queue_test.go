@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"pipelined/internal/config"
+	"pipelined/internal/engine"
 	"pipelined/internal/spool"
 )
 
@@ -19,6 +20,13 @@ func testConfig(t *testing.T) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// testPool is one engine, up, with room: projects with build = True can start.
+func testPool() *engine.Pool {
+	p := engine.NewPool([]engine.Engine{{Name: "local", Slots: 10}}, time.Now())
+	p.SetUp("local", true, "", time.Now())
+	return p
 }
 
 func commit(c byte) string { return strings.Repeat(string(c), 40) }
@@ -40,14 +48,14 @@ func summary(ds []decision) string {
 func TestPlanStartsFIFOWithinTheFreeSlots(t *testing.T) {
 	cfg := testConfig(t)
 	queue := []queued{job("1", "a", "main", commit('1')), job("2", "b", "main", commit('2')), job("3", "a", "dev", commit('3'))}
-	ds, wake := plan(queue, nil, 2, cfg, time.Now())
+	ds, wake := plan(queue, nil, 2, cfg, testPool(), time.Now())
 	if got := summary(ds); got != "1:start 2:start" {
 		t.Errorf("plan = %s", got)
 	}
 	if !wake.IsZero() {
 		t.Errorf("wake = %v with no job in back-off", wake)
 	}
-	if ds, _ := plan(queue, nil, 0, cfg, time.Now()); len(ds) != 0 {
+	if ds, _ := plan(queue, nil, 0, cfg, testPool(), time.Now()); len(ds) != 0 {
 		t.Errorf("with no free slot: %s", summary(ds))
 	}
 }
@@ -67,7 +75,7 @@ func TestPlanDropsDuplicatesAndRefusesWhatTheConfigurationDoesNot(t *testing.T) 
 	built := job("built", "a", "x", commit('4'))
 	built.builtBy = "/w/a/x/44444444"
 	queue = append(queue, built)
-	ds, _ := plan(queue, runs, 5, cfg, time.Now())
+	ds, _ := plan(queue, runs, 5, cfg, testPool(), time.Now())
 	want := "running-dup:drop unknown:refuse disabled:refuse first:start queued-dup:drop latest-1:start latest-2:drop built:drop"
 	if got := summary(ds); got != want {
 		t.Errorf("plan =\n  %s\nwant\n  %s", got, want)
@@ -79,7 +87,7 @@ func TestPlanDropsDuplicatesAndRefusesWhatTheConfigurationDoesNot(t *testing.T) 
 	}
 	// A commit-less job is not a duplicate of a running one: the ref may have moved since.
 	runs = []running{{name: "r", job: spool.Job{Project: "b", Ref: "refs/heads/dev"}}}
-	if ds, _ := plan([]queued{job("again", "b", "dev", "")}, runs, 1, cfg, time.Now()); summary(ds) != "again:start" {
+	if ds, _ := plan([]queued{job("again", "b", "dev", "")}, runs, 1, cfg, testPool(), time.Now()); summary(ds) != "again:start" {
 		t.Errorf("a commit-less job behind a running one: %s", summary(ds))
 	}
 }
@@ -90,14 +98,14 @@ func TestPlanPassesOverJobsInBackOff(t *testing.T) {
 	waiting := job("waiting", "a", "main", commit('1'))
 	waiting.job = waiting.job.WithAttempt(now, "disk full")
 	queue := []queued{waiting, job("behind", "b", "main", commit('2')), job("dup", "a", "main", commit('1'))}
-	ds, wake := plan(queue, nil, 1, cfg, now)
+	ds, wake := plan(queue, nil, 1, cfg, testPool(), now)
 	if got := summary(ds); got != "behind:start dup:drop" {
 		t.Errorf("plan = %s: a job in back-off must not hold up the queue, and still counts as queued", got)
 	}
 	if want := spool.RetryAt(waiting.job); !wake.Equal(want) {
 		t.Errorf("wake = %v, want the end of the back-off %v", wake, want)
 	}
-	ds, _ = plan(queue[:1], nil, 1, cfg, wake)
+	ds, _ = plan(queue[:1], nil, 1, cfg, testPool(), wake)
 	if summary(ds) != "waiting:start" {
 		t.Errorf("after the back-off: %s", summary(ds))
 	}
@@ -118,7 +126,7 @@ func TestPlanSupersedesOlderJobsOfABranch(t *testing.T) {
 		job("no-supersede-2", "a", "main", commit('2')),
 		tagNew,
 	}
-	ds, _ := plan(queue, nil, 10, cfg, time.Now())
+	ds, _ := plan(queue, nil, 10, cfg, testPool(), time.Now())
 	want := "c1:drop other-branch:start c2:drop tag-old:start no-supersede-1:start c3:start c3-again:drop no-supersede-2:start tag-new:start"
 	if got := summary(ds); got != want {
 		t.Errorf("plan =\n  %s\nwant\n  %s", got, want)
@@ -129,7 +137,7 @@ func TestPlanSupersedesOlderJobsOfABranch(t *testing.T) {
 		}
 	}
 	// A newer job without a commit wants the branch's latest commit: it supersedes too.
-	ds, _ = plan([]queued{job("old", "sup", "main", commit('1')), job("latest", "sup", "main", "")}, nil, 10, cfg, time.Now())
+	ds, _ = plan([]queued{job("old", "sup", "main", commit('1')), job("latest", "sup", "main", "")}, nil, 10, cfg, testPool(), time.Now())
 	if summary(ds) != "old:drop latest:start" || !strings.Contains(ds[0].reason, "latest commit of main") {
 		t.Errorf("plan = %s (%q)", summary(ds), ds[0].reason)
 	}
@@ -149,7 +157,7 @@ func TestPlanInterruptsARunningBuildOfAnInterruptibleProject(t *testing.T) {
 		job("same-int-dev", "int", "dev", commit('1')),
 		{name: "new-int-tag", job: spool.Job{Project: "int", Ref: "refs/tags/v1", Commit: commit('2')}},
 	}
-	ds, _ := plan(queue, runs, 0, cfg, time.Now())
+	ds, _ := plan(queue, runs, 0, cfg, testPool(), time.Now())
 	if got := summary(ds); got != "int-main:interrupt same-int-dev:drop" {
 		t.Errorf("plan = %s", got)
 	}
@@ -157,7 +165,7 @@ func TestPlanInterruptsARunningBuildOfAnInterruptibleProject(t *testing.T) {
 		t.Errorf("interrupt reason %q", ds[0].reason)
 	}
 	runs[0].withdrawn = true
-	if ds, _ := plan(queue, runs, 0, cfg, time.Now()); strings.Contains(summary(ds), "interrupt") {
+	if ds, _ := plan(queue, runs, 0, cfg, testPool(), time.Now()); strings.Contains(summary(ds), "interrupt") {
 		t.Errorf("a build already being canceled is interrupted again: %s", summary(ds))
 	}
 }
@@ -166,12 +174,49 @@ func TestPlanKeepsAProjectWithinItsLimitWithoutHoldingUpOthers(t *testing.T) {
 	cfg := testConfig(t)
 	queue := []queued{job("one-1", "one", "a", commit('1')), job("one-2", "one", "b", commit('2')),
 		job("one-3", "one", "c", commit('3')), job("other", "b", "main", commit('4'))}
-	ds, _ := plan(queue, nil, 4, cfg, time.Now())
+	ds, _ := plan(queue, nil, 4, cfg, testPool(), time.Now())
 	if got := summary(ds); got != "one-1:start other:start" {
 		t.Errorf("plan = %s", got)
 	}
 	runs := []running{{name: "one-1", job: queue[0].job}}
-	if ds, _ := plan(queue[1:], runs, 3, cfg, time.Now()); summary(ds) != "other:start" {
+	if ds, _ := plan(queue[1:], runs, 3, cfg, testPool(), time.Now()); summary(ds) != "other:start" {
 		t.Errorf("with one build of the project running: %s", summary(ds))
+	}
+}
+
+func TestPlanGivesDockerProjectsAnEngineWithASlot(t *testing.T) {
+	cfg, err := config.Parse(strings.NewReader("[img]\nremote = /r\nbuild = True\nsupersede = False\n\n"+
+		"[arm]\nremote = /r\nbuild = True\nengines = arm64\n\n[plain]\nremote = /r\n"), "test.ini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	pool := engine.NewPool([]engine.Engine{{Name: "local", Slots: 1}, {Name: "arm64", Slots: 1}}, now)
+	queue := []queued{job("i1", "img", "a", commit('1')), job("arm", "arm", "a", commit('2')),
+		job("i2", "img", "b", commit('3')), job("plain", "plain", "a", commit('4'))}
+	// No engine has answered yet: only the project without Docker starts.
+	ds, _ := plan(queue, nil, 10, cfg, pool, now)
+	if got := summary(ds); got != "plain:start" {
+		t.Errorf("plan with no engine up = %s", got)
+	}
+	pool.SetUp("local", true, "", now)
+	pool.SetUp("arm64", false, "no answer", now)
+	ds, _ = plan(queue, nil, 10, cfg, pool, now)
+	if got := summary(ds); got != "i1:start plain:start" {
+		t.Errorf("plan with local up = %s: arm waits for arm64, i2 for a free slot", got)
+	}
+	if ds[0].engine != "local" || ds[1].engine != "" {
+		t.Errorf("engines chosen: %q, %q", ds[0].engine, ds[1].engine)
+	}
+	pool.SetUp("arm64", true, "", now)
+	ds, _ = plan(queue, nil, 10, cfg, pool, now)
+	if got := summary(ds); got != "i1:start arm:start plain:start" {
+		t.Errorf("plan with both up = %s: i2 waits for a free slot", got)
+	}
+	if ds[0].engine != "local" || ds[1].engine != "arm64" {
+		t.Errorf("engines chosen: %q %q", ds[0].engine, ds[1].engine)
+	}
+	if pool.States()[0].InUse != 0 {
+		t.Error("plan took a slot of the pool it was given")
 	}
 }

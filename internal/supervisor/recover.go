@@ -8,6 +8,9 @@ import (
 
 	"pipelined/internal/buildlog"
 	"pipelined/internal/docker"
+	"pipelined/internal/engine"
+	"pipelined/internal/env"
+	"pipelined/internal/procexec"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -28,10 +31,9 @@ type recovered struct{ jobs []claimedJob }
 
 // recover sorts out, on a goroutine of its own, what a previous daemon left (SPEC §5, §8):
 // the claimed jobs (adopted if their build runs, else decided like any build whose process
-// is gone), then every build.json that says running for a process that is gone, then the
-// containers of this work directory that no running build owns. The claimed jobs are
-// reported as soon as they are known, since dispatch waits for them; the rest is clean-up.
-func (s *supervisor) recover(ctx context.Context) {
+// is gone), then every build.json that says running for a process that is gone. The
+// containers no running build owns are removed as each engine comes up (cleanEngine).
+func (s *supervisor) recover() {
 	var jobs []claimedJob
 	entries, err := s.spool.List(spool.Cur)
 	if err != nil {
@@ -42,15 +44,17 @@ func (s *supervisor) recover(ctx context.Context) {
 	}
 	s.send(recovered{jobs: jobs})
 	s.markDeadBuilds()
-	if s.anyDocker() {
-		running := map[string]bool{}
-		for _, j := range jobs {
-			if j.running {
-				running[j.name] = true
-			}
-		}
-		s.removeOrphanContainers(ctx, running)
+}
+
+// cleanEngine removes, off the main loop, the orphan containers on an engine that has just
+// come up: at start, and after it was down (a build it failed may have left one). It waits
+// for recovery, which says which builds run.
+func (s *supervisor) cleanEngine(e engine.Engine) {
+	running := map[string]bool{}
+	for name := range s.builds {
+		running[name] = true
 	}
+	go s.removeOrphanContainers(s.bgCtx, e, running)
 }
 
 // recoverJob looks at one claimed job.
@@ -92,6 +96,7 @@ func (s *supervisor) markDeadBuilds() {
 			continue
 		}
 		killGroups(st.Groups)
+		procexec.KillByEnv(env.BuildRunPath, b.Dir)
 		st.Groups = nil
 		st.Result, st.Finished = buildlog.Failed, time.Now().UTC()
 		st.Reason = "pipeline-build (pid " + itoa(st.PID) + ") died before it recorded a result; found at start-up"
@@ -117,6 +122,11 @@ func (s *supervisor) onRecovered(r recovered) {
 	}
 	s.recovering = false
 	s.refreshPages()
+	for _, st := range s.pool.States() {
+		if st.Up {
+			s.cleanEngine(st.Engine)
+		}
+	}
 	s.log.Info("recovered the spool", "claimed", len(r.jobs), "running", len(s.builds))
 }
 
@@ -138,12 +148,12 @@ func (s *supervisor) anyDocker() bool {
 	return false
 }
 
-// removeOrphanContainers removes every container labelled with this work directory whose
-// build is not running.
-func (s *supervisor) removeOrphanContainers(ctx context.Context, adopted map[string]bool) {
-	out, err := docker.Run(ctx, docker.ListArgs(s.layout.Root))
+// removeOrphanContainers removes every container on an engine labelled with this work
+// directory whose build is not running.
+func (s *supervisor) removeOrphanContainers(ctx context.Context, e engine.Engine, adopted map[string]bool) {
+	out, err := docker.Run(ctx, e.Host, docker.ListArgs(s.layout.Root))
 	if err != nil {
-		s.log.Warn("not looking for orphan containers: the Docker engine did not answer", "error", err.Error())
+		s.log.Warn("not looking for orphan containers: the Docker engine did not answer", "engine", e.Name, "error", err.Error())
 		return
 	}
 	for _, line := range strings.Split(out, "\n") {
@@ -157,25 +167,30 @@ func (s *supervisor) removeOrphanContainers(ctx context.Context, adopted map[str
 		if buildRunning(dir) || (dir == "" && adopted[job]) {
 			continue
 		}
-		if _, err := docker.Run(ctx, docker.RemoveArgs(name)); err != nil {
-			s.log.Error("cannot remove an orphan container", "container", name, "error", err.Error())
+		if _, err := docker.Run(ctx, e.Host, docker.RemoveWithVolumesArgs(name)); err != nil {
+			s.log.Error("cannot remove an orphan container", "engine", e.Name, "container", name, "error", err.Error())
 			continue
 		}
-		s.log.Info("removed an orphan container", "container", name, "build", dir)
+		s.log.Info("removed an orphan container", "engine", e.Name, "container", name, "build", dir)
 	}
 }
 
 // removeContainersOf removes the containers of a build that died and could not remove
 // them itself: its run container, and what an interrupted docker build left.
 func (s *supervisor) removeContainersOf(ctx context.Context, dir string, st *buildlog.Status) {
-	ids, err := docker.Run(ctx, docker.BuildContainersArgs(dir))
+	ids, err := docker.Run(ctx, st.DockerHost, docker.BuildContainersArgs(dir))
 	if err != nil {
 		return
 	}
 	labels := docker.Labels{Workdir: s.layout.Root, Project: st.Project, Ref: st.Ref, Commit: st.JobCommit(), Job: st.Job}
-	intermediate, _ := docker.Run(ctx, docker.IntermediateArgs(labels))
+	intermediate, _ := docker.Run(ctx, st.DockerHost, docker.IntermediateArgs(labels))
+	seen := map[string]bool{}
 	for _, id := range strings.Fields(ids + " " + intermediate) {
-		if _, err := docker.Run(ctx, docker.RemoveArgs(id)); err == nil {
+		if seen[id] {
+			continue // a run container carries the image's labels too
+		}
+		seen[id] = true
+		if _, err := docker.Run(ctx, st.DockerHost, docker.RemoveWithVolumesArgs(id)); err == nil {
 			s.log.Info("removed the container of a dead build", "container", id, "build", dir)
 		}
 	}

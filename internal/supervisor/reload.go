@@ -3,6 +3,7 @@ package supervisor
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -45,7 +46,13 @@ func (s *supervisor) onReloaded(r reloaded) {
 	s.reloading = false
 	defer func() { notify("READY=1", s.status()) }()
 	if r.err != nil {
-		for _, e := range config.Problems(r.err) {
+		problems := config.Problems(r.err)
+		for i, e := range problems {
+			if i == maxProblemsLogged {
+				s.log.Error("configuration not reloaded, keeping the previous one", "why", r.why,
+					"problem", fmt.Sprintf("and %d more problems (pipelined --dump-config --config FILE lists them all)", len(problems)-i))
+				break
+			}
 			s.log.Error("configuration not reloaded, keeping the previous one", "why", r.why, "problem", e.Error())
 		}
 	} else {
@@ -70,6 +77,9 @@ func (s *supervisor) writeSnapshot(cfg *config.Config) error {
 		return err
 	}
 	path := s.layout.ConfigSnapshot()
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b.Bytes()) {
+		return nil // unchanged: nothing to write (and a full disk does not stop a restart)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".config.ini.*")
 	if err != nil {
 		return err

@@ -39,6 +39,9 @@ type scanResult struct {
 	seq   int
 	queue []queued
 	err   error
+	// young is set when a file that is not (yet) a valid job was left for a moment: a
+	// writer that ignores the maildir rule may still be writing it.
+	young bool
 }
 
 func newScanner(sp *spool.Spool, layout workdir.Layout, log *slog.Logger) *scanner {
@@ -49,23 +52,27 @@ func newScanner(sp *spool.Spool, layout workdir.Layout, log *slog.Logger) *scann
 // through send, until requests is closed.
 func (sc *scanner) run(requests <-chan int, send func(any)) {
 	for seq := range requests {
-		queue, err := sc.scan()
-		send(scanResult{seq: seq, queue: queue, err: err})
+		queue, young, err := sc.scan()
+		send(scanResult{seq: seq, queue: queue, err: err, young: young})
 	}
 }
 
-// scan lists new/ and returns the valid jobs in FIFO order.
-func (sc *scanner) scan() ([]queued, error) {
+// youngFile is how long a file that does not parse is left alone before it is set aside:
+// a writer copying a job straight into new/ may not have finished it.
+const youngFile = 2 * time.Second
+
+// scan lists new/ and returns the valid jobs in FIFO order, and whether a young file that
+// does not parse was left for later.
+func (sc *scanner) scan() (queue []queued, young bool, err error) {
 	if time.Since(sc.cleaned) > cleanTmpEvery {
 		sc.spool.CleanTmp(staleTmp)
 		sc.cleaned = time.Now()
 	}
 	entries, err := sc.spool.List(spool.New)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	seen := map[string]bool{}
-	var queue []queued
 	for _, e := range entries {
 		seen[e.Name] = true
 		k, ok := sc.known[e.Name]
@@ -73,6 +80,9 @@ func (sc *scanner) scan() ([]queued, error) {
 			job, err := sc.spool.Read(spool.New, e.Name)
 			var rej *spool.RejectError
 			switch {
+			case errors.As(err, &rej) && e.Mode.IsRegular() && e.Size <= spool.MaxJobSize && time.Since(e.ModTime) < youngFile:
+				young = true
+				continue
 			case errors.As(err, &rej):
 				sc.reject(e.Name, rej.Reason)
 				continue
@@ -92,7 +102,7 @@ func (sc *scanner) scan() ([]queued, error) {
 			delete(sc.known, name)
 		}
 	}
-	return queue, nil
+	return queue, young, nil
 }
 
 // reject moves a file that is not a job to bad/ with the reason (SPEC §5.1). A file that

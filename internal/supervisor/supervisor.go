@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"pipelined/internal/config"
+	"pipelined/internal/engine"
+	"pipelined/internal/env"
 	"pipelined/internal/procexec"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
@@ -44,7 +47,8 @@ type supervisor struct {
 	builds       map[string]*build // job file name → running build
 	buildsCtx    context.Context   // canceled to cancel every build
 	cancelBuilds context.CancelFunc
-	events       chan any // from the goroutines: scans, ended builds, reloads, …
+	events       chan any        // from the goroutines: scans, ended builds, reloads, …
+	bgCtx        context.Context // the goroutines' context: canceled when Run returns
 	done         chan struct{}
 	stopping     atomic.Bool // set once stopping; read by the waiting goroutines
 
@@ -59,6 +63,14 @@ type supervisor struct {
 	attempts   map[string][]spool.Attempt
 	retryTimer *time.Timer // the next job whose back-off ends
 
+	// The Docker engines: the pool (the main loop's), its fixed list (read by recovery), and
+	// the state published for status.
+	pool          *engine.Pool
+	engines       []engine.Engine
+	probed        bool
+	engineBackoff map[string]time.Duration
+	engineStates  atomic.Pointer[[]engine.State]
+
 	prunes chan pruneRequest // to the pruner goroutine
 	pages  chan struct{}     // to the page writer goroutine
 
@@ -71,6 +83,7 @@ type supervisor struct {
 	watcherBackoff time.Duration
 	restartWatcher *time.Timer
 
+	claimErr    string      // the last error of a claim, logged once
 	deadline    *time.Timer // set once stopping: the daemon exits then, whatever remains
 	pausedUntil time.Time   // no dispatching before, after pipeline-build failed to start
 }
@@ -82,9 +95,9 @@ type supervisor struct {
 func Run(ctx context.Context, o Options) error {
 	// Every handler is in place before any work starts: until then, SIGHUP, SIGINT and
 	// SIGTERM would kill the process and SIGQUIT would dump goroutines.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGUSR1)
-	defer signal.Stop(sigs)
+	caught := make(chan os.Signal, 8)
+	signal.Notify(caught, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGUSR1)
+	defer signal.Stop(caught)
 
 	if o.Limit < 1 {
 		o.Limit = 1
@@ -92,10 +105,15 @@ func Run(ctx context.Context, o Options) error {
 	if o.Grace <= 0 {
 		o.Grace = procexec.DefaultGrace
 	}
+	if len(o.Engines) == 0 {
+		o.Engines = []engine.Engine{{Name: engine.Local, Slots: o.Limit}}
+	}
 	s := &supervisor{o: o, log: o.Logger, builds: map[string]*build{}, events: make(chan any), done: make(chan struct{}),
 		groups: map[string]procexec.Group{}, scans: make(chan int, 1), attempts: map[string][]spool.Attempt{}, recovering: true,
-		prunes: make(chan pruneRequest, 64), pages: make(chan struct{}, 1)}
+		prunes: make(chan pruneRequest, 64), pages: make(chan struct{}, 1),
+		pool: engine.NewPool(o.Engines, time.Now()), engines: o.Engines, engineBackoff: map[string]time.Duration{}}
 	defer close(s.done)
+	sigs := s.watchSignals(caught)
 	s.buildsCtx, s.cancelBuilds = context.WithCancel(context.WithoutCancel(ctx))
 	defer s.cancelBuilds()
 
@@ -128,6 +146,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
+	s.bgCtx = bgCtx
 	go notifier.Run(bgCtx, func(err error) { s.log.Warn("spool watch error, rescanning", "error", err.Error()) })
 	configChanged, err := watchConfigFile(bgCtx, o.Config)
 	if err != nil {
@@ -135,7 +154,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	go newScanner(s.spool, s.layout, s.log).run(s.scans, s.send)
 	defer close(s.scans)
-	go s.recover(bgCtx)
+	go s.recover()
 	go s.pruner(bgCtx)
 	go s.pageWriter(bgCtx)
 	defer close(s.prunes)
@@ -206,8 +225,6 @@ func (s *supervisor) onSignal(sig syscall.Signal) {
 			"deadline", exitDeadline(s.o.Grace).String())
 		notify("STOPPING=1", s.status())
 		s.deadline = time.NewTimer(exitDeadline(s.o.Grace))
-		// Should the main loop itself be stuck, the process still exits in time.
-		time.AfterFunc(exitDeadline(s.o.Grace)+watchdogMargin, s.watchdog)
 		s.stopTheWatcher()
 		s.cancelBuilds()
 		s.cancelAdopted()
@@ -229,14 +246,21 @@ func (s *supervisor) onEvent(ev any) {
 	case recovered:
 		s.onRecovered(ev)
 		s.dispatch()
+	case engineProbed:
+		s.onEngineProbed(ev)
 	case reloaded:
 		s.onReloaded(ev)
 	case watcherDone:
 		s.watcherExited(ev)
 	case retryDispatch:
 		s.dispatch()
+	case rescanNow:
+		s.scan()
 	}
 }
+
+// rescanNow asks the main loop for a scan of the spool.
+type rescanNow struct{}
 
 // send hands an event to the main loop, unless the daemon has returned.
 func (s *supervisor) send(ev any) {
@@ -271,7 +295,16 @@ func (s *supervisor) onScan(r scanResult) {
 		s.scan() // the spool changed while it was read
 		return
 	}
+	if r.young {
+		time.AfterFunc(youngFile, func() { s.send(rescanNow{}) })
+	}
 	s.queue = r.queue
+	for i, q := range s.queue {
+		// Attempts the disk was too full to record in the file count all the same.
+		if mem := s.attempts[q.name]; len(mem) > len(q.job.Attempts) {
+			s.queue[i].job.Attempts = mem
+		}
+	}
 	s.dispatch()
 }
 
@@ -285,9 +318,20 @@ func (s *supervisor) dispatch() {
 	for _, b := range s.builds {
 		runs = append(runs, running{name: b.name, job: b.job, withdrawn: b.withdrawn})
 	}
-	decisions, wake := plan(s.queue, runs, s.o.Limit-len(s.builds), s.config(), time.Now())
+	s.probeEngines()
+	decisions, wake := plan(s.queue, runs, s.o.Limit-len(s.builds), s.config(), s.pool, time.Now())
 	taken := map[string]bool{}
+	fileOps := 0
 	for _, d := range decisions {
+		if fileOps >= maxFileOpsPerDispatch {
+			// Thousands of files to set aside (the webhook user can write them) must not
+			// keep the loop from its signals: the rest waits for the next turn.
+			time.AfterFunc(0, func() { s.send(retryDispatch{}) })
+			break
+		}
+		if d.action != start {
+			fileOps++
+		}
 		if d.action == interrupt {
 			if b := s.builds[d.q.name]; b != nil {
 				s.withdraw(b, d.reason)
@@ -308,9 +352,14 @@ func (s *supervisor) dispatch() {
 			s.spool.Remove(spool.New, d.q.name)
 		case start:
 			if err := s.spool.Claim(d.q.name); err != nil {
-				continue // gone: claimed or removed by someone else
+				if !errors.Is(err, spool.ErrClaimed) && err.Error() != s.claimErr {
+					s.claimErr = err.Error()
+					s.log.Error("cannot claim a job: it stays queued", "job", d.q.name, "error", err.Error())
+				}
+				continue // gone (claimed or removed by someone else), or cur/ refuses it
 			}
-			s.start(d.q.name, d.q.job)
+			s.claimErr = ""
+			s.start(d.q.name, d.q.job, d.engine)
 		}
 	}
 	if len(decisions) > 0 {
@@ -355,10 +404,36 @@ func (s *supervisor) cancelAdopted() {
 func (s *supervisor) killLeftovers() {
 	for _, b := range s.builds {
 		b.group.Kill(syscall.SIGKILL)
-		if _, st := findBuild(s.layout, b.job, b.name); st != nil {
+		if dir, st := findBuild(s.layout, b.job, b.name); st != nil {
 			killGroups(st.Groups)
+			procexec.KillByEnv(env.BuildRunPath, dir)
 		}
 	}
+}
+
+// watchSignals passes the signals on to the main loop. It arms the watchdog itself when a
+// signal asks the daemon to stop (SIGTERM, SIGQUIT, a second SIGINT): should the main loop
+// be held up, the process still exits at its deadline.
+func (s *supervisor) watchSignals(caught <-chan os.Signal) <-chan os.Signal {
+	out := make(chan os.Signal, 8)
+	go func() {
+		interrupts, armed := 0, false
+		for sig := range caught {
+			if sig == syscall.SIGINT {
+				interrupts++
+			}
+			if !armed && (sig == syscall.SIGTERM || sig == syscall.SIGQUIT || interrupts > 1) {
+				armed = true
+				time.AfterFunc(exitDeadline(s.o.Grace)+watchdogMargin, s.watchdog)
+			}
+			select {
+			case out <- sig:
+			case <-s.done:
+				return
+			}
+		}
+	}()
+	return out
 }
 
 // watchdog ends the process if the shutdown has not: the main loop would have returned at

@@ -106,7 +106,7 @@ func TestPendingSnapshotServes(t *testing.T) {
 	s.set([]string{"a", "b"}, t0)
 	s.take(t0, 8)
 	s.done("a", at(1))
-	snap := pendingJobs{keys: map[string]bool{}, at: at(1.5)}
+	snap := pendingJobs{keys: map[string]string{}, at: at(1.5)}
 	cases := []struct {
 		due  []string
 		now  time.Time

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -37,6 +38,9 @@ type Options struct {
 	PollNow <-chan struct{}
 	// Projects, if set, restricts the watcher to these projects.
 	Projects []string
+	// Report, if set, collects what the polls decide (for Once: pipeline-watch --once
+	// prints it).
+	Report *Report
 }
 
 // Defaults.
@@ -52,6 +56,7 @@ type Watcher struct {
 	layout workdir.Layout
 	spool  *spool.Spool
 	log    *slog.Logger
+	rep    *Report // nil unless Options.Report
 
 	mu      sync.Mutex
 	lastErr map[string]string // remote → last error reported, "" once it recovered
@@ -83,7 +88,8 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	w := &Watcher{o: o, cfg: cfg, layout: layout, spool: sp, log: o.Logger, lastErr: map[string]string{}}
+	w := &Watcher{o: o, cfg: cfg, layout: layout, spool: sp, log: o.Logger, rep: o.Report, lastErr: map[string]string{}}
+	w.rep.begin(cfg, o.Projects)
 	// ssh master connections outlive one poll by a minute, so that the next poll of the
 	// host reuses them; they close by themselves when the watcher stops.
 	if dir := controlDir(layout); dir != "" {
@@ -151,7 +157,7 @@ func (w *Watcher) loop(ctx context.Context) {
 }
 
 // start polls each of due on a goroutine of its own, which reports its end on finished.
-func (w *Watcher) start(ctx context.Context, due []string, remotes map[string]*remote, pending map[string]bool, finished chan<- string) int {
+func (w *Watcher) start(ctx context.Context, due []string, remotes map[string]*remote, pending map[string]string, finished chan<- string) int {
 	for _, url := range due {
 		r := remotes[url]
 		go func() {
@@ -162,9 +168,9 @@ func (w *Watcher) start(ctx context.Context, due []string, remotes map[string]*r
 	return len(due)
 }
 
-// pendingJobs is a snapshot of the keys of the jobs queued and running, taken at a time.
+// pendingJobs is a snapshot of the jobs queued and running, taken at a time.
 type pendingJobs struct {
-	keys map[string]bool
+	keys map[string]string // job key → where it is (see pending)
 	at   time.Time
 }
 
@@ -245,7 +251,7 @@ type remote struct {
 func (w *Watcher) remotes() (byURL map[string]*remote, urls []string) {
 	byURL = map[string]*remote{}
 	for _, p := range w.cfg.Projects {
-		if !p.Enabled || !p.Watch || (p.Branches == nil && p.Tags == nil) {
+		if notPolled(p) != "" {
 			continue
 		}
 		if len(w.o.Projects) > 0 && !slices.Contains(w.o.Projects, p.Name) {
@@ -262,14 +268,29 @@ func (w *Watcher) remotes() (byURL map[string]*remote, urls []string) {
 	return byURL, urls
 }
 
-// poll asks one remote and writes the jobs for its projects.
-func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]bool) {
+// notPolled says why the watcher does not poll a project's remote, or "" when it does.
+func notPolled(p *config.Project) string {
+	switch {
+	case !p.Enabled:
+		return "enabled = False"
+	case !p.Watch:
+		return "watch = False"
+	case p.Branches == nil && p.Tags == nil:
+		return "neither branches nor tags is set"
+	}
+	return ""
+}
+
+// poll asks one remote and writes the jobs for its projects. Each decision also goes to the
+// report, if there is one.
+func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string) {
 	first := r.projects[0]
 	// The first project's environment is used to ask: it may carry a GIT_SSH_COMMAND with a
 	// deploy key. Projects sharing a remote are expected to share its credentials.
 	e, err := env.ForProject(os.Environ(), first.EnvFile, first.Env)
 	if err != nil {
 		w.report(r.url, err)
+		w.rep.failed(r, err)
 		return
 	}
 	refs, problems, err := git.LsRemote(ctx, r.url, git.SafeEnv(e.List(), w.sshOptions...), w.o.Timeout)
@@ -278,9 +299,11 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]bool) 
 	}
 	if err != nil {
 		w.report(r.url, err)
+		w.rep.failed(r, err)
 		return
 	}
 	w.report(r.url, nil)
+	w.rep.listed(r, len(refs), problems)
 	for _, msg := range problems {
 		w.log.Warn("ignoring a ref of the remote", "remote", git.MaskURL(r.url), "problem", git.MaskURLsIn(msg, r.url))
 	}
@@ -290,15 +313,26 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]bool) 
 				continue
 			}
 			job := spool.Job{Project: p.Name, Ref: ref.Name, Commit: ref.Commit, Source: spool.SourceWatch}
-			if pending[job.Key()] || w.layout.Exists(p.Name, ref.Name, ref.Commit) {
+			if where := pending[job.Key()]; where != "" {
+				w.rep.decide(p, ref, actionSkipped, "already "+where)
+				continue
+			}
+			if dir := w.layout.Existing(p.Name, ref.Name, ref.Commit); dir != "" {
+				detail := "already built in " + dir
+				if strings.HasSuffix(dir, workdir.TmpSuffix) {
+					detail += " (not successful, or still running)"
+				}
+				w.rep.decide(p, ref, actionSkipped, detail)
 				continue
 			}
 			name, err := w.spool.Write(job)
 			if err != nil {
 				w.log.Error("cannot write a job", "project", p.Name, "ref", ref.Name, "error", err.Error())
+				w.rep.decide(p, ref, actionError, "cannot write the job: "+err.Error())
 				continue
 			}
 			w.log.Info("enqueued", "project", p.Name, "ref", ref.Name, "commit", workdir.ShortCommit(ref.Commit), "job", name)
+			w.rep.decide(p, ref, actionQueued, "job "+name)
 		}
 	}
 }
@@ -315,14 +349,19 @@ func Wanted(p *config.Project, ref string) bool {
 	return false
 }
 
-// pending returns the keys of the jobs queued (new/) and running (cur/).
-func (w *Watcher) pending() map[string]bool {
-	keys := map[string]bool{}
+// pending returns the keys of the jobs queued (new/) and running (cur/), each with where it
+// is: "queued as job NAME" or "running as job NAME".
+func (w *Watcher) pending() map[string]string {
+	keys := map[string]string{}
 	for _, sub := range []string{spool.New, spool.Cur} {
+		state := "queued"
+		if sub == spool.Cur {
+			state = "running" // claimed by the daemon
+		}
 		entries, _ := w.spool.List(sub)
 		for _, e := range entries {
 			if j, err := w.spool.Read(sub, e.Name); err == nil {
-				keys[j.Key()] = true
+				keys[j.Key()] = state + " as job " + e.Name
 			}
 		}
 	}

@@ -41,6 +41,10 @@ func (l Layout) DaemonLock() string { return filepath.Join(l.StateDir(), "pipeli
 // now; the watcher removes them as it reads them.
 func (l Layout) PollRequests() string { return filepath.Join(l.StateDir(), "poll") }
 
+// EnginesState is where the daemon publishes its Docker engines' state for `pipelined
+// status`.
+func (l Layout) EnginesState() string { return filepath.Join(l.StateDir(), "engines.json") }
+
 // ConfigSnapshot is where the supervisor keeps the configuration it last loaded
 // successfully, for its children to read.
 func (l Layout) ConfigSnapshot() string { return filepath.Join(l.StateDir(), "config.ini") }
@@ -85,15 +89,27 @@ func EncodeRef(ref string) string {
 }
 
 // Exists reports whether a build directory of the commit exists for the ref, finished or
-// not (SHORT or SHORT.tmp): the work directory is the watcher's only state (SPEC §6).
+// not (SHORT, SHORT.tmp, or a rebuild's SHORT-N[.tmp]): the work directory is the
+// watcher's only state (SPEC §6).
 func (l Layout) Exists(project, ref, commit string) bool {
+	return l.Existing(project, ref, commit) != ""
+}
+
+// Existing returns the path of the build directory Exists finds (SHORT first, then
+// SHORT.tmp), or "" if there is none: what pipeline-watch --once names as the reason it
+// does not build a commit again.
+func (l Layout) Existing(project, ref, commit string) string {
 	base := filepath.Join(l.RefDir(project, ref), ShortCommit(commit))
 	for _, p := range []string{base, base + TmpSuffix} {
 		if _, err := os.Lstat(p); err == nil {
-			return true
+			return p
 		}
 	}
-	return false
+	// A rebuild's SHORT-N[.tmp] counts too: a retried or requeued job's builds are numbered.
+	if rebuilds, _ := filepath.Glob(base + "-[0-9]*"); len(rebuilds) > 0 {
+		return rebuilds[0]
+	}
+	return ""
 }
 
 // Create makes a new build directory for the commit and returns its path, which ends in

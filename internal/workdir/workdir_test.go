@@ -50,3 +50,18 @@ func TestCreateNeverReusesABuildDirectory(t *testing.T) {
 		t.Errorf("the first build's directory is gone: %v", err)
 	}
 }
+
+func TestExistsCountsRebuilds(t *testing.T) {
+	l := Layout{Root: t.TempDir()}
+	commit := "0123456789abcdef0123456789abcdef01234567"
+	dir := filepath.Join(l.RefDir("p", "refs/heads/main"), "01234567-2")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if !l.Exists("p", "refs/heads/main", commit) {
+		t.Error("a rebuild's directory alone does not count as built")
+	}
+	if l.Exists("p", "refs/heads/main", "89abcdef"+strings.Repeat("0", 32)) {
+		t.Error("another commit counts as built")
+	}
+}
