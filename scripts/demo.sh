@@ -95,4 +95,4 @@ trap - EXIT
 cat "$demo/pipelined.log"
 
 [ "$status" = success ] && [ -f "$demo/www/index.html" ] || { echo "the demo build did not succeed" >&2; exit 1; }
-say "done: open $demo/www/index.html, or try: bin/pipelined status --workdir $demo/work"
+say "done: open $demo/www/index.html (what the build published) and $demo/work/index.html (the status page), or try: bin/pipelined status --workdir $demo/work"

@@ -107,7 +107,12 @@ func writeRefs(w io.Writer, layout workdir.Layout, cfg *config.Config, now time.
 		}
 		refs, _ := filepath.Glob(filepath.Join(projectDir, "*"))
 		for _, refDir := range refs {
-			builds := retention.Read(refDir)
+			// Only a retention policy needs every build read; the listing needs the latest.
+			builds, count := retention.ReadRecent(refDir, 1)
+			if policy.Set() {
+				builds = retention.Read(refDir)
+				count = len(builds)
+			}
 			if len(builds) == 0 {
 				continue
 			}
@@ -123,7 +128,7 @@ func writeRefs(w io.Writer, layout workdir.Layout, cfg *config.Config, now time.
 				}
 			}
 			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%d builds%s\n", project, quoted(ref), result, short, age, took,
-				latest.Dir, len(builds), retentionNote(builds, policy, now))
+				latest.Dir, count, retentionNote(builds, policy, now))
 		}
 	}
 }

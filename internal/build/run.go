@@ -77,15 +77,17 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	b := &builder{o: o}
+	// Orphans of the steps come to this process rather than to init, to be killed at the end.
+	_ = procexec.BecomeSubreaper()
 	stop := context.AfterFunc(ctx, func() { now := time.Now(); b.canceled.Store(&now) })
 	defer stop()
 	if err := b.setUp(ctx, held); err != nil {
 		return b.setUpFailed(err)
 	}
 	result, reason := b.runSteps(ctx)
-	// Whatever a step started and hid from its process group (setsid, a double fork) still
-	// carries the build's BUILD_RUN_PATH: nothing outlives the build (SPEC §8).
-	procexec.KillByEnv(env.BuildRunPath, b.dir)
+	// Whatever a step started and hid from its process group (setsid, a double fork) has
+	// become a child of this process (a subreaper): nothing outlives the build (SPEC §8).
+	procexec.KillOrphans()
 	if err := b.finish(result, reason); err != nil {
 		reason = fmt.Sprintf("%s; and recording the result failed: %v", orResult(reason, result), err)
 		b.summary(result, reason)

@@ -131,8 +131,10 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 // hand), or a signal from elsewhere.
 func (b *builder) cancelReason() string {
 	if b.o.JobFile != "" {
-		if reason := spool.ReadMarker(spool.WithdrawMarker(b.o.JobFile)); reason != "" {
-			return reason
+		for _, marker := range []string{spool.WithdrawMarker(b.o.JobFile), spool.InterruptMarker(b.o.JobFile)} {
+			if reason := spool.ReadMarker(marker); reason != "" {
+				return reason
+			}
 		}
 	}
 	if reason := spool.ReadMarker(workdir.CancelMarker(b.dir)); reason != "" {
@@ -398,10 +400,22 @@ func (b *builder) dockerBuild(ctx context.Context) error {
 		return fmt.Errorf("docker build wrote no image id to %s", iid)
 	}
 	b.image = strings.TrimSpace(string(id))
-	b.status.Image = b.image
+	b.status.Image, b.status.Tag = b.image, normalTag(tag)
 	b.env.Set(env.BuildImage, b.image)
 	b.log.Note("image %s", b.image)
 	return b.save()
+}
+
+// normalTag is a tag as docker lists it in an image's RepoTags: with ":latest" when it
+// names no tag of its own.
+func normalTag(tag string) string {
+	if tag == "" {
+		return ""
+	}
+	if i := strings.LastIndexByte(tag, ':'); i < 0 || strings.Contains(tag[i:], "/") {
+		return tag + ":latest"
+	}
+	return tag
 }
 
 // interpolate expands the $-templates of tag and label (SPEC §7.3).

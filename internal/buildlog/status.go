@@ -48,6 +48,7 @@ type Status struct {
 	Retry      bool   `json:"retry,omitempty"`
 	FailedStep string `json:"failed_step,omitempty"`
 	Image      string `json:"image,omitempty"`       // image id from docker build --iidfile
+	Tag        string `json:"tag,omitempty"`         // the image tag docker build gave it (the key tag), as docker lists it
 	Engine     string `json:"engine,omitempty"`      // the Docker engine it ran on (--engine)
 	DockerHost string `json:"docker_host,omitempty"` // that engine's DOCKER_HOST, "" for the environment's
 	// EngineDown marks a build its Docker engine failed: the engine, not the project.

@@ -216,16 +216,13 @@ func VersionArgs() []string {
 }
 
 // ImageLabelsArgs prints the pipelined.* labels of an image as
-// WORKDIR<TAB>PROJECT<TAB>REF<TAB>COMMIT<TAB>JOB.
+// WORKDIR<TAB>PROJECT<TAB>REF<TAB>COMMIT<TAB>JOB, then a tab and its tags as a JSON list.
 func ImageLabelsArgs(id string) []string {
 	format := ""
-	for i, key := range []string{LabelWorkdir, LabelProject, LabelRef, LabelCommit, LabelJob} {
-		if i > 0 {
-			format += "\t"
-		}
-		format += `{{index .Config.Labels "` + key + `"}}`
+	for _, key := range []string{LabelWorkdir, LabelProject, LabelRef, LabelCommit, LabelJob} {
+		format += `{{index .Config.Labels "` + key + `"}}` + "\t"
 	}
-	return []string{"docker", "image", "inspect", "--format", format, "--", id}
+	return []string{"docker", "image", "inspect", "--format", format + "{{json .RepoTags}}", "--", id}
 }
 
 // ImageLabels is what ImageLabelsArgs prints for an image a build with these labels made.

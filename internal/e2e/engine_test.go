@@ -177,3 +177,38 @@ func TestAnEngineThatVanishesMidBuildLosesNothing(t *testing.T) {
 	}
 	noContainers(t, s, second)
 }
+
+// TestAnEngineThatHangsMidBuildLosesNothing: an engine that accepts connections and never
+// answers (a host gone from the network) is found out while builds run on it; its build is
+// stopped, and the job built elsewhere.
+func TestAnEngineThatHangsMidBuildLosesNothing(t *testing.T) {
+	s := newSite(t)
+	testenv.CleanDocker(t, s.workdir)
+	second := testenv.StartEngine(t, s.dir)
+	repo := engineRepo(t, 300)
+	s.writeConfig("[p]\nremote = %s\nbuild = True\nrun = True\npull = False\n", repo.Remote)
+	s.enqueue("p", "main", repo.Head())
+	p := s.daemon("--interval", "0", "--grace", "2s", "--engine", "b2="+second.Host+",slots=1", "--engine", "local=,slots=1")
+	waitFor(t, p, 3*time.Minute, "the container did not run on the second engine", func() bool {
+		return second.Output("ps", "--quiet", "--filter", "label=pipelined.workdir="+s.workdir) != ""
+	})
+	second.Pause()
+	waitFor(t, p, 3*time.Minute, "the hung engine's build was not stopped and retried", func() bool {
+		return logCount(p, "build finished", "outcome=retry", "stopped answering") == 1
+	})
+	// The retry runs (for 300 s) on the engine that answers.
+	waitFor(t, p, 3*time.Minute, "the job was not started again on the other engine", func() bool {
+		return logCount(p, "dispatched build", "engine=local") == 1
+	})
+	second.Resume()
+	run(t, nil, bin.pipelined, "cancel", "--workdir", s.workdir, "p")
+	waitFor(t, p, time.Minute, "the cancel did not end the retry", func() bool {
+		return logCount(p, "build finished", "outcome=withdrawn") == 1
+	})
+	waitFor(t, p, 2*time.Minute, "the second engine was not cleaned once it answered", func() bool {
+		return logCount(p, "engine=b2", "in the pool") >= 2 && logCount(p, "removed an orphan container", "engine=b2") >= 1
+	})
+	p.signal(syscall.SIGINT)
+	p.wait(t, time.Minute)
+	noContainers(t, s, second)
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -57,7 +58,10 @@ func TestKeepBuildsRemovesOlderBuildsAndTheirImages(t *testing.T) {
 	p := s.daemon("--interval", "0")
 	images := map[string]string{} // commit → image
 	cs := commits(repo, 5)
-	for _, c := range cs {
+	for i, c := range cs {
+		if i == 1 {
+			run(t, nil, "docker", "tag", images[cs[0]], "pipelined-test/by-hand:"+strconv.Itoa(os.Getpid()))
+		}
 		s.enqueue("p", "main", c)
 		waitFor(t, p, 3*time.Minute, "the build did not finish", func() bool { return logCount(p, "build finished", "commit="+c[:8]) == 1 })
 		for _, b := range s.finished() {
@@ -70,15 +74,16 @@ func TestKeepBuildsRemovesOlderBuildsAndTheirImages(t *testing.T) {
 		}
 	}
 	waitFor(t, p, time.Minute, "retention did not remove three builds", func() bool { return logCount(p, "removed a build") == 3 })
+	// The one the operator tagged by hand stays theirs: its build goes, its image stays.
 	if got, want := s.builtCommits("p", ""), sorted(cs[3], cs[4]); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("builds left: %v, want the newest two %v", got, want)
 	}
 	for i, c := range cs {
-		if exists := imageExists(t, images[c]); exists != (i >= 3) {
+		if exists := imageExists(t, images[c]); exists != (i >= 3 || i == 0) {
 			t.Errorf("image of build %d exists: %v", i+1, exists)
 		}
 	}
-	if logCount(p, "removed a build", "beyond keep_builds = 2", "image=sha256:") != 3 {
+	if logCount(p, "removed a build", "beyond keep_builds = 2", "image=sha256:") != 2 {
 		t.Errorf("the removals are not logged with their reason and image:\n%s", p.stderr())
 	}
 	p.signal(syscall.SIGINT)
@@ -406,4 +411,28 @@ func TestAMistypedWorkDirectoryIsNotCreated(t *testing.T) {
 	if res := run(t, nil, bin.pipelined, "status", "--workdir", s.workdir); res.code != 0 {
 		t.Errorf("status after a build by hand: exit %d\n%s", res.code, res.stderr)
 	}
+}
+
+// TestPollWithoutAWatcher: a daemon that does not poll (--interval 0, the webhook set-up)
+// runs one pass of its own when asked to poll, for the project asked for.
+func TestPollWithoutAWatcher(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	s.writeConfig("[p]\nremote = %[1]s\nbranches = main\n\n[q]\nremote = %[1]s\nbranches = main\n", repo.Remote)
+	p := s.daemon("--interval", "0")
+	res := run(t, nil, bin.pipelined, "poll", "--config", s.config, "--workdir", s.workdir, "p")
+	if res.code != 0 {
+		t.Fatalf("poll: exit %d\n%s", res.code, res.stderr)
+	}
+	waitFor(t, p, time.Minute, "the asked-for project was not polled and built", func() bool {
+		return s.hasBuild("p", "refs/heads/main", repo.Head())
+	})
+	if s.hasBuild("q", "refs/heads/main", repo.Head()) || len(s.queued()) != 0 {
+		t.Errorf("a project that was not asked for was polled")
+	}
+	if left, _ := os.ReadDir(filepath.Join(s.workdir, ".pipelined", "poll")); len(left) != 0 {
+		t.Errorf("poll requests left behind: %v", left)
+	}
+	p.signal(syscall.SIGINT)
+	p.wait(t, time.Minute)
 }

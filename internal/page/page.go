@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"pipelined/internal/buildlog"
 	"pipelined/internal/config"
 	"pipelined/internal/retention"
+	"pipelined/internal/safeopen"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -117,7 +119,7 @@ func read(layout workdir.Layout, sp *spool.Spool, now time.Time) *site {
 			if !rd.IsDir() {
 				continue
 			}
-			builds := retention.Read(filepath.Join(layout.ProjectDir(p.Name), rd.Name()))
+			builds, _ := retention.ReadRecent(filepath.Join(layout.ProjectDir(p.Name), rd.Name()), olderPerRef+1)
 			if len(builds) == 0 {
 				continue
 			}
@@ -212,7 +214,11 @@ func href(prefix, rel string, more ...string) string {
 }
 
 // writeFile writes data to path whole or not at all: a temporary file beside it, renamed.
+// A file that already says the same is left alone.
 func writeFile(path string, data []byte) error {
+	if same(path, data) {
+		return nil
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".page-*")
 	if err != nil {
 		return err
@@ -229,6 +235,18 @@ func writeFile(path string, data []byte) error {
 		err = os.Rename(tmp.Name(), path)
 	}
 	return err
+}
+
+// same reports whether the regular file at path holds data (a build's step could have put
+// anything there: it is read the careful way).
+func same(path string, data []byte) bool {
+	f, err := safeopen.Open(path, os.O_RDONLY, int64(len(data)), false)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	old, err := io.ReadAll(f)
+	return err == nil && bytes.Equal(old, data)
 }
 
 // linkLatest points refDir/latest at the build directory name, replacing the old link in

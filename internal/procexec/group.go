@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Group names a process group so that another process, later, can kill what is left of it
@@ -117,4 +120,55 @@ func KillByEnv(name, value string) int {
 		}
 	}
 	return n
+}
+
+// BecomeSubreaper makes this process the one that inherits the orphans among its
+// descendants (PR_SET_CHILD_SUBREAPER), instead of init: what a command detached with setsid
+// or a double fork stays a child of this process, for KillOrphans to find.
+func BecomeSubreaper() error {
+	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
+
+// KillOrphans kills (SIGKILL, with their process groups) the children of this process that
+// still run once it has waited for every command it started: with BecomeSubreaper, the
+// orphans its commands left. Their own children become orphans in turn, so it repeats until
+// none is left, a few rounds at most. It returns how many it killed.
+func KillOrphans() int {
+	n := 0
+	for round := 0; round < 10; round++ {
+		children := liveChildren()
+		if len(children) == 0 {
+			break
+		}
+		for _, pid := range children {
+			syscall.Kill(-pid, syscall.SIGKILL) // its group, if it leads one
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				n++
+			}
+		}
+		time.Sleep(10 * time.Millisecond) // let the grandchildren be re-parented
+	}
+	return n
+}
+
+// liveChildren lists this process's children that are not zombies.
+func liveChildren() []int {
+	files, _ := filepath.Glob("/proc/self/task/*/children")
+	var pids []int
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		for _, field := range strings.Fields(string(data)) {
+			pid, err := strconv.Atoi(field)
+			if err != nil {
+				continue
+			}
+			if stat, err := os.ReadFile("/proc/" + field + "/stat"); err == nil {
+				if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+					continue
+				}
+			}
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

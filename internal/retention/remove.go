@@ -2,8 +2,10 @@ package retention
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,8 +55,18 @@ func (r *Remover) removeImage(ctx context.Context, b Build, keep []Build) (strin
 		return "", nil // already gone
 	case err != nil:
 		return "", fmt.Errorf("asking docker about image %s: %v: %s", st.Image, err, strings.TrimSpace(out))
-	case strings.TrimSpace(out) != labelsOf(r.Layout, st).ImageLabels():
+	}
+	out = strings.TrimSpace(out)
+	i := strings.LastIndexByte(out, '\t') // the tags, as JSON, are the last field: no tab in them
+	var tags []string
+	if i < 0 || json.Unmarshal([]byte(out[i+1:]), &tags) != nil {
+		return "", fmt.Errorf("docker image inspect of %s printed %q", st.Image, out)
+	}
+	switch {
+	case out[:i] != labelsOf(r.Layout, st).ImageLabels():
 		return "", nil // not made by this build's docker build
+	case slices.ContainsFunc(tags, func(tag string) bool { return tag != st.Tag }):
+		return "", nil // tagged by someone else since: theirs now
 	}
 	users, err := r.Docker(ctx, st.DockerHost, docker.ImageUsersArgs(st.Image))
 	if err != nil {
@@ -107,8 +119,8 @@ type Outcome struct {
 
 // PruneRef applies the policy to one ref directory: it removes (unless dryRun) what Plan
 // chooses, and returns what became of each.
-func (r *Remover) PruneRef(ctx context.Context, refDir string, p Policy, dryRun bool) []Outcome {
-	removals := Plan(Read(refDir), p, time.Now())
+func (r *Remover) PruneRef(ctx context.Context, refDir string, p Policy, dryRun bool, protect ...string) []Outcome {
+	removals := Plan(Read(refDir), p, time.Now(), protect...)
 	if len(removals) == 0 {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -70,6 +71,39 @@ func Read(refDir string) []Build {
 	return builds
 }
 
+// ReadRecent returns the n most recent builds of a ref directory, newest first, and how
+// many builds it has. It orders the
+// directories by their modification time (a build's last record) and reads the build.json
+// of those n only: a ref may keep thousands of builds, and the pages show a few.
+func ReadRecent(refDir string, n int) ([]Build, int) {
+	entries, _ := os.ReadDir(refDir)
+	type dir struct {
+		path  string
+		mtime time.Time
+	}
+	var dirs []dir
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue // the badge, the latest link
+		}
+		if info, err := e.Info(); err == nil {
+			dirs = append(dirs, dir{filepath.Join(refDir, e.Name()), info.ModTime()})
+		}
+	}
+	sort.Slice(dirs, func(i, j int) bool { return dirs[i].mtime.After(dirs[j].mtime) })
+	var builds []Build
+	for _, d := range dirs[:min(n, len(dirs))] {
+		b := Build{Dir: d.path, Started: d.mtime, Finished: d.mtime}
+		if st, err := buildlog.LoadStatus(workdir.StatusPath(d.path)); err == nil {
+			b.Status, b.Started, b.Finished = st, st.Started, st.Finished
+		}
+		builds = append(builds, b)
+	}
+	// Within those, the order of the builds themselves.
+	sort.SliceStable(builds, func(i, j int) bool { return builds[i].Started.After(builds[j].Started) })
+	return builds, len(dirs)
+}
+
 func earlier(a, b time.Time) time.Time {
 	if !b.IsZero() && b.Before(a) {
 		return b
@@ -87,8 +121,9 @@ func sortNewestFirst(builds []Build) {
 }
 
 // Plan returns which of a ref's builds (newest first, as Read returns them) the policy
-// removes at now, in the order of the list.
-func Plan(builds []Build, p Policy, now time.Time) []Removal {
+// removes at now, in the order of the list. The build in the directory protect (the one that
+// has just finished, whatever the clocks say of the others) is never removed; "" protects none.
+func Plan(builds []Build, p Policy, now time.Time, protect ...string) []Removal {
 	if !p.Set() {
 		return nil
 	}
@@ -106,7 +141,7 @@ func Plan(builds []Build, p Policy, now time.Time) []Removal {
 			continue
 		}
 		finished++
-		if i == 0 || i == newestSuccess {
+		if i == 0 || i == newestSuccess || slices.Contains(protect, b.Dir) {
 			continue // the newest build of the ref, and its newest success, always stay
 		}
 		switch {

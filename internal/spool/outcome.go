@@ -36,6 +36,9 @@ type Ending struct {
 	// Stopping is true when the daemon was shutting down: whatever the build did not
 	// finish is wanted again after the restart.
 	Stopping bool
+	// Interrupted is why the supervisor stopped the build for an infrastructure reason (its
+	// Docker engine stopped answering), "" if it did not.
+	Interrupted string
 }
 
 // Outcome is what becomes of a job file.
@@ -62,6 +65,8 @@ func Decide(e Ending) (Outcome, string) {
 		return Done, ""
 	case e.Withdrawn != "":
 		return Withdrawn, e.Withdrawn
+	case e.Interrupted != "":
+		return Retry, e.Interrupted
 	case e.Exited && e.Signal == 0 && (e.Code == exitcode.OK || e.Code == exitcode.Failure):
 		return Done, "" // the build says it reached a result, though build.json does not show it
 	case e.Exited && e.Signal == 0 && e.Code == exitcode.Retry:

@@ -31,6 +31,7 @@ func TestOutcomeTable(t *testing.T) {
 		{"canceled by a signal from elsewhere", Ending{Exited: true, Code: 130}, Withdrawn},
 		{"canceled by a signal from elsewhere, recorded", Ending{Exited: true, Code: 143, Result: "canceled"}, Withdrawn},
 		{"infrastructure error", Ending{Exited: true, Code: 75}, Retry},
+		{"its engine stopped answering", Ending{Exited: true, Code: 143, Result: "canceled", Interrupted: "the Docker engine b2 does not answer"}, Retry},
 		{"infrastructure error recorded as failed", Ending{Exited: true, Code: 75, Result: "failed", Retry: true}, Retry},
 		{"infrastructure error, found after a restart", Ending{Result: "failed", Retry: true}, Retry},
 		{"killed", Ending{Exited: true, Signal: syscall.SIGKILL, Result: "running"}, Retry},

@@ -23,6 +23,22 @@ func WithdrawMarker(jobPath string) string {
 	return filepath.Join(filepath.Dir(jobPath), "."+filepath.Base(jobPath)+".withdrawn")
 }
 
+// InterruptMarker is the path of the other marker of a job file: its build was stopped for
+// an infrastructure reason (its Docker engine stopped answering), and the job is retried.
+func InterruptMarker(jobPath string) string {
+	return filepath.Join(filepath.Dir(jobPath), "."+filepath.Base(jobPath)+".interrupted")
+}
+
+// Interrupt marks the claimed job name as stopped for an infrastructure reason.
+func (s *Spool) Interrupt(name, reason string) error {
+	return WriteMarker(InterruptMarker(s.Path(Cur, name)), reason)
+}
+
+// Interrupted returns why the claimed job name's build was interrupted, or "".
+func (s *Spool) Interrupted(name string) string {
+	return ReadMarker(InterruptMarker(s.Path(Cur, name)))
+}
+
 // Withdraw marks the claimed job name as canceled on purpose, for reason.
 func (s *Spool) Withdraw(name, reason string) error {
 	return WriteMarker(WithdrawMarker(s.Path(Cur, name)), reason)
@@ -61,4 +77,7 @@ func ReadMarker(path string) string {
 func (s *Spool) Withdrawn(name string) string { return ReadMarker(WithdrawMarker(s.Path(Cur, name))) }
 
 // clearMarks removes the marker of a claimed job that leaves cur/.
-func (s *Spool) clearMarks(name string) { os.Remove(WithdrawMarker(s.Path(Cur, name))) }
+func (s *Spool) clearMarks(name string) {
+	os.Remove(WithdrawMarker(s.Path(Cur, name)))
+	os.Remove(InterruptMarker(s.Path(Cur, name)))
+}

@@ -123,6 +123,7 @@ func (s *supervisor) track(b *build) {
 	if b.engine != "" {
 		s.pool.Take(b.engine)
 		s.publishEngines()
+		s.armEngineChecks()
 	}
 	s.groupsMu.Lock()
 	s.groups[b.name] = b.group
@@ -151,7 +152,7 @@ func (s *supervisor) untrack(name string) {
 // left running and marks its build.json failed.
 func (s *supervisor) settle(b *build, e spool.Ending) ended {
 	e.Stopping = s.stopping.Load()
-	e.Withdrawn = s.spool.Withdrawn(b.name)
+	e.Withdrawn, e.Interrupted = s.spool.Withdrawn(b.name), s.spool.Interrupted(b.name)
 	dir, st := findBuild(s.layout, b.job, b.name)
 	if st != nil {
 		e.Result, e.Retry = st.Result, st.Retry
@@ -264,7 +265,7 @@ func (s *supervisor) settleJob(name string, job spool.Job, ev ended, stderr stri
 			s.log.Error("cannot remove a finished job", "job", name, "error", err.Error())
 		}
 		if ev.status != nil {
-			defer s.prune(job.Project, ev.status.Ref)
+			defer s.prune(job.Project, ev.status.Ref, ev.dir)
 		}
 	case spool.Requeue:
 		if err := s.spool.Requeue(name); err != nil {

@@ -92,6 +92,7 @@ func (s *supervisor) onEngineProbed(ev engineProbed) {
 	}
 	s.publishEngines()
 	s.probe(e, delay)
+	s.dispatch() // it has answered once now, if only with a failure: the others may be picked
 }
 
 // engineFailed takes an engine a build reported down out of the pool, and asks it again.
@@ -144,4 +145,70 @@ func (s *supervisor) writeEngines() error {
 		err = os.Rename(tmp.Name(), path)
 	}
 	return err
+}
+
+// engineCheckEvery: while builds run on an engine, it is asked this often whether it still
+// answers. A docker command of a build has no bound of its own, and an engine that hangs
+// (a host gone from the network) would hold its builds for ever.
+const engineCheckEvery = 30 * time.Second
+
+// engineChecked reports a check of an engine that builds run on.
+type engineChecked struct {
+	name string
+	err  error
+}
+
+// armEngineChecks starts the checks of the engines in use, unless they run already.
+func (s *supervisor) armEngineChecks() {
+	if s.engineCheck == nil {
+		s.engineCheck = time.NewTimer(engineCheckEvery)
+	}
+}
+
+// checkEngines asks every engine that builds run on whether it still answers, off the main
+// loop, and keeps checking while builds run on one.
+func (s *supervisor) checkEngines() {
+	s.engineCheck = nil
+	inUse := false
+	for _, st := range s.pool.States() {
+		if st.InUse == 0 || !st.Up {
+			continue
+		}
+		inUse = true
+		e := st.Engine
+		go func() {
+			ctx, cancel := context.WithTimeout(s.bgCtx, engineProbeTimeout)
+			defer cancel()
+			_, err := docker.Run(ctx, e.Host, docker.VersionArgs())
+			s.send(engineChecked{name: e.Name, err: err})
+		}()
+	}
+	if inUse {
+		s.armEngineChecks()
+	}
+}
+
+// onEngineChecked takes an engine that stopped answering out of the pool and stops the
+// builds on it, whose jobs are retried elsewhere (an interrupt marker says why).
+func (s *supervisor) onEngineChecked(ev engineChecked) {
+	if ev.err == nil {
+		return
+	}
+	reason := "the Docker engine " + ev.name + " stopped answering: " + ev.err.Error()
+	s.engineFailed(ev.name, reason)
+	for _, b := range s.builds {
+		if b.engine != ev.name || b.withdrawn {
+			continue
+		}
+		if err := s.spool.Interrupt(b.name, reason); err != nil {
+			continue
+		}
+		s.log.Warn("stopping a build on an engine that stopped answering; its job is retried", "project", b.job.Project,
+			"ref", b.job.Ref, "job", b.name, "engine", ev.name)
+		if b.cancel != nil {
+			b.cancel()
+		} else {
+			s.stopAdopted(b)
+		}
+	}
 }

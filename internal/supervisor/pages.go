@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"time"
 
 	"pipelined/internal/page"
@@ -38,6 +39,8 @@ func (s *supervisor) pageWriter(ctx context.Context) {
 		case <-time.After(pageDelay):
 		}
 		err := errors.Join(page.Write(s.layout, s.spool, time.Now()), s.writeEngines())
+		// Between builds the daemon only waits: hand back what reading every record took.
+		debug.FreeOSMemory()
 		switch {
 		case err != nil && err.Error() != lastErr:
 			s.log.Warn("cannot write the status pages", "error", err.Error())

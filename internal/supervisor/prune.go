@@ -8,18 +8,18 @@ import (
 )
 
 // pruneRequest asks for the retention of one ref to be applied.
-type pruneRequest struct{ project, ref string }
+type pruneRequest struct{ project, ref, done string } // done: the build that just ended
 
 // prune asks the pruner to apply a project's retention to a ref after one of its builds
 // ended; a request that finds the pruner busy with many is dropped, as the ref's next
 // build asks again.
-func (s *supervisor) prune(project, ref string) {
+func (s *supervisor) prune(project, ref, done string) {
 	p := s.config().Project(project)
 	if p == nil || !policyOf(p.KeepBuilds, p.KeepDays).Set() {
 		return
 	}
 	select {
-	case s.prunes <- pruneRequest{project, ref}:
+	case s.prunes <- pruneRequest{project, ref, done}:
 	default:
 	}
 }
@@ -37,7 +37,7 @@ func (s *supervisor) pruner(ctx context.Context) {
 		if p == nil {
 			continue
 		}
-		for _, o := range r.PruneRef(ctx, s.layout.RefDir(req.project, req.ref), policyOf(p.KeepBuilds, p.KeepDays), false) {
+		for _, o := range r.PruneRef(ctx, s.layout.RefDir(req.project, req.ref), policyOf(p.KeepBuilds, p.KeepDays), false, req.done) {
 			logRemoval(s.log.Info, s.log.Warn, req.project, req.ref, o)
 		}
 	}

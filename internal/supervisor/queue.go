@@ -64,8 +64,8 @@ func plan(queue []queued, runs []running, slots int, cfg *config.Config, engines
 	taken := map[string]bool{}     // keys running or queued ahead
 	perProject := map[string]int{} // builds running or starting
 	for _, r := range runs {
-		if r.job.Commit != "" {
-			taken[r.job.Key()] = true
+		if r.job.Commit != "" && !r.withdrawn {
+			taken[r.job.Key()] = true // a build being canceled does not stand for its commit
 		}
 		perProject[r.job.Project]++
 	}

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -122,6 +123,7 @@ func (s *supervisor) onRecovered(r recovered) {
 	}
 	s.recovering = false
 	s.refreshPages()
+	debug.FreeOSMemory() // start-up (configuration, recovery) is over
 	for _, st := range s.pool.States() {
 		if st.Up {
 			s.cleanEngine(st.Engine)

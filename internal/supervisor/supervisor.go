@@ -70,6 +70,8 @@ type supervisor struct {
 	probed        bool
 	engineBackoff map[string]time.Duration
 	engineStates  atomic.Pointer[[]engine.State]
+	warnedEngines map[string]bool // projects pinned to unknown engines, warned about
+	engineCheck   *time.Timer     // the next check of the engines builds run on
 
 	prunes chan pruneRequest // to the pruner goroutine
 	pages  chan struct{}     // to the page writer goroutine
@@ -84,6 +86,8 @@ type supervisor struct {
 	restartWatcher *time.Timer
 
 	claimErr    string      // the last error of a claim, logged once
+	pollPending bool        // a poll request waits to be passed on
+	polling     bool        // a pass of pipeline-watch --once runs (no watcher)
 	deadline    *time.Timer // set once stopping: the daemon exits then, whatever remains
 	pausedUntil time.Time   // no dispatching before, after pipeline-build failed to start
 }
@@ -111,7 +115,8 @@ func Run(ctx context.Context, o Options) error {
 	s := &supervisor{o: o, log: o.Logger, builds: map[string]*build{}, events: make(chan any), done: make(chan struct{}),
 		groups: map[string]procexec.Group{}, scans: make(chan int, 1), attempts: map[string][]spool.Attempt{}, recovering: true,
 		prunes: make(chan pruneRequest, 64), pages: make(chan struct{}, 1),
-		pool: engine.NewPool(o.Engines, time.Now()), engines: o.Engines, engineBackoff: map[string]time.Duration{}}
+		pool: engine.NewPool(o.Engines, time.Now()), engines: o.Engines, engineBackoff: map[string]time.Duration{},
+		warnedEngines: map[string]bool{}}
 	defer close(s.done)
 	sigs := s.watchSignals(caught)
 	s.buildsCtx, s.cancelBuilds = context.WithCancel(context.WithoutCancel(ctx))
@@ -188,6 +193,8 @@ func Run(ctx context.Context, o Options) error {
 			s.dispatch()
 		case ev := <-s.events:
 			s.onEvent(ev)
+		case <-timerC(s.engineCheck):
+			s.checkEngines()
 		case <-timerC(s.restartWatcher):
 			s.restartWatcher = nil
 			s.startWatcher()
@@ -248,6 +255,8 @@ func (s *supervisor) onEvent(ev any) {
 		s.dispatch()
 	case engineProbed:
 		s.onEngineProbed(ev)
+	case engineChecked:
+		s.onEngineChecked(ev)
 	case reloaded:
 		s.onReloaded(ev)
 	case watcherDone:
@@ -256,6 +265,16 @@ func (s *supervisor) onEvent(ev any) {
 		s.dispatch()
 	case rescanNow:
 		s.scan()
+	case pollAgain:
+		if s.pollPending {
+			s.pollPending = false
+			s.pollNow()
+		}
+	case polled:
+		s.polling = false
+		if s.pollPending {
+			s.pollOnce()
+		}
 	}
 }
 
@@ -314,6 +333,8 @@ func (s *supervisor) dispatch() {
 	if s.state != serving || s.recovering || time.Now().Before(s.pausedUntil) {
 		return
 	}
+	s.noticeWithdrawn()
+	s.warnUnknownEngines()
 	runs := make([]running, 0, len(s.builds))
 	for _, b := range s.builds {
 		runs = append(runs, running{name: b.name, job: b.job, withdrawn: b.withdrawn})
@@ -375,6 +396,38 @@ func (s *supervisor) dispatch() {
 	s.setRetryTimer(wake)
 	if notifying() {
 		notify(s.status())
+	}
+}
+
+// noticeWithdrawn marks the running builds that `pipelined cancel` withdrew (its marker is
+// beside the job) when a job for the same commit waits: the new job stands for the commit,
+// not the build being canceled. Only those are looked at, so dispatch reads no file for
+// nothing.
+func (s *supervisor) noticeWithdrawn() {
+	queued := map[string]bool{}
+	for _, q := range s.queue {
+		queued[q.job.Key()] = true
+	}
+	for _, b := range s.builds {
+		if !b.withdrawn && b.job.Commit != "" && queued[b.job.Key()] && s.spool.Withdrawn(b.name) != "" {
+			b.withdrawn = true
+		}
+	}
+}
+
+// warnUnknownEngines says, once per project, that a project's jobs wait for engines the
+// daemon was not given.
+func (s *supervisor) warnUnknownEngines() {
+	for _, q := range s.queue {
+		p := s.config().Project(q.job.Project)
+		if p == nil || !p.Build || s.warnedEngines[p.Name] {
+			continue
+		}
+		if names := p.EngineNames(); !s.pool.Known(names) {
+			s.warnedEngines[p.Name] = true
+			s.log.Warn("a project's jobs wait for Docker engines pipelined was not given (--engine NAME=DOCKER_HOST)",
+				"project", p.Name, "engines", p.Engines)
+		}
 	}
 }
 

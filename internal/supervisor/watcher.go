@@ -9,6 +9,7 @@ import (
 
 	"pipelined/internal/exitcode"
 	"pipelined/internal/procexec"
+	"pipelined/internal/watch"
 )
 
 // watcherDone reports that pipeline-watch exited.
@@ -112,10 +113,60 @@ func describe(res procexec.Result) string {
 }
 
 // pollNow passes SIGUSR1 on to pipeline-watch: poll now, whatever the interval (SPEC §6).
+//
+// Without a watcher (--interval 0, the webhook set-up), one pass runs in a pipeline-watch
+// --once of its own. A watcher that has only just started may not have its handler yet (the
+// signal would kill it): it gets the request a moment later. Requests that come meanwhile are
+// one request.
 func (s *supervisor) pollNow() {
-	if s.watcher == nil {
-		s.log.Warn("not polling: no watcher runs (--interval 0, or the daemon is stopping)")
+	switch {
+	case s.state != serving:
+		return
+	case s.watcher == nil && s.restartWatcher != nil:
+		// The watcher is being restarted: it asks every remote as it starts.
+	case s.watcher == nil:
+		s.pollOnce()
+	case time.Since(s.watcherStarted) < watcherSettle:
+		if !s.pollPending {
+			s.pollPending = true
+			time.AfterFunc(watcherSettle, func() { s.send(pollAgain{}) })
+		}
+	default:
+		s.pollPending = false
+		syscall.Kill(s.watcher.Pid, syscall.SIGUSR1)
+	}
+}
+
+// pollAgain asks the main loop to pass on a poll request it held back.
+type pollAgain struct{}
+
+// watcherSettle is how long a watcher just started gets to install its signal handlers.
+const watcherSettle = time.Second
+
+// pollOnce runs one pass of pipeline-watch --once for the projects the poll requests name
+// (every project without any), when the daemon runs no watcher. One runs at a time.
+func (s *supervisor) pollOnce() {
+	if s.polling {
+		s.pollPending = true
 		return
 	}
-	syscall.Kill(s.watcher.Pid, syscall.SIGUSR1)
+	s.polling, s.pollPending = true, false
+	argv := []string{s.o.Watch, "--config", s.layout.ConfigSnapshot(), "--workdir", s.layout.Root, "--once", "--quiet"}
+	if s.o.PollTimeout > 0 {
+		argv = append(argv, "--timeout", strconv.Itoa(int(s.o.PollTimeout.Seconds())))
+	}
+	go func() {
+		for name := range watch.TakePollRequests(s.layout) {
+			argv = append(argv, "--project", name)
+		}
+		res, err := procexec.Run(s.bgCtx, procexec.Cmd{Argv: argv, Env: os.Environ(), Output: os.Stderr, Grace: watcherGrace})
+		if err != nil && res.ExitCode != 1 {
+			s.log.Error("the poll did not run", "error", err.Error())
+		}
+		s.send(polled{})
+	}()
+	s.log.Info("polling now: one pass of pipeline-watch --once (no watcher runs)")
 }
+
+// polled reports that a pollOnce pass ended.
+type polled struct{}

@@ -99,6 +99,7 @@ func (e *Engine) Stop() {
 	if e.cmd == nil || e.cmd.Process == nil {
 		return
 	}
+	e.Resume() // a paused engine cannot stop
 	syscall.Kill(-e.cmd.Process.Pid, syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { e.cmd.Wait(); close(done) }()
@@ -183,4 +184,19 @@ func SSHD(t testing.TB, dockerHost string) (port int, env []string) {
 	os.MkdirAll(bin, 0o755)
 	os.WriteFile(filepath.Join(bin, "ssh"), []byte("#!/bin/sh\nexec "+shellQuote(real)+" -F "+shellQuote(sshConfig)+" \"$@\"\n"), 0o755)
 	return port, []string{"PATH=" + bin + ":" + os.Getenv("PATH")}
+}
+
+// Pause freezes the engine (SIGSTOP to all of it): it accepts connections and never
+// answers, as an engine on a host gone from the network. Resume undoes it.
+func (e *Engine) Pause() { e.signalAll(syscall.SIGSTOP) }
+
+// Resume lets a paused engine go on.
+func (e *Engine) Resume() { e.signalAll(syscall.SIGCONT) }
+
+func (e *Engine) signalAll(sig syscall.Signal) {
+	if e.cmd != nil && e.cmd.Process != nil {
+		syscall.Kill(-e.cmd.Process.Pid, sig)
+	}
+	sigName := map[syscall.Signal]string{syscall.SIGSTOP: "-STOP", syscall.SIGCONT: "-CONT"}[sig]
+	exec.Command("pkill", sigName, "-f", filepath.Join(e.dir, "exec")).Run()
 }

@@ -188,7 +188,7 @@ func (rep *Report) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(&b, "[%s] %s: %s, %s\n", pr.name, printable(pr.remote), plural(pr.refs, "ref"), match)
 		slices.SortFunc(pr.decisions, func(a, b decision) int { return strings.Compare(a.ref, b.ref) })
 		for _, d := range pr.decisions {
-			fmt.Fprintf(&b, "  %-8s %s %s: %s\n", d.action, d.ref, workdir.ShortCommit(d.commit), printable(d.detail))
+			fmt.Fprintf(&b, "  %-8s %s %s: %s\n", d.action, printable(d.ref), workdir.ShortCommit(d.commit), printable(d.detail))
 			switch d.action {
 			case actionQueued:
 				queued++
@@ -216,18 +216,25 @@ func plural(n int, noun string) string {
 }
 
 // printable escapes the control characters of a text that comes from elsewhere (git's and a
-// server's words): a report that cron mails must not carry terminal escapes or forged lines.
+// server's words, ref names): a report that cron mails must not carry terminal escapes or
+// forged lines. Format characters go too (a right-to-left override makes
+// "evil\u202egnp.exe" read as "evilexe.png"): whatever is not a graphic character or a
+// space is written as \x.. or \u.....
 func printable(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsControl) {
+	hidden := func(r rune) bool { return r != ' ' && !unicode.IsGraphic(r) }
+	if !strings.ContainsFunc(s, hidden) {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if unicode.IsControl(r) {
+		switch {
+		case !hidden(r):
+			b.WriteRune(r)
+		case r < 0x80:
 			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
 		}
-		b.WriteRune(r)
 	}
 	return b.String()
 }

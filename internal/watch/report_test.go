@@ -174,7 +174,7 @@ func TestReportOfAJobThatCannotBeWritten(t *testing.T) {
 }
 
 func TestPrintableEscapesControlCharacters(t *testing.T) {
-	if got := printable("remote: a\x1b[31mred\rline\u0085"); got != `remote: a\x1b[31mred\x0dline\x85` {
+	if got := printable("remote: a\x1b[31mred\rline\u0085"); got != `remote: a\x1b[31mred\x0dline\u0085` {
 		t.Errorf("printable = %q", got)
 	}
 	if got := printable("refs/heads/ünïcode <ok>"); got != "refs/heads/ünïcode <ok>" {
@@ -186,5 +186,20 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPrintableHidesFormatCharacters(t *testing.T) {
+	for in, want := range map[string]string{
+		"refs/heads/main":          "refs/heads/main",
+		"refs/heads/ünï":           "refs/heads/ünï",
+		"evil\u202egnp.exe":        `evil\u202egnp.exe`,
+		"line\nforged":             `line\x0aforged`,
+		"a\x1b[31mred":             `a\x1b[31mred`,
+		"zero\u200bwidth space ok": `zero\u200bwidth space ok`,
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -62,6 +62,8 @@ type Watcher struct {
 	lastErr map[string]string // remote → last error reported, "" once it recovered
 
 	sshOptions []string // connection sharing for ssh remotes, across polls
+
+	jobKeys map[string]string // "new/NAME" or "cur/NAME" → the job's key: see pending
 }
 
 // Run loads the configuration and watches until ctx ends (or, with Once, until every
@@ -88,7 +90,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	w := &Watcher{o: o, cfg: cfg, layout: layout, spool: sp, log: o.Logger, rep: o.Report, lastErr: map[string]string{}}
+	w := &Watcher{o: o, cfg: cfg, layout: layout, spool: sp, log: o.Logger, rep: o.Report, lastErr: map[string]string{}, jobKeys: map[string]string{}}
 	w.rep.begin(cfg, o.Projects)
 	// ssh master connections outlive one poll by a minute, so that the next poll of the
 	// host reuses them; they close by themselves when the watcher stops.
@@ -216,17 +218,7 @@ func (w *Watcher) reload() bool {
 // files in the work directory's poll directory (which it removes), or, without any, every
 // remote.
 func (w *Watcher) requested(remotes map[string]*remote, urls []string) []string {
-	dir := w.layout.PollRequests()
-	entries, _ := os.ReadDir(dir)
-	if len(entries) == 0 {
-		w.log.Info("polling every remote now", "remotes", len(urls))
-		return urls
-	}
-	named := map[string]bool{}
-	for _, e := range entries {
-		os.Remove(filepath.Join(dir, e.Name()))
-		named[e.Name()] = true
-	}
+	named := TakePollRequests(w.layout)
 	var due []string
 	for _, url := range urls {
 		for _, p := range remotes[url].projects {
@@ -237,7 +229,28 @@ func (w *Watcher) requested(remotes map[string]*remote, urls []string) []string 
 			}
 		}
 	}
+	if len(due) == 0 {
+		// No request, or only for projects that are gone: a poll was asked for all the same.
+		w.log.Info("polling every remote now", "remotes", len(urls))
+		return urls
+	}
 	return due
+}
+
+// TakePollRequests reads and removes the poll requests of the work directory: the
+// projects `pipelined poll PROJECT` named. Whatever else is there (a directory, a name that
+// is no project name) is removed too.
+func TakePollRequests(layout workdir.Layout) map[string]bool {
+	dir := layout.PollRequests()
+	entries, _ := os.ReadDir(dir)
+	named := map[string]bool{}
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+		if e.Type().IsRegular() && config.ValidProjectName(e.Name()) {
+			named[e.Name()] = true
+		}
+	}
+	return named
 }
 
 // remote is one remote URL and the projects that watch it: one ls-remote serves them all.
@@ -351,8 +364,13 @@ func Wanted(p *config.Project, ref string) bool {
 
 // pending returns the keys of the jobs queued (new/) and running (cur/), each with where it
 // is: "queued as job NAME" or "running as job NAME".
+//
+// A job file's project, ref and commit never change, so each file is read once: with a long
+// queue (the watcher's own first pass writes one job per remote), reading every file for each
+// batch of polls cost more than the polls.
 func (w *Watcher) pending() map[string]string {
 	keys := map[string]string{}
+	seen := map[string]bool{}
 	for _, sub := range []string{spool.New, spool.Cur} {
 		state := "queued"
 		if sub == spool.Cur {
@@ -360,9 +378,23 @@ func (w *Watcher) pending() map[string]string {
 		}
 		entries, _ := w.spool.List(sub)
 		for _, e := range entries {
-			if j, err := w.spool.Read(sub, e.Name); err == nil {
-				keys[j.Key()] = state + " as job " + e.Name
+			path := sub + "/" + e.Name
+			seen[path] = true
+			key, ok := w.jobKeys[path]
+			if !ok {
+				j, err := w.spool.Read(sub, e.Name)
+				if err != nil {
+					continue
+				}
+				key = j.Key()
+				w.jobKeys[path] = key
 			}
+			keys[key] = state + " as job " + e.Name
+		}
+	}
+	for path := range w.jobKeys {
+		if !seen[path] {
+			delete(w.jobKeys, path)
 		}
 	}
 	return keys
