@@ -247,7 +247,9 @@ func (b *builder) run(ctx context.Context, step string, argv []string, dir strin
 			b.setGroups(append(b.status.Groups, group))
 		},
 	})
-	b.setGroups(slices.DeleteFunc(b.status.Groups, func(g procexec.Group) bool { return g == group }))
+	// The save below records the step; a save of its own for the ended group would only
+	// cost a rename per command.
+	b.status.Groups = slices.DeleteFunc(b.status.Groups, func(g procexec.Group) bool { return g == group })
 	b.log.Exit(res, err)
 	end := res.Start.Add(res.Duration)
 	b.status.Steps = append(b.status.Steps, buildlog.Command{Step: step, Argv: b.redactArgv(argv), Start: res.Start.UTC(),

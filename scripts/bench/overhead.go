@@ -45,7 +45,7 @@ success_callback = /bin/true
 	for _, c := range []struct {
 		project, commit string
 		pairs           int
-	}{{"plain", commit, 15}, {"docker", dockerRepo.commit, 4}} {
+	}{{"plain", commit, 15}, {"docker", dockerRepo.commit, 8}} {
 		if c.project == "docker" {
 			b.pipelineBuild(cfg, workdir, c.project, c.commit) // fills docker's build cache
 		}
