@@ -9,7 +9,6 @@ package page
 import (
 	"bytes"
 	"fmt"
-	"html/template"
 	"io"
 	"net/url"
 	"os"
@@ -79,7 +78,7 @@ func Write(layout workdir.Layout, sp *spool.Spool, now time.Time) error {
 			errs = append(errs, err.Error())
 		}
 	}
-	keep(writeFile(filepath.Join(layout.Root, "index.html"), render(indexPage, s, "")))
+	keep(writeFile(filepath.Join(layout.Root, "index.html"), indexPage(s)))
 	for _, p := range s.Projects {
 		one := &site{Generated: s.Generated, Projects: []*project{p}}
 		for _, b := range s.Running {
@@ -92,7 +91,7 @@ func Write(layout workdir.Layout, sp *spool.Spool, now time.Time) error {
 				one.Queued = append(one.Queued, q)
 			}
 		}
-		keep(writeFile(filepath.Join(layout.ProjectDir(p.Name), "index.html"), render(projectPage, one, "../")))
+		keep(writeFile(filepath.Join(layout.ProjectDir(p.Name), "index.html"), projectPage(one)))
 		for _, r := range p.Refs {
 			refDir := filepath.Join(layout.Root, filepath.FromSlash(r.Dir))
 			keep(writeFile(filepath.Join(refDir, "status.svg"), badge(r.Latest.Result)))
@@ -188,16 +187,6 @@ func view(layout workdir.Layout, project string, b retention.Build) build {
 	_, err = os.Stat(workdir.DropPath(b.Dir))
 	v.Drop = err == nil
 	return v
-}
-
-// render executes a page template with the links relative to prefix ("" for the work
-// directory's page, "../" for a project's).
-func render(t *template.Template, s *site, prefix string) []byte {
-	var b bytes.Buffer
-	if err := t.Execute(&b, pageData{s, prefix}); err != nil {
-		fmt.Fprintf(&b, "<p>error rendering the page: %s</p>", template.HTMLEscapeString(err.Error()))
-	}
-	return b.Bytes()
 }
 
 // href makes a path relative to the work directory a link: each segment escaped, so that
