@@ -174,7 +174,9 @@ func newPollCommand(paths *cli.Paths) *cobra.Command {
 		Short: "Poll every remote (or PROJECT's) now, whatever the interval",
 		Long: `poll asks for the remotes to be polled now: every one, or PROJECT's. A running daemon gets
 SIGUSR1, which it passes to its watcher; "kill -USR1 PID" does the same for every remote.
-Without a daemon, poll runs one pass itself, and the jobs it writes wait in the spool.
+Without a daemon, poll runs one pass itself and prints what it did, as "pipeline-watch
+--once" does; the jobs it writes wait in the spool. It exits 1 when a remote could not be
+listed.
 
 For forges that can only call a URL (no payload to read), the webhook script can run
 "pipelined poll PROJECT".

@@ -64,10 +64,18 @@ func Poll(ctx context.Context, w io.Writer, o PollOptions) error {
 	if o.Project != "" {
 		projects = []string{o.Project}
 	}
-	if err := watch.Run(ctx, watch.Options{Config: o.Config, Workdir: o.Workdir, Once: true, Projects: projects, Logger: o.Logger}); err != nil {
+	report := watch.NewReport()
+	if err := watch.Run(ctx, watch.Options{Config: o.Config, Workdir: o.Workdir, Once: true, Projects: projects, Logger: o.Logger, Report: report}); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "no daemon runs on %s: polled %s once here; new jobs wait in the spool for the daemon\n", layout.Root, what(o.Project))
+	fmt.Fprintf(w, "no daemon runs on %s: polled %s once here; new jobs wait in the spool for the daemon\n\n", layout.Root, what(o.Project))
+	if _, err := report.WriteTo(w); err != nil {
+		return err
+	}
+	if report.Failed() {
+		// The report and the log have said what; the exit status tells cron and scripts.
+		return &exitcode.SilentError{Code: exitcode.Failure}
+	}
 	return nil
 }
 

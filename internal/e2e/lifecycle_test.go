@@ -370,11 +370,20 @@ func TestPollNow(t *testing.T) {
 	last := repo.Commit("last", nil)
 	repo.Push("main")
 	res = run(t, nil, bin.pipelined, "poll", "--config", s.config, "--workdir", s.workdir)
-	if res.code != 0 || !strings.Contains(res.stdout, "no daemon runs") {
+	if res.code != 0 || !strings.Contains(res.stdout, "no daemon runs") || !strings.Contains(res.stdout, "total: 1 queued") {
 		t.Errorf("pipelined poll without a daemon: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 	if q := s.queued(); len(q) != 1 || !strings.HasSuffix(q[0], last) {
 		t.Errorf("queued %v, want the last commit", q)
+	}
+
+	// A remote that cannot be listed makes it exit 1, for cron and scripts, and the report
+	// names it; the other project's pass still counts.
+	s.writeConfig("[p]\nremote = %s\nbranches = main\n\n[gone]\nremote = %s\nbranches = main\n",
+		repo.Remote, filepath.Join(s.dir, "no-such-repository"))
+	res = run(t, nil, bin.pipelined, "poll", "--config", s.config, "--workdir", s.workdir)
+	if res.code != 1 || !strings.Contains(res.stdout, "[gone]") || !strings.Contains(res.stdout, "1 failed") {
+		t.Errorf("pipelined poll with a missing remote: exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }
 
