@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -79,7 +78,7 @@ EXIT STATUS
 			}
 			// Under a daemon that has died, stderr is a pipe nobody reads: the build goes on
 			// and finishes its job rather than dying of SIGPIPE on its summary line.
-			signal.Ignore(syscall.SIGPIPE)
+			cli.SurviveBrokenPipes()
 			ctx, caught, stop := cli.CancelOnSignals(cmd.Context(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
 			defer stop()
 			bo.Summary = cmd.ErrOrStderr()

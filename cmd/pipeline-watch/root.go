@@ -112,6 +112,7 @@ EXIT STATUS
 			if o.quiet && !o.once {
 				return exitcode.Usagef("--quiet goes with --once: without it, pipeline-watch only logs")
 			}
+			cli.SurviveBrokenPipes()
 			logger := cli.NewLogger(os.Stderr)
 			var report *watch.Report
 			if o.once {

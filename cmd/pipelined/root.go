@@ -110,6 +110,7 @@ func newRootCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cli.SurviveBrokenPipes()
 			// The daemon's main loop must not wait on its log (a stalled journald).
 			log, flush := cli.NewAsyncLogger(os.Stderr)
 			defer flush(time.Second)

@@ -50,3 +50,12 @@ func CancelOnSignals(parent context.Context, sigs ...os.Signal) (ctx context.Con
 	}
 	return ctx, caught, stop
 }
+
+// SurviveBrokenPipes keeps a long-running program alive when whatever reads its stdout or
+// stderr goes away (a `| tee` ended, a closed ssh session, a daemon that died): its writes
+// then fail with EPIPE instead of killing it with SIGPIPE. The signal is caught, not
+// ignored: an ignored signal stays ignored in every command started from here, and a
+// build's `yes | head` must behave as it does when typed.
+func SurviveBrokenPipes() {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+}
