@@ -29,8 +29,9 @@ func TestDaemonOutlivesItsLogReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	var waitErr error
+	done := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -41,8 +42,8 @@ func TestDaemonOutlivesItsLogReader(t *testing.T) {
 	})
 	alive := func() bool {
 		select {
-		case err := <-done:
-			t.Fatalf("pipelined died with its log reader gone: %v", err)
+		case <-done:
+			t.Fatalf("pipelined died with its log reader gone: %v", waitErr)
 		default:
 		}
 		return true
@@ -57,9 +58,9 @@ func TestDaemonOutlivesItsLogReader(t *testing.T) {
 	})
 	cmd.Process.Signal(syscall.SIGINT)
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("the drain ended with %v, want exit 0", err)
+	case <-done:
+		if waitErr != nil {
+			t.Errorf("the drain ended with %v, want exit 0", waitErr)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("pipelined did not drain")
