@@ -94,6 +94,10 @@ func (p *Project) Value(key string) string { return p.values[key] }
 // starting with a letter or digit (so never ".", "..", ".pipelined" or an option).
 var safeProjectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
+// StatusPageName is the status page every work directory and project directory has: no
+// project may be called that, as its directory would take the page's place.
+const StatusPageName = "index.html"
+
 // ValidProjectName reports whether name may be a project (section) name.
 func ValidProjectName(name string) bool { return safeProjectName.MatchString(name) }
 
@@ -103,6 +107,8 @@ func decodeProject(sec *Section, p *problems) *Project {
 	mine := &problems{file: p.file}
 	if !ValidProjectName(sec.Name) {
 		mine.errorf(sec.Line, sec.Name, "", "section name is not a usable project name: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 100 characters (it names a directory and a container)")
+	} else if sec.Name == StatusPageName {
+		mine.errorf(sec.Line, sec.Name, "", "%s is the work directory's status page, so it cannot be a project's directory: choose another project name", StatusPageName)
 	}
 	for _, k := range Keys {
 		text, set := sec.Values[k.Name]

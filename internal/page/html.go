@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"pipelined/internal/config"
 )
 
 // The pages are written by plain Go rather than html/template: the template engine's use
@@ -14,8 +16,18 @@ import (
 // 1.8 MiB larger. Every value from a build record, a ref or a job goes through
 // writer.text, which escapes it as html/template would.
 
-// escaper escapes text and attribute values, as html/template does.
-var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;", "+", "&#43;", "\x00", "\uFFFD")
+// escaper escapes text and attribute values as html/template does, and also replaces the
+// control characters a commit subject may carry (an escape, a bell), which HTML cannot
+// show, with U+FFFD.
+var escaper = strings.NewReplacer(func() []string {
+	pairs := []string{"&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;", "+", "&#43;", "\x7f", "\uFFFD"}
+	for c := rune(0); c < 0x20; c++ {
+		if c != '\t' && c != '\n' && c != '\r' {
+			pairs = append(pairs, string(c), "\uFFFD")
+		}
+	}
+	return pairs
+}()...)
 
 // colours of the results; each result is also written as a word, so that the page reads
 // the same without colour.
@@ -96,7 +108,7 @@ func indexPage(s *site) []byte {
 	}
 	for _, p := range s.Projects {
 		w.raw("\n<h2>")
-		w.link(p.Name, p.Name, "index.html")
+		w.link(p.Name, p.Name, config.StatusPageName)
 		w.raw("</h2>\n", `<table><tr><th>ref</th><th>result</th><th>commit</th><th class="opt">finished</th><th class="opt">took</th><th>links</th></tr>`, "\n")
 		for _, r := range p.Refs {
 			w.raw("<tr><td>")

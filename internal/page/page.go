@@ -8,6 +8,7 @@ package page
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -78,7 +79,7 @@ func Write(layout workdir.Layout, sp *spool.Spool, now time.Time) error {
 			errs = append(errs, err.Error())
 		}
 	}
-	keep(writeFile(filepath.Join(layout.Root, "index.html"), indexPage(s)))
+	keep(writeFile(filepath.Join(layout.Root, config.StatusPageName), indexPage(s)))
 	for _, p := range s.Projects {
 		one := &site{Generated: s.Generated, Projects: []*project{p}}
 		for _, b := range s.Running {
@@ -91,7 +92,7 @@ func Write(layout workdir.Layout, sp *spool.Spool, now time.Time) error {
 				one.Queued = append(one.Queued, q)
 			}
 		}
-		keep(writeFile(filepath.Join(layout.ProjectDir(p.Name), "index.html"), projectPage(one)))
+		keep(writeFile(filepath.Join(layout.ProjectDir(p.Name), config.StatusPageName), projectPage(one)))
 		for _, r := range p.Refs {
 			refDir := filepath.Join(layout.Root, filepath.FromSlash(r.Dir))
 			keep(writeFile(filepath.Join(refDir, "status.svg"), badge(r.Latest.Result)))
@@ -203,11 +204,22 @@ func href(prefix, rel string, more ...string) string {
 }
 
 // writeFile writes data to path whole or not at all: a temporary file beside it, renamed.
-// A file that already says the same is left alone.
-func writeFile(path string, data []byte) error {
+// A file that already says the same is left alone. An error names path, never the
+// temporary file: the daemon logs an error once for as long as it stays the same.
+func writeFile(path string, data []byte) (err error) {
 	if same(path, data) {
 		return nil
 	}
+	defer func() {
+		var pathErr *os.PathError
+		var linkErr *os.LinkError
+		switch {
+		case errors.As(err, &pathErr):
+			err = fmt.Errorf("writing %s: %w", path, pathErr.Err)
+		case errors.As(err, &linkErr):
+			err = fmt.Errorf("writing %s: %w", path, linkErr.Err)
+		}
+	}()
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".page-*")
 	if err != nil {
 		return err

@@ -124,3 +124,55 @@ func checkLinks(t *testing.T, root, page, html string) {
 		}
 	}
 }
+
+func TestPagesReplaceControlCharacters(t *testing.T) {
+	l := workdir.Layout{Root: t.TempDir()}
+	dir := fakeBuild(t, l, "web", "refs/heads/main", strings.Repeat("a", 40), buildlog.Success, time.Now())
+	st, err := buildlog.LoadStatus(workdir.StatusPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Subject = "\x1b[31mred\x07 and\ttab"
+	if err := st.Save(workdir.StatusPath(dir)); err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := spool.Open(l.SpoolDir())
+	if err := Write(l, sp, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	html := readPage(t, filepath.Join(l.Root, "index.html"))
+	if strings.ContainsAny(html, "\x1b\x07") {
+		t.Errorf("the page carries the subject's control characters")
+	}
+	if !strings.Contains(html, "\uFFFD[31mred\uFFFD and\ttab") {
+		t.Errorf("the subject is not shown with its control characters replaced:\n%s", html)
+	}
+}
+
+// TestWriteErrorsNameThePage: an error names the page, not the temporary file beside it,
+// so that the daemon, which logs an error again only when it changes, logs it once.
+func TestWriteErrorsNameThePage(t *testing.T) {
+	l := workdir.Layout{Root: t.TempDir()}
+	fakeBuild(t, l, "web", "refs/heads/main", strings.Repeat("a", 40), buildlog.Success, time.Now())
+	// A directory where the page goes: the rename cannot replace it.
+	if err := os.MkdirAll(filepath.Join(l.Root, "index.html", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := spool.Open(l.SpoolDir())
+	first, second := Write(l, sp, time.Now()), Write(l, sp, time.Now().Add(time.Minute))
+	if first == nil || second == nil {
+		t.Fatalf("writing over a directory did not fail: %v, %v", first, second)
+	}
+	if first.Error() != second.Error() || !strings.Contains(first.Error(), "writing "+filepath.Join(l.Root, "index.html")+":") {
+		t.Errorf("the errors differ or do not name the page:\n%v\n%v", first, second)
+	}
+}
+
+func readPage(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
