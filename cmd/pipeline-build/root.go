@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,7 +59,8 @@ SIGNALS
   SIGINT, SIGTERM, SIGQUIT  cancel the build: stop the running command (and container),
                             run error_callback with BUILD_STATUS=canceled, record
                             "canceled", keep the .tmp directory, and exit within --grace.
-                            A second signal ends the process at once.
+                            A second signal ends the process at once, with everything
+                            its steps and callbacks still run.
 
 EXIT STATUS
   0    the build succeeded, or was skipped (its commit is no longer on the remote)
@@ -79,7 +81,9 @@ EXIT STATUS
 			// Under a daemon that has died, stderr is a pipe nobody reads: the build goes on
 			// and finishes its job rather than dying of SIGPIPE on its summary line.
 			cli.SurviveBrokenPipes()
-			ctx, caught, stop := cli.CancelOnSignals(cmd.Context(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
+			stopSignals := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT}
+			defer endAtSecondSignal(stopSignals)()
+			ctx, caught, stop := cli.CancelOnSignals(cmd.Context(), stopSignals...)
 			defer stop()
 			bo.Summary = cmd.ErrOrStderr()
 			err = build.Run(ctx, bo)
@@ -180,3 +184,29 @@ These also matter to pipeline-build itself:
   .../drop/          the artifacts, /drop in the container (BUILD_DROP_PATH)
   .../image.id       the id of the image docker build made`
 )
+
+// endAtSecondSignal makes a second stop signal end pipeline-build at once, as it ends any
+// command, but not before it has killed what its steps run: a callback still running
+// would otherwise outlive the build (the first signal cancels the build; see
+// cli.CancelOnSignals). Call the function it returns when the build is over.
+func endAtSecondSignal(sigs []os.Signal) (stop func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, sigs...)
+	done := make(chan struct{})
+	go func() {
+		for seen := 0; ; seen++ {
+			select {
+			case sig := <-ch:
+				if seen == 0 {
+					continue // the first one cancels the build
+				}
+				procexec.KillOrphans()
+				signal.Reset(sig)
+				syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
+}

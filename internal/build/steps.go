@@ -131,7 +131,7 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 // hand), or a signal from elsewhere.
 func (b *builder) cancelReason() string {
 	if b.o.JobFile != "" {
-		for _, marker := range []string{spool.WithdrawMarker(b.o.JobFile), spool.InterruptMarker(b.o.JobFile)} {
+		for _, marker := range []string{spool.WithdrawMarker(b.o.JobFile), spool.InterruptMarker(b.o.JobFile), spool.StopMarker(b.o.JobFile)} {
 			if reason := spool.ReadMarker(marker); reason != "" {
 				return reason
 			}

@@ -36,9 +36,10 @@ type Build struct {
 	Started, Finished time.Time
 }
 
-// Running reports whether the build still runs.
+// Running reports whether the build still runs: its pipeline-build is alive, whatever its
+// build.json says (the result is recorded before error_callback runs).
 func (b Build) Running() bool {
-	return b.Status != nil && b.Status.Result == buildlog.Running && b.Status.Alive()
+	return b.Status != nil && b.Status.Alive()
 }
 
 // Success reports whether the build succeeded.

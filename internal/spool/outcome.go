@@ -34,8 +34,9 @@ type Ending struct {
 	// it was not.
 	Withdrawn string
 	// Stopping is true when the daemon was shutting down: whatever the build did not
-	// finish is wanted again after the restart.
-	Stopping bool
+	// finish is wanted again after the restart. Stopped is true when a daemon's shutdown
+	// canceled the build (the marker beside its job, read after a restart).
+	Stopping, Stopped bool
 	// Interrupted is why the supervisor stopped the build for an infrastructure reason (its
 	// Docker engine stopped answering), "" if it did not.
 	Interrupted string
@@ -71,12 +72,12 @@ func Decide(e Ending) (Outcome, string) {
 		return Done, "" // the build says it reached a result, though build.json does not show it
 	case e.Exited && e.Signal == 0 && e.Code == exitcode.Retry:
 		return Retry, "an infrastructure error stopped the build"
-	case canceled && e.Exited && !e.Stopping:
-		// The daemon runs and did not cancel it: an operator's kill -TERM, meant as a cancel
-		// (requeuing it would start it again at once).
-		return Withdrawn, "canceled by a signal from outside pipelined"
-	case canceled || e.Stopping:
+	case e.Stopping || e.Stopped:
 		return Requeue, "canceled because pipelined stopped"
+	case canceled:
+		// No daemon canceled it: an operator's kill -TERM, meant as a cancel (requeuing it
+		// would start it again at once), whether a daemon watched the build or not.
+		return Withdrawn, "canceled by a signal from outside pipelined"
 	}
 	return Retry, "the build process " + death(e)
 }

@@ -29,6 +29,24 @@ func InterruptMarker(jobPath string) string {
 	return filepath.Join(filepath.Dir(jobPath), "."+filepath.Base(jobPath)+".interrupted")
 }
 
+// StopMarker is the path of the marker the daemon leaves beside a job whose build it
+// cancels as it shuts down: a build that ends canceled with it is built again; one that
+// ends canceled without it (or any other marker) was canceled by an operator's signal.
+func StopMarker(jobPath string) string {
+	return filepath.Join(filepath.Dir(jobPath), "."+filepath.Base(jobPath)+".stopped")
+}
+
+// MarkStopped marks the claimed job name's build as canceled by the daemon's shutdown.
+func (s *Spool) MarkStopped(name string) error {
+	return WriteMarker(StopMarker(s.Path(Cur, name)), StoppedReason)
+}
+
+// StoppedReason is why a build canceled by the daemon's shutdown was canceled.
+const StoppedReason = "canceled because pipelined stopped; it is built again at the next start"
+
+// Stopped reports whether the claimed job name's build was canceled by a shutdown.
+func (s *Spool) Stopped(name string) bool { return ReadMarker(StopMarker(s.Path(Cur, name))) != "" }
+
 // Interrupt marks the claimed job name as stopped for an infrastructure reason.
 func (s *Spool) Interrupt(name, reason string) error {
 	return WriteMarker(InterruptMarker(s.Path(Cur, name)), reason)
@@ -80,4 +98,5 @@ func (s *Spool) Withdrawn(name string) string { return ReadMarker(WithdrawMarker
 func (s *Spool) clearMarks(name string) {
 	os.Remove(WithdrawMarker(s.Path(Cur, name)))
 	os.Remove(InterruptMarker(s.Path(Cur, name)))
+	os.Remove(StopMarker(s.Path(Cur, name)))
 }

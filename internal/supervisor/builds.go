@@ -152,16 +152,24 @@ func (s *supervisor) untrack(name string) {
 // left running and marks its build.json failed.
 func (s *supervisor) settle(b *build, e spool.Ending) ended {
 	e.Stopping = s.stopping.Load()
-	e.Withdrawn, e.Interrupted = s.spool.Withdrawn(b.name), s.spool.Interrupted(b.name)
+	e.Withdrawn, e.Interrupted, e.Stopped = s.spool.Withdrawn(b.name), s.spool.Interrupted(b.name), s.spool.Stopped(b.name)
 	dir, st := findBuild(s.layout, b.job, b.name)
 	if st != nil {
 		e.Result, e.Retry = st.Result, st.Retry
 	}
 	outcome, why := spool.Decide(e)
-	if st != nil && st.Result == buildlog.Running {
+	if st != nil && (st.Result == buildlog.Running || len(st.Groups) > 0) {
+		// The process is gone but its records say commands ran: it died before it had
+		// recorded a result, or during error_callback (which runs after the result is
+		// recorded). Nothing its steps started outlives it.
 		killGroups(st.Groups)
 		procexec.KillByEnv(env.BuildRunPath, dir)
 		st.Groups = nil
+		if st.Result != buildlog.Running {
+			_ = st.Save(workdir.StatusPath(dir))
+		}
+	}
+	if st != nil && st.Result == buildlog.Running {
 		st.Finished = time.Now().UTC()
 		if outcome == spool.Requeue {
 			st.Result, st.Reason = buildlog.Canceled, "killed after the grace period while pipelined stopped"

@@ -233,6 +233,7 @@ func (s *supervisor) onSignal(sig syscall.Signal) {
 		notify("STOPPING=1", s.status())
 		s.deadline = time.NewTimer(exitDeadline(s.o.Grace))
 		s.stopTheWatcher()
+		s.markStopped()
 		s.cancelBuilds()
 		s.cancelAdopted()
 	}
@@ -439,6 +440,21 @@ func (s *supervisor) setRetryTimer(at time.Time) {
 	}
 	if !at.IsZero() {
 		s.retryTimer = time.NewTimer(time.Until(at))
+	}
+}
+
+// markStopped leaves the stop marker beside the job of every build the shutdown cancels,
+// so that a build that ends after this daemon has gone (and is settled by the next one) is
+// built again, while one an operator cancels by a signal is not.
+func (s *supervisor) markStopped() {
+	for name, b := range s.builds {
+		if b.withdrawn {
+			continue
+		}
+		if err := s.spool.MarkStopped(name); err != nil {
+			s.log.Error("cannot mark a build as canceled by the shutdown; if it ends after this daemon, its job is not built again",
+				"job", name, "error", err.Error())
+		}
 	}
 }
 

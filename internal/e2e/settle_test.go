@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"pipelined/internal/spool"
+	"pipelined/internal/testenv"
+)
+
+// waitScript is a callback that says it started (touching NAME.started beside itself) and
+// then waits until the test touches NAME.release.
+func waitScript(s *site, name string) string {
+	path := filepath.Join(s.dir, name)
+	return s.file(name, fmt.Sprintf("#!/bin/sh\ntouch %[1]s.started\nwhile [ ! -e %[1]s.release ]; do sleep 0.05; done\n", path), 0o755)
+}
+
+func exists(path string) bool { _, err := os.Stat(path); return err == nil }
+
+// TestRetentionLeavesABuildRunningItsErrorCallback: a build records its result before its
+// error_callback runs; until its process ends it is still running, and neither the daemon's
+// retention nor `pipelined prune` removes it (which made it fail to record its end and be
+// retried: the commit built twice).
+func TestRetentionLeavesABuildRunningItsErrorCallback(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	flag := filepath.Join(s.dir, "fail-once")
+	failOnce := s.file("fail-once.sh", fmt.Sprintf("#!/bin/sh\n[ -e %[1]s ] || exit 0\nrm %[1]s\nexit 1\n", flag), 0o755)
+	onError := waitScript(s, "on-error")
+	s.writeConfig("[p]\nremote = %s\nwatch = False\nkeep_builds = 1\nsupersede = False\nprepare_callback = %s\nerror_callback = %s\n",
+		repo.Remote, failOnce, onError)
+	os.WriteFile(flag, nil, 0o644)
+	s.enqueue("p", "main")
+	p := s.daemon("--limit", "2", "--interval", "0")
+	waitFor(t, p, time.Minute, "the failed build's error_callback did not start", func() bool { return exists(onError + ".started") })
+	failed := s.onlyBuild("p")
+
+	// The same commit again: it succeeds, and retention (keep_builds = 1) runs.
+	s.enqueue("p", "main", repo.Head())
+	waitFor(t, p, time.Minute, "the second build did not succeed", func() bool { return s.hasBuild("p", "refs/heads/main", repo.Head()) })
+	waitFor(t, p, time.Minute, "the second build's end was not settled", func() bool {
+		return logCount(p, "build finished", "outcome=done") == 1
+	})
+	if res := run(t, nil, bin.pipelined, "prune", "--config", s.config, "--workdir", s.workdir); res.code != 0 {
+		t.Fatalf("prune: exit %d\n%s", res.code, res.stderr)
+	}
+	if !exists(failed) {
+		t.Fatalf("retention removed %s while its error_callback ran\n%s", failed, p.stderr())
+	}
+
+	os.WriteFile(onError+".release", nil, 0o644)
+	waitFor(t, p, time.Minute, "the failed build's end was not settled", func() bool {
+		return logCount(p, "build finished", "outcome=") == 2
+	})
+	if n := logCount(p, "build finished", "outcome=done"); n != 2 {
+		t.Errorf("want both builds done, have %d:\n%s", n, p.stderr())
+	}
+	if q := append(s.jobsIn(spool.New), s.jobsIn(spool.Cur)...); len(q) != 0 {
+		t.Errorf("a job is left to run again: %v", q)
+	}
+	p.signal(syscall.SIGINT)
+	p.wait(t, time.Minute)
+}
+
+// TestNothingOutlivesABuildKilledDuringItsErrorCallback: what error_callback runs dies with
+// the build, when the build is killed after it recorded its result (SIGKILL under the
+// daemon) or told twice to stop (by hand).
+func TestNothingOutlivesABuildKilledDuringItsErrorCallback(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	tag := fmt.Sprintf("%d", 4000+os.Getpid()%1000)
+	started := filepath.Join(s.dir, "callback.started")
+	onError := s.file("on-error.sh", fmt.Sprintf("#!/bin/sh\ntrap '' TERM\ntouch %s\nsleep 5%s &\nsleep 5%s\n", started, tag, tag), 0o755)
+	prepare := waitScript(s, "prepare")
+	s.writeConfig("[p]\nremote = %s\nwatch = False\nprepare_callback = %s\nerror_callback = %s\n\n[q]\nremote = %s\nwatch = False\nprepare_callback = /bin/false\nerror_callback = %s\n",
+		repo.Remote, prepare, onError, repo.Remote, onError)
+	callbacks := func() int { return len(testenv.ProcessesMentioning("sleep\x005" + tag)) }
+
+	// Under the daemon: the build fails, and is killed while its callback runs.
+	s.enqueue("q", "main")
+	p := s.daemon("--interval", "0")
+	waitFor(t, p, time.Minute, "the callback did not start", func() bool { return exists(started) && callbacks() == 2 })
+	syscall.Kill(pidOf(t, "pipeline-build", s.workdir), syscall.SIGKILL)
+	waitFor(t, p, time.Minute, "the callback outlived the killed build", func() bool { return callbacks() == 0 })
+	p.signal(syscall.SIGINT)
+	p.wait(t, time.Minute)
+
+	// By hand: the first SIGTERM cancels (error_callback runs, ignoring SIGTERM), the second
+	// ends the build at once, and its callback with it, well within the grace period.
+	os.Remove(started)
+	b := startProcess(t, bin.build, "--config", s.config, "--workdir", s.workdir, "--grace", "10m", "p", "main")
+	testenv.Eventually(t, time.Minute, "the step did not start", func() bool { return exists(prepare + ".started") })
+	b.signal(syscall.SIGTERM)
+	testenv.Eventually(t, time.Minute, "the callback did not start", func() bool { return exists(started) && callbacks() == 2 })
+	b.signal(syscall.SIGTERM)
+	b.wait(t, time.Minute) // well before the grace period (10m) ends
+	testenv.Eventually(t, time.Minute, "the callback outlived the build told twice to stop", func() bool { return callbacks() == 0 })
+}
+
+// TestOperatorCancelOfAnAdoptedBuildIsNotRebuilt: an operator's SIGTERM to a build that a
+// restarted daemon adopted is a cancel, as it is for the daemon's own builds; a build the
+// shutdown canceled is built again, even when it ends after the daemon.
+func TestOperatorCancelOfAnAdoptedBuildIsNotRebuilt(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	prepare := waitScript(s, "prepare")
+	s.writeConfig("[p]\nremote = %s\nwatch = False\nprepare_callback = %s\n", repo.Remote, prepare)
+	s.enqueue("p", "main")
+	p := s.daemon("--interval", "0")
+	waitFor(t, p, time.Minute, "the step did not start", func() bool { return exists(prepare + ".started") })
+	p.cmd.Process.Kill() // kill -9: the build runs on
+	p.wait(t, time.Minute)
+	p = s.daemon("--interval", "0")
+	waitFor(t, p, time.Minute, "the build was not adopted", func() bool { return strings.Contains(p.stderr(), "adopted a running build") })
+	syscall.Kill(pidOf(t, "pipeline-build", s.workdir), syscall.SIGTERM)
+	waitFor(t, p, time.Minute, "the canceled build was not settled", func() bool { return logCount(p, "build finished") == 1 })
+	if logCount(p, "build finished", "outcome=withdrawn") != 1 {
+		t.Errorf("the operator's cancel of an adopted build was not a withdrawal:\n%s", p.stderr())
+	}
+	if q := append(s.jobsIn(spool.New), s.jobsIn(spool.Cur)...); len(q) != 0 {
+		t.Errorf("the canceled job is left to run again: %v", q)
+	}
+
+	// A shutdown cancels a build whose error_callback ignores SIGTERM past the daemon's exit
+	// deadline: the next daemon settles it, and builds the commit again.
+	slow := waitScript(s, "slow")
+	stuck := s.file("stuck.sh", "#!/bin/sh\ntrap '' TERM\nsleep 300\n", 0o755)
+	s.writeConfig("[p]\nremote = %s\nwatch = False\nprepare_callback = %s\nerror_callback = %s\n", repo.Remote, slow, stuck)
+	p.signal(syscall.SIGHUP)
+	waitFor(t, p, time.Minute, "the configuration was not reloaded", func() bool { return strings.Contains(p.stderr(), "configuration reloaded") })
+	s.enqueue("p", "main")
+	waitFor(t, p, time.Minute, "the step did not start", func() bool { return exists(slow + ".started") })
+	p.signal(syscall.SIGTERM)
+	p.wait(t, time.Minute)
+	os.WriteFile(slow+".release", nil, 0o644)
+	p = s.daemon("--interval", "0", "--grace", "2s")
+	waitFor(t, p, time.Minute, "the build the shutdown canceled was not built again", func() bool {
+		return s.hasBuild("p", "refs/heads/main", repo.Head())
+	})
+	p.signal(syscall.SIGINT)
+	p.wait(t, time.Minute)
+}
