@@ -75,9 +75,10 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 		state, dir := "ended: the daemon settles it", ""
 		if spool.Locked(sp.Path(spool.Cur, e.Name)) {
 			state = "running"
+			var started time.Time // a retried job has a build directory per attempt: the latest is running
 			for _, b := range builds {
-				if b.st.Job == e.Name {
-					state, dir = "running "+since(now, b.st.Started), b.dir
+				if b.st.Job == e.Name && !b.st.Started.Before(started) {
+					started, state, dir = b.st.Started, "running "+since(now, b.st.Started), b.dir
 				}
 			}
 		}

@@ -332,6 +332,13 @@ func TestHostileSpoolFilesAreSetAside(t *testing.T) {
 			return os.Chmod(p, 0)
 		},
 		"6-huge.job": func(p string) error { return os.WriteFile(p, make([]byte, 10<<20), 0o644) },
+		"8-future.job": func(p string) error { // not JSON, and dated years ahead
+			if err := os.WriteFile(p, []byte("garbage"), 0o644); err != nil {
+				return err
+			}
+			future := time.Now().AddDate(4, 0, 0)
+			return os.Chtimes(p, future, future)
+		},
 	}
 	tmp := filepath.Join(s.dir, "hostile")
 	os.MkdirAll(tmp, 0o755)
@@ -361,7 +368,7 @@ func TestHostileSpoolFilesAreSetAside(t *testing.T) {
 	}
 	bad := filepath.Join(s.workdir, ".pipelined", "spool", "bad")
 	want := map[string]string{"1-fifo.job": "FIFO", "2-fifo-link.job": "symbolic link", "3-file-link.job": "symbolic link",
-		"4-dir.job": "directory", "5-unreadable.job": "cannot be read", "6-huge.job": "larger than"}
+		"4-dir.job": "directory", "5-unreadable.job": "cannot be read", "6-huge.job": "larger than", "8-future.job": "not a job"}
 	testenv.Eventually(t, 30*time.Second, "the hostile files were not all set aside", func() bool {
 		left, _ := os.ReadDir(newDir)
 		return len(left) == 0

@@ -145,3 +145,47 @@ func TestOperatorCancelOfAnAdoptedBuildIsNotRebuilt(t *testing.T) {
 	p.signal(syscall.SIGINT)
 	p.wait(t, time.Minute)
 }
+
+// TestWorkDirectoryUnwritableWhenABuildEndsLosesNothing: the work directory cannot be
+// written while a build ends (a read-only remount, permissions gone wrong), so that neither
+// the build nor the daemon can record its end or move its job. Once it can be written
+// again, the daemon finishes what it could not do: the job is built, and no build.json is
+// left saying running.
+func TestWorkDirectoryUnwritableWhenABuildEndsLosesNothing(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	prepare := waitScript(s, "prepare")
+	s.writeConfig("[p]\nremote = %s\nwatch = False\nprepare_callback = %s\n", repo.Remote, prepare)
+	s.enqueue("p", "main", repo.Head())
+	p := s.daemonWithoutDAC("--interval", "0")
+	waitFor(t, p, time.Minute, "the step did not start", func() bool { return exists(prepare + ".started") })
+	spoolDir := filepath.Join(s.workdir, ".pipelined", "spool")
+	dirs := []string{filepath.Join(spoolDir, "new"), filepath.Join(spoolDir, "cur"), s.onlyBuild("p"), filepath.Dir(s.onlyBuild("p"))}
+	chmod := func(mode os.FileMode) {
+		for _, d := range dirs {
+			if err := os.Chmod(d, mode); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	chmod(0o555)
+	t.Cleanup(func() { chmod(0o755) })
+	os.WriteFile(prepare+".release", nil, 0o644)
+	waitFor(t, p, time.Minute, "the build's end was not settled", func() bool { return logCount(p, "build finished") >= 1 })
+	if q := append(s.jobsIn(spool.New), s.jobsIn(spool.Cur)...); len(q) != 1 {
+		t.Fatalf("the job is not kept: new/ and cur/ hold %v", q)
+	}
+	chmod(0o755)
+	waitFor(t, p, 3*time.Minute, "the job was not built once the work directory was writable", func() bool {
+		return s.hasBuild("p", "refs/heads/main", repo.Head())
+	})
+	waitFor(t, p, 2*time.Minute, "a build.json still says running", func() bool { return len(s.runningStatuses()) == 0 })
+	waitFor(t, p, time.Minute, "the job was left in the spool", func() bool {
+		return len(s.jobsIn(spool.New))+len(s.jobsIn(spool.Cur)) == 0
+	})
+	if n := s.successes()["p refs/heads/main "+repo.Head()]; n != 1 {
+		t.Errorf("the commit was built %d times, want once", n)
+	}
+	p.signal(syscall.SIGINT)
+	p.wait(t, time.Minute)
+}

@@ -224,6 +224,12 @@ func (s *Spool) Remove(sub, name string) error {
 	return err
 }
 
+// Claimed reports whether the job name is in cur/.
+func (s *Spool) Claimed(name string) bool {
+	_, err := os.Lstat(s.Path(Cur, name))
+	return err == nil
+}
+
 // Requeue moves a claimed job back to new/, keeping its place in the queue (its
 // modification time is unchanged).
 func (s *Spool) Requeue(name string) error {

@@ -38,6 +38,7 @@ type ended struct {
 	why     string // the outcome's reason
 	dir     string // the build directory, "" if there is none
 	status  *buildlog.Status
+	unsaved bool // status was corrected (a dead build marked failed) but could not be written
 }
 
 // retryDispatch asks the main loop to dispatch again after a pause.
@@ -158,6 +159,7 @@ func (s *supervisor) settle(b *build, e spool.Ending) ended {
 		e.Result, e.Retry = st.Result, st.Retry
 	}
 	outcome, why := spool.Decide(e)
+	unsaved := false
 	if st != nil && (st.Result == buildlog.Running || len(st.Groups) > 0) {
 		// The process is gone but its records say commands ran: it died before it had
 		// recorded a result, or during error_callback (which runs after the result is
@@ -176,10 +178,10 @@ func (s *supervisor) settle(b *build, e spool.Ending) ended {
 		} else {
 			st.Result, st.Reason, st.Retry = buildlog.Failed, why, outcome == spool.Retry
 		}
-		_ = st.Save(workdir.StatusPath(dir))
+		unsaved = st.Save(workdir.StatusPath(dir)) != nil
 		s.removeContainersLater(dir, st)
 	}
-	return ended{name: b.name, ending: e, outcome: outcome, why: why, dir: dir, status: st}
+	return ended{name: b.name, ending: e, outcome: outcome, why: why, dir: dir, status: st, unsaved: unsaved}
 }
 
 // withdraw cancels a running build on purpose: the marker beside its job says why (for
@@ -267,21 +269,32 @@ func (s *supervisor) settleJob(name string, job spool.Job, ev ended, stderr stri
 		attrs = append(attrs, "stderr", stderr)
 	}
 	level := s.log.Info
+	stuck := stuckJob{outcome: ev.outcome}
 	switch ev.outcome {
 	case spool.Done, spool.Withdrawn:
 		if err := s.spool.Remove(spool.Cur, name); err != nil {
-			s.log.Error("cannot remove a finished job", "job", name, "error", err.Error())
+			s.log.Error("cannot remove a finished job; trying again every minute", "job", name, "error", err.Error())
+			stuck.move = true
 		}
 		if ev.status != nil {
 			defer s.prune(job.Project, ev.status.Ref, ev.dir)
 		}
 	case spool.Requeue:
 		if err := s.spool.Requeue(name); err != nil {
-			s.log.Error("cannot requeue a job; it stays in cur/ until the next start", "job", name, "error", err.Error())
+			s.log.Error("cannot requeue a job; trying again every minute", "job", name, "error", err.Error())
+			stuck.move = true
 		}
 	case spool.Retry:
 		level = s.log.Warn
-		attrs = append(attrs, s.retry(name, job, reason)...)
+		var more []any
+		more, stuck.job, stuck.move = s.retry(name, job, reason)
+		attrs = append(attrs, more...)
+	}
+	if ev.unsaved {
+		stuck.dir, stuck.status = ev.dir, ev.status
+	}
+	if stuck.move || stuck.status != nil {
+		s.stuck[name] = stuck
 	}
 	s.changed()
 	s.refreshPages()
@@ -300,8 +313,9 @@ func orWhy(why, reason, stderr string) string {
 
 // retry counts one more attempt of a job an infrastructure error stopped: back into new/
 // with the attempt recorded, or to bad/ with every attempt's reason after
-// spool.MaxAttempts. It returns the attributes for the log line.
-func (s *supervisor) retry(name string, job spool.Job, reason string) []any {
+// spool.MaxAttempts. It returns the attributes for the log line, the job with the attempt,
+// and whether the job is still in cur/ (it could not be moved: try again later).
+func (s *supervisor) retry(name string, job spool.Job, reason string) (attrs []any, withAttempt spool.Job, inCur bool) {
 	if n := len(s.attempts[name]); n > len(job.Attempts) {
 		job.Attempts = s.attempts[name] // recorded in memory only: the disk was full
 	}
@@ -316,20 +330,65 @@ func (s *supervisor) retry(name string, job spool.Job, reason string) []any {
 		dest, err := s.spool.Reject(spool.Cur, name, strings.TrimSuffix(b.String(), "\n"))
 		switch {
 		case err != nil && dest == "":
-			s.log.Error("cannot move a job that keeps failing to bad/; it stays in cur/", "job", name, "error", err.Error())
+			s.log.Error("cannot move a job that keeps failing to bad/; it stays in cur/ until the next start", "job", name, "error", err.Error())
 		case err != nil:
 			s.log.Error("moved a job that keeps failing to bad/, without its reason file", "job", name, "error", err.Error(),
 				"reasons", strings.TrimSuffix(b.String(), "\n"))
 		}
-		return []any{"attempt", attempt, "moved_to", dest}
+		return []any{"attempt", attempt, "moved_to", dest}, job, false
 	}
 	if err := s.spool.Retry(name, job); err != nil {
 		s.attempts[name] = job.Attempts
-		s.log.Error("cannot record the attempt in the job file; counting it in memory", "job", name, "error", err.Error())
+		inCur = s.spool.Claimed(name)
+		s.log.Error("cannot record the attempt in the job file; counting it in memory", "job", name, "error", err.Error(),
+			"still_in_cur", inCur)
 	} else {
 		delete(s.attempts, name)
 	}
-	return []any{"attempt", attempt, "retry_in", time.Until(spool.RetryAt(job)).Round(time.Second).String()}
+	return []any{"attempt", attempt, "retry_in", time.Until(spool.RetryAt(job)).Round(time.Second).String()}, job, inCur
+}
+
+// stuckJob is the part of a job's outcome that could not be carried out when its build
+// ended — the work directory was read-only or full: the move of the job out of cur/, and
+// the build.json of a dead build. retryStuck tries again at every rescan.
+type stuckJob struct {
+	outcome spool.Outcome
+	move    bool
+	job     spool.Job // for Retry: with the attempt recorded
+	dir     string
+	status  *buildlog.Status // to write, when not nil
+}
+
+// retryStuck carries out what is left of the outcomes that could not be carried out.
+func (s *supervisor) retryStuck() {
+	for name, st := range s.stuck {
+		if st.status != nil && st.status.Save(workdir.StatusPath(st.dir)) == nil {
+			st.status = nil
+		}
+		if st.move {
+			var err error
+			switch st.outcome {
+			case spool.Done, spool.Withdrawn:
+				err = s.spool.Remove(spool.Cur, name)
+			case spool.Requeue:
+				err = s.spool.Requeue(name)
+			case spool.Retry:
+				if err = s.spool.Retry(name, st.job); err == nil {
+					delete(s.attempts, name)
+				}
+			}
+			if err == nil || !s.spool.Claimed(name) {
+				st.move = false
+				s.changed()
+				s.log.Info("a job left in cur/ is settled now", "job", name, "outcome", st.outcome.String())
+			}
+		}
+		if st.move || st.status != nil {
+			s.stuck[name] = st
+		} else {
+			delete(s.stuck, name)
+		}
+	}
 }
 
 // removeContainersLater removes, off the main loop, the containers of a build that died

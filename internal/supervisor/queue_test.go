@@ -168,6 +168,11 @@ func TestPlanInterruptsARunningBuildOfAnInterruptibleProject(t *testing.T) {
 	if ds, _ := plan(queue, runs, 0, cfg, testPool(), time.Now()); strings.Contains(summary(ds), "interrupt") {
 		t.Errorf("a build already being canceled is interrupted again: %s", summary(ds))
 	}
+	// A job without a commit (pipelined enqueue PROJECT BRANCH) may build the commit running.
+	runs[0].withdrawn = false
+	if ds, _ := plan([]queued{job("latest-int-main", "int", "main", "")}, runs, 0, cfg, testPool(), time.Now()); strings.Contains(summary(ds), "interrupt") {
+		t.Errorf("a job without a commit interrupts a running build: %s", summary(ds))
+	}
 }
 
 func TestPlanKeepsAProjectWithinItsLimitWithoutHoldingUpOthers(t *testing.T) {

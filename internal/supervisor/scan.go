@@ -61,6 +61,13 @@ func (sc *scanner) run(requests <-chan int, send func(any)) {
 // a writer copying a job straight into new/ may not have finished it.
 const youngFile = 2 * time.Second
 
+// isYoung reports whether a file modified at mtime may still be being written. A time in
+// the future (a skewed clock, or a touch -d) is not young: it would stay young for ever.
+func isYoung(mtime time.Time) bool {
+	age := time.Since(mtime)
+	return age >= 0 && age < youngFile
+}
+
 // scan lists new/ and returns the valid jobs in FIFO order, and whether a young file that
 // does not parse was left for later.
 func (sc *scanner) scan() (queue []queued, young bool, err error) {
@@ -80,7 +87,7 @@ func (sc *scanner) scan() (queue []queued, young bool, err error) {
 			job, err := sc.spool.Read(spool.New, e.Name)
 			var rej *spool.RejectError
 			switch {
-			case errors.As(err, &rej) && e.Mode.IsRegular() && e.Size <= spool.MaxJobSize && time.Since(e.ModTime) < youngFile:
+			case errors.As(err, &rej) && e.Mode.IsRegular() && e.Size <= spool.MaxJobSize && isYoung(e.ModTime):
 				young = true
 				continue
 			case errors.As(err, &rej):

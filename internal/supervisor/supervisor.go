@@ -61,7 +61,8 @@ type supervisor struct {
 	modified   int      // spool changes the main loop made itself
 	recovering bool     // the claimed jobs are not known yet: no dispatching
 	attempts   map[string][]spool.Attempt
-	retryTimer *time.Timer // the next job whose back-off ends
+	stuck      map[string]stuckJob // outcomes to finish carrying out (see retryStuck)
+	retryTimer *time.Timer         // the next job whose back-off ends
 
 	// The Docker engines: the pool (the main loop's), its fixed list (read by recovery), and
 	// the state published for status.
@@ -113,7 +114,7 @@ func Run(ctx context.Context, o Options) error {
 		o.Engines = []engine.Engine{{Name: engine.Local, Slots: o.Limit}}
 	}
 	s := &supervisor{o: o, log: o.Logger, builds: map[string]*build{}, events: make(chan any), done: make(chan struct{}),
-		groups: map[string]procexec.Group{}, scans: make(chan int, 1), attempts: map[string][]spool.Attempt{}, recovering: true,
+		groups: map[string]procexec.Group{}, scans: make(chan int, 1), attempts: map[string][]spool.Attempt{}, stuck: map[string]stuckJob{}, recovering: true,
 		prunes: make(chan pruneRequest, 64), pages: make(chan struct{}, 1),
 		pool: engine.NewPool(o.Engines, time.Now()), engines: o.Engines, engineBackoff: map[string]time.Duration{},
 		warnedEngines: map[string]bool{}}
@@ -179,6 +180,7 @@ func Run(ctx context.Context, o Options) error {
 		case <-notifier.C:
 			s.scan()
 		case <-rescan.C:
+			s.retryStuck()
 			s.scan()
 		case <-configChanged:
 			if reloadTimer == nil {

@@ -1,0 +1,59 @@
+package admin
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"pipelined/internal/buildlog"
+	"pipelined/internal/spool"
+	"pipelined/internal/workdir"
+)
+
+// TestStatusShowsTheLatestAttemptOfARunningJob: a retried job has a build directory per
+// attempt (SHORT.tmp, SHORT-2.tmp, …); the one running is the latest started, whatever the
+// names' order.
+func TestStatusShowsTheLatestAttemptOfARunningJob(t *testing.T) {
+	l := workdir.Layout{Root: t.TempDir()}
+	sp, err := spool.Open(l.SpoolDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := strings.Repeat("ab", 20)
+	name, err := sp.Write(spool.Job{Project: "p", Ref: "refs/heads/main", Commit: commit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Claim(name); err != nil {
+		t.Fatal(err)
+	}
+	held, err := spool.Hold(sp.Path(spool.Cur, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	now := time.Now()
+	for i, d := range []string{"abababab.tmp", "abababab-2.tmp"} { // the first attempt sorts last
+		dir := filepath.Join(l.RefDir("p", "refs/heads/main"), d)
+		os.MkdirAll(dir, 0o755)
+		st := &buildlog.Status{Project: "p", Ref: "refs/heads/main", Commit: commit, ShortCommit: commit[:8], Path: dir, Job: name,
+			Result: buildlog.Failed, Retry: true, Started: now.Add(time.Duration(i-2) * time.Minute)}
+		if i == 1 {
+			st.Result, st.PID = buildlog.Running, os.Getpid()
+		}
+		if err := st.Save(workdir.StatusPath(dir)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	if err := Status(&out, l.Root, ""); err != nil {
+		t.Fatal(err)
+	}
+	running := out.String()[strings.Index(out.String(), "RUNNING"):strings.Index(out.String(), "REFS")]
+	if !strings.Contains(running, "abababab-2.tmp") || strings.Contains(running, "abababab.tmp") {
+		t.Errorf("RUNNING does not show the latest attempt:\n%s", running)
+	}
+}
