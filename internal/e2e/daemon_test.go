@@ -45,7 +45,9 @@ func (s *site) finished() []*buildlog.Status {
 	var out []*buildlog.Status
 	builds, _ := workdir.Layout{Root: s.workdir}.Builds()
 	for _, b := range builds {
-		if st, err := buildlog.LoadStatus(filepath.Join(b.Dir, "build.json")); err == nil && st.Result != buildlog.Running {
+		// build.json says success (and names the final directory) a moment before the
+		// directory loses its .tmp: such a build is not quite finished.
+		if st, err := buildlog.LoadStatus(filepath.Join(b.Dir, "build.json")); err == nil && st.Result != buildlog.Running && exists(st.Path) {
 			out = append(out, st)
 		}
 	}

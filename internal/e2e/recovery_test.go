@@ -210,10 +210,14 @@ func TestBadJobFilesGoToBadWithAReason(t *testing.T) {
 	}
 	s.dropJob("valid.job", `{"project":"p","ref":"refs/heads/main","source":"webhook"}`)
 	badDir := filepath.Join(s.workdir, ".pipelined", "spool", "bad")
-	testenv.Eventually(t, time.Minute, "not every bad file reached bad/", func() bool {
-		entries, _ := os.ReadDir(badDir)
-		return len(entries) == 2*len(bad)
+	testenv.Eventually(t, time.Minute, "not every bad file reached bad/ with its reason", func() bool {
+		// The reason is written (under a dot name, then renamed) after the move.
+		reasons, _ := filepath.Glob(filepath.Join(badDir, "*.reason"))
+		return len(reasons) == len(bad)
 	})
+	if entries, _ := os.ReadDir(badDir); len(entries) != 2*len(bad) {
+		t.Errorf("bad/ holds %d files, want %d", len(entries), 2*len(bad))
+	}
 	for name := range bad {
 		reason, err := os.ReadFile(filepath.Join(badDir, name+".reason"))
 		if err != nil || len(strings.TrimSpace(string(reason))) == 0 {

@@ -189,3 +189,28 @@ func TestWorkDirectoryUnwritableWhenABuildEndsLosesNothing(t *testing.T) {
 	p.signal(syscall.SIGINT)
 	p.wait(t, time.Minute)
 }
+
+// TestRetryOfAJobWithoutACommitBuildsTheSameCommit: a job that names no commit builds what
+// the branch holds when it starts; once its build resolved the commit, a retry is that
+// same build again, even when the branch has moved on.
+func TestRetryOfAJobWithoutACommitBuildsTheSameCommit(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	first := repo.Head()
+	prepare := waitScript(s, "prepare")
+	s.writeConfig("[p]\nremote = %s\nwatch = False\nprepare_callback = %s\n", repo.Remote, prepare)
+	s.enqueue("p", "main") // no commit
+	p := s.daemon("--interval", "0")
+	waitFor(t, p, time.Minute, "the step did not start", func() bool { return exists(prepare + ".started") })
+	repo.Commit("moved on", nil)
+	repo.Push("main")
+	syscall.Kill(pidOf(t, "pipeline-build", s.workdir), syscall.SIGKILL)
+	waitFor(t, p, time.Minute, "the killed build was not retried", func() bool { return logCount(p, "build finished", "outcome=retry") == 1 })
+	if q := s.queued(); len(q) != 1 || !strings.HasSuffix(q[0], " "+first) {
+		t.Errorf("the retried job is %v, want it pinned to %s", q, first[:8])
+	}
+	os.WriteFile(prepare+".release", nil, 0o644)
+	waitFor(t, p, time.Minute, "the retry did not build the first commit", func() bool { return s.hasBuild("p", "refs/heads/main", first) })
+	p.signal(syscall.SIGINT)
+	p.wait(t, time.Minute)
+}

@@ -286,6 +286,11 @@ func (s *supervisor) settleJob(name string, job spool.Job, ev ended, stderr stri
 		}
 	case spool.Retry:
 		level = s.log.Warn
+		if job.Commit == "" && ev.status != nil && ev.status.Commit != "" {
+			// A retry is the same build again: of the commit the first attempt resolved,
+			// which another job may build meanwhile (see scanner.builtBy).
+			job.Commit = ev.status.JobCommit()
+		}
 		var more []any
 		more, stuck.job, stuck.move = s.retry(name, job, reason)
 		attrs = append(attrs, more...)

@@ -129,10 +129,11 @@ func (sc *scanner) reject(name, reason string) {
 }
 
 // builtBy returns the directory of a build of the job's commit that another job (or a
-// hand-run pipeline-build) made, for jobs the watcher wrote; "" otherwise. A job's own
+// hand-run pipeline-build) made, for jobs the watcher wrote and for retries (whose want
+// another build may have met meanwhile); "" otherwise. A job's own
 // earlier attempts do not count: a job requeued after a shutdown must build again.
 func (sc *scanner) builtBy(name string, job spool.Job) string {
-	if job.Source != spool.SourceWatch || job.Commit == "" || !sc.layout.Exists(job.Project, job.Ref, job.Commit) {
+	if job.Source != spool.SourceWatch && len(job.Attempts) == 0 || job.Commit == "" || !sc.layout.Exists(job.Project, job.Ref, job.Commit) {
 		return ""
 	}
 	short := workdir.ShortCommit(job.Commit)

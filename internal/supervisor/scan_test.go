@@ -1,0 +1,44 @@
+package supervisor
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"pipelined/internal/buildlog"
+	"pipelined/internal/spool"
+	"pipelined/internal/workdir"
+)
+
+// TestBuiltByCountsForWatchJobsAndRetries: a watcher's job, or a retry of any job, whose
+// commit another job has built meanwhile is met already; a first attempt asked for by hand
+// or by a webhook builds again, and a job's own earlier attempts never count.
+func TestBuiltByCountsForWatchJobsAndRetries(t *testing.T) {
+	l := workdir.Layout{Root: t.TempDir()}
+	c := strings.Repeat("d3", 20)
+	dir := filepath.Join(l.RefDir("p", "refs/heads/b0"), c[:8]+"-2")
+	os.MkdirAll(dir, 0o755)
+	st := &buildlog.Status{Project: "p", Ref: "refs/heads/b0", Commit: c, Path: dir, Job: "watch.job", Result: buildlog.Success}
+	if err := st.Save(workdir.StatusPath(dir)); err != nil {
+		t.Fatal(err)
+	}
+	sc := &scanner{layout: l}
+	retry := spool.Job{Project: "p", Ref: "refs/heads/b0", Commit: c, Source: spool.SourceManual,
+		Attempts: []spool.Attempt{{At: time.Now(), Reason: "the build process was killed by signal 9 (SIGKILL)"}}}
+	for _, tc := range []struct {
+		name string
+		job  spool.Job
+		want bool
+	}{
+		{"manual.job", retry, true},
+		{"manual.job", spool.Job{Project: "p", Ref: "refs/heads/b0", Commit: c, Source: spool.SourceManual}, false},
+		{"other.job", spool.Job{Project: "p", Ref: "refs/heads/b0", Commit: c, Source: spool.SourceWatch}, true},
+		{"watch.job", retry, false}, // its own build
+	} {
+		if got := sc.builtBy(tc.name, tc.job) != ""; got != tc.want {
+			t.Errorf("builtBy(%s, %s, %d attempts) = %v, want %v", tc.name, tc.job.Source, len(tc.job.Attempts), got, tc.want)
+		}
+	}
+}
