@@ -105,6 +105,11 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 		if failed == "" {
 			failed = "between steps"
 		}
+		if b.interrupted() {
+			// Stopped for an infrastructure reason (its Docker engine stopped answering): not
+			// the project's result. The job is retried, and error_callback waits for one.
+			result, b.status.Retry = buildlog.Failed, true
+		}
 	case err != nil:
 		result, reason = buildlog.Failed, fmt.Sprintf("%s: %v", failed, err)
 	default:
@@ -141,6 +146,13 @@ func (b *builder) cancelReason() string {
 		return reason
 	}
 	return "canceled by a signal"
+}
+
+// interrupted reports whether the daemon stopped the build for an infrastructure reason
+// (the interrupt marker beside its job) rather than on purpose.
+func (b *builder) interrupted() bool {
+	return b.o.JobFile != "" && spool.ReadMarker(spool.WithdrawMarker(b.o.JobFile)) == "" &&
+		spool.ReadMarker(spool.InterruptMarker(b.o.JobFile)) != ""
 }
 
 // diskFull says why a failed step looks like the work directory's disk being full, or "":

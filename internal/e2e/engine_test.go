@@ -186,7 +186,9 @@ func TestAnEngineThatHangsMidBuildLosesNothing(t *testing.T) {
 	testenv.CleanDocker(t, s.workdir)
 	second := testenv.StartEngine(t, s.dir)
 	repo := engineRepo(t, 300)
-	s.writeConfig("[p]\nremote = %s\nbuild = True\nrun = True\npull = False\n", repo.Remote)
+	called := filepath.Join(s.dir, "error-callback-ran")
+	onError := s.file("on-error.sh", "#!/bin/sh\ntouch "+called+"\n", 0o755)
+	s.writeConfig("[p]\nremote = %s\nbuild = True\nrun = True\npull = False\nerror_callback = %s\n", repo.Remote, onError)
 	s.enqueue("p", "main", repo.Head())
 	p := s.daemon("--interval", "0", "--grace", "2s", "--engine", "b2="+second.Host+",slots=1", "--engine", "local=,slots=1")
 	waitFor(t, p, 3*time.Minute, "the container did not run on the second engine", func() bool {
@@ -196,6 +198,16 @@ func TestAnEngineThatHangsMidBuildLosesNothing(t *testing.T) {
 	waitFor(t, p, 3*time.Minute, "the hung engine's build was not stopped and retried", func() bool {
 		return logCount(p, "build finished", "outcome=retry", "stopped answering") == 1
 	})
+	// An infrastructure error, not the project's result: no error_callback, and build.json
+	// says the job is retried.
+	for _, b := range s.finished() {
+		if b.Engine == "b2" && (b.Result != buildlog.Failed || !b.Retry) {
+			t.Errorf("the build on the hung engine is recorded as %s (retry %v): %s", b.Result, b.Retry, b.Reason)
+		}
+	}
+	if exists(called) {
+		t.Error("error_callback ran for a build that is retried")
+	}
 	// The retry runs (for 300 s) on the engine that answers.
 	waitFor(t, p, 3*time.Minute, "the job was not started again on the other engine", func() bool {
 		return logCount(p, "dispatched build", "engine=local") == 1

@@ -575,6 +575,11 @@ func TestHungDockerEngineDelaysNothing(t *testing.T) {
 		repo.Push("main")
 		s.enqueue("plain", "main", commit)
 		waitFor(t, p, time.Minute, "the plain build did not run", func() bool { return s.successes()["plain refs/heads/main "+repo.Head()] == 1 })
+		if withDocker {
+			waitFor(t, p, time.Minute, "the hung engine is not reported as not answering", func() bool {
+				return strings.Contains(p.stderr(), "no answer to docker version within 15s")
+			})
+		}
 		sent := time.Now()
 		p.signal(syscall.SIGTERM)
 		if code := p.wait(t, time.Minute); code != 0 {

@@ -47,6 +47,9 @@ func TestPoolPicksAnUpEngineWithAFreeSlot(t *testing.T) {
 	if e, ok := p.Pick(nil); ok {
 		t.Fatalf("picked %s before every engine had answered once", e.Name)
 	}
+	if e, ok := p.Pick([]string{"a"}); !ok || e.Name != "a" {
+		t.Fatalf("a build pinned to a waits for b, which it may not use: %v %v", e.Name, ok)
+	}
 	p.SetUp("b", true, "", now)
 	if e, _ := p.Pick(nil); e.Name != "b" {
 		t.Errorf("picked %s, want b (most free slots)", e.Name)

@@ -57,12 +57,13 @@ func (p *Pool) state(name string) *State {
 // is up, with a free slot, the one with the most free slots (the first listed of equals).
 // It does not take the slot.
 //
-// Until every engine has answered (or failed) once, it picks none: builds go where there is
-// most room, not to whichever engine answered first.
+// Until every engine it may use has answered (or failed) once, it picks none: builds go
+// where there is most room, not to whichever engine answered first. Engines the build may
+// not use do not hold it up.
 func (p *Pool) Pick(allowed []string) (Engine, bool) {
 	var best *State
 	for _, s := range p.states {
-		if !s.Asked {
+		if !s.Asked && (len(allowed) == 0 || contains(allowed, s.Name)) {
 			return Engine{}, false
 		}
 	}

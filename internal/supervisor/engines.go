@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,16 +54,25 @@ func (s *supervisor) probe(e engine.Engine, delay time.Duration) {
 				return
 			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), engineProbeTimeout)
-		defer cancel()
-		out, err := docker.Run(ctx, e.Host, docker.VersionArgs())
-		if err != nil {
-			if msg := strings.TrimSpace(out); msg != "" {
-				err = errors.New(lastLine(msg))
-			}
-		}
-		s.send(engineProbed{name: e.Name, err: err})
+		s.send(engineProbed{name: e.Name, err: askEngine(context.Background(), e.Host)})
 	}()
+}
+
+// askEngine asks an engine whether it answers (docker version), for at most
+// engineProbeTimeout, and says why not in docker's words or as a missing answer.
+func askEngine(parent context.Context, host string) error {
+	ctx, cancel := context.WithTimeout(parent, engineProbeTimeout)
+	defer cancel()
+	out, err := docker.Run(ctx, host, docker.VersionArgs())
+	switch {
+	case err == nil || parent.Err() != nil:
+		return err
+	case ctx.Err() != nil:
+		return fmt.Errorf("no answer to docker version within %v", engineProbeTimeout)
+	case strings.TrimSpace(out) != "":
+		return errors.New(lastLine(strings.TrimSpace(out)))
+	}
+	return err
 }
 
 // onEngineProbed puts an engine in or out of the pool, and asks again, with back-off, one
@@ -177,9 +187,10 @@ func (s *supervisor) checkEngines() {
 		inUse = true
 		e := st.Engine
 		go func() {
-			ctx, cancel := context.WithTimeout(s.bgCtx, engineProbeTimeout)
-			defer cancel()
-			_, err := docker.Run(ctx, e.Host, docker.VersionArgs())
+			err := askEngine(s.bgCtx, e.Host)
+			if s.bgCtx.Err() != nil {
+				return // the daemon is ending: no answer is the daemon's own doing
+			}
 			s.send(engineChecked{name: e.Name, err: err})
 		}()
 	}
