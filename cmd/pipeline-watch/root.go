@@ -13,6 +13,7 @@ import (
 	"pipelined/internal/cli"
 	"pipelined/internal/exitcode"
 	"pipelined/internal/watch"
+	"pipelined/internal/workdir"
 )
 
 // options are pipeline-watch's flags.
@@ -111,6 +112,11 @@ EXIT STATUS
 			}
 			if o.quiet && !o.once {
 				return exitcode.Usagef("--quiet goes with --once: without it, pipeline-watch only logs")
+			}
+			// Its jobs are for the daemon of an existing work directory; a mistyped one
+			// would collect jobs that nobody runs.
+			if _, err := workdir.Existing(o.Workdir); err != nil {
+				return err
 			}
 			cli.SurviveBrokenPipes()
 			logger := cli.NewLogger(os.Stderr)

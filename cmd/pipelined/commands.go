@@ -27,6 +27,12 @@ builds it has. With --config (optional here), a ref whose project sets keep_buil
 keep_days also says what retention removes now, or which build its next build pushes out.
 It works whether the daemon runs or not.
 
+EXIT STATUS
+  0    shown
+  1    the work directory could not be read
+  2    usage error, a work directory without .pipelined/ (a mistyped --workdir), or an
+       invalid --config file
+
 Example:
   pipelined status --workdir /var/pipelined --config /etc/pipelined.ini`,
 		Args: cobra.NoArgs,
@@ -53,6 +59,12 @@ REF is a full ref (refs/heads/main, refs/tags/v1.2) or a branch or tag name, whi
 looked up on the remote. Without COMMIT the build takes whatever the ref points to when it
 starts. With --only-matching (what the webhook script uses) a ref that the project's
 branches or tags regex does not match is not queued, and enqueue still exits 0.
+
+EXIT STATUS
+  0    queued (with --only-matching, also a ref the project does not build: nothing queued)
+  1    the job could not be written, or the remote could not be asked for a short REF
+  2    usage error: an unknown or disabled project, an invalid ref or commit, a work
+       directory without .pipelined/, or an invalid configuration file
 
 Example:
   pipelined enqueue --config /etc/pipelined.ini \
@@ -97,6 +109,11 @@ BUILD_STATUS=canceled and records "canceled by hand" in build.json. A marker bes
 tells the daemon, now or at its next start, to remove the job rather than build it again.
 
 cancel prints a line for each job or build it stops, and exits 1 when nothing matched.
+
+EXIT STATUS
+  0    at least one queued job was dropped or running build canceled
+  1    nothing matched, or nothing that matched could be stopped
+  2    usage error, or a work directory without .pipelined/
 
 Example:
   pipelined cancel --workdir /var/pipelined example-project main`,
@@ -144,6 +161,12 @@ only says what it would remove. For cron, and to preview a new setting.
 Docker's build cache is not pipelined's: run "docker builder prune" (or "docker system
 prune") yourself, on a schedule that suits the host.
 
+EXIT STATUS
+  0    done (also when there was nothing to remove)
+  1    a build directory that is due could not be removed
+  2    usage error, an unknown project, a work directory without .pipelined/, or an
+       invalid configuration file
+
 Example:
   pipelined prune --dry-run \
       --config /etc/pipelined.ini --workdir /var/pipelined`,
@@ -180,6 +203,12 @@ listed.
 
 For forges that can only call a URL (no payload to read), the webhook script can run
 "pipelined poll PROJECT".
+
+EXIT STATUS
+  0    the daemon was asked, or (without a daemon) every remote answered
+  1    the daemon could not be signaled, or (without a daemon) a remote could not be listed
+  2    usage error, an unknown or unwatched project, a work directory without .pipelined/,
+       or an invalid configuration file
 
 Example:
   pipelined poll --config /etc/pipelined.ini --workdir /var/pipelined \

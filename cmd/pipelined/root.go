@@ -33,7 +33,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.Var(cli.NamedInt(&o.pollTime, "SECONDS", 1), "poll-timeout", "time one git ls-remote of the watcher may take (pipeline-watch --timeout)")
 	fs.BoolVar(&o.dumpConfig, "dump-config", false, "dump config and exit")
 	fs.DurationVar(&o.grace, "grace", procexec.DefaultGrace, "time a canceled build has to stop; the daemon exits within it plus a second")
-	fs.StringArrayVar(&o.engines, "engine", nil, `a Docker engine builds run on, NAME=DOCKER_HOST[,slots=N] (repeatable; default: "local", the environment's own Docker, with --limit slots); only "local" bind-mounts this host's files`)
+	fs.Var(cli.NamedList(&o.engines, "NAME=DOCKER_HOST[,slots=N]"), "engine", `a Docker engine builds run on (repeatable; default: "local", the environment's own Docker, with --limit slots); only "local" bind-mounts this host's files`)
 }
 
 const long = `pipelined watches git remotes for new branches and tags and, for each new commit, runs a
@@ -88,6 +88,10 @@ func newRootCommand() *cobra.Command {
 			cli.ManConfigPage: ""},
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			engines, err := parseEngines(o.engines)
+			if err != nil {
+				return err
+			}
 			if o.dumpConfig {
 				// Checking a file needs no work directory.
 				if o.Config == "" {
@@ -96,10 +100,6 @@ func newRootCommand() *cobra.Command {
 				return dumpConfig(cmd, o.Config)
 			}
 			if err := o.Require(); err != nil {
-				return err
-			}
-			engines, err := parseEngines(o.engines)
-			if err != nil {
 				return err
 			}
 			buildBin, err := cli.FindSibling("pipeline-build")

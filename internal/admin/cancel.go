@@ -76,6 +76,11 @@ func Cancel(w io.Writer, o CancelOptions) error {
 			fmt.Fprintf(w, "could not cancel %s: %v\n", e.Name, err)
 			continue
 		}
+		if !sp.Claimed(e.Name) {
+			// Its build ended and the daemon settled the job meanwhile: nothing to cancel.
+			sp.Unwithdraw(e.Name)
+			continue
+		}
 		n++
 		if !spool.Locked(sp.Path(spool.Cur, e.Name)) {
 			fmt.Fprintf(w, "canceled job %s: %s (no build of it runs; it will not run)\n", e.Name, describeJob(j, commitOf(st)))

@@ -35,7 +35,7 @@ func Prune(ctx context.Context, w io.Writer, o PruneOptions) (int, error) {
 		return 0, err
 	}
 	r := &retention.Remover{Layout: layout, Docker: docker.Run}
-	n := 0
+	n, failed := 0, 0
 	for _, p := range cfg.Projects {
 		policy := retention.Policy{KeepBuilds: int(p.KeepBuilds), KeepDays: int(p.KeepDays)}
 		if (o.Project != "" && p.Name != o.Project) || !policy.Set() {
@@ -50,6 +50,7 @@ func Prune(ctx context.Context, w io.Writer, o PruneOptions) (int, error) {
 					n++
 				case out.Err != nil:
 					fmt.Fprintf(w, "kept %s: %v\n", out.Dir, out.Err)
+					failed++
 				case out.Image != "":
 					fmt.Fprintf(w, "removed %s (%s) and its image %s\n", out.Dir, out.Reason, out.Image)
 					n++
@@ -59,6 +60,9 @@ func Prune(ctx context.Context, w io.Writer, o PruneOptions) (int, error) {
 				}
 			}
 		}
+	}
+	if failed > 0 {
+		return n, fmt.Errorf("%d of the builds to remove could not be removed (see above)", failed)
 	}
 	return n, nil
 }

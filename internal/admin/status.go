@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -41,9 +42,11 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 	}
 	now := time.Now()
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var engines []engine.State
 	if pid, running := spool.DaemonPID(layout.DaemonLock()); running {
 		fmt.Fprintf(tw, "DAEMON running, pid %d\n\n", pid)
-		writeEngines(tw, layout, now)
+		engines = readEngines(layout)
+		writeEngines(tw, engines, now)
 	} else {
 		fmt.Fprintf(tw, "DAEMON not running: queued jobs wait for it\n\n")
 	}
@@ -57,6 +60,9 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 			continue
 		}
 		state := "waiting " + since(now, e.ModTime)
+		if why := unservedEngines(cfg, engines, j.Project); why != "" {
+			state += "; " + why
+		}
 		if n := len(j.Attempts); n > 0 {
 			state = fmt.Sprintf("attempt %d of %d failed (%s); next at %s", n, spool.MaxAttempts,
 				j.Attempts[n-1].Reason, spool.RetryAt(j).Local().Format(time.TimeOnly))
@@ -193,13 +199,8 @@ func quoted(s string) string {
 
 // writeEngines writes the Docker engines of a running daemon, as it last published them:
 // whether each answers, and its slots in use.
-func writeEngines(w io.Writer, layout workdir.Layout, now time.Time) {
-	data, err := os.ReadFile(layout.EnginesState())
-	if err != nil {
-		return
-	}
-	var states []engine.State
-	if json.Unmarshal(data, &states) != nil || len(states) == 0 {
+func writeEngines(w io.Writer, states []engine.State, now time.Time) {
+	if len(states) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "ENGINES (%d)\n", len(states))
@@ -215,4 +216,37 @@ func writeEngines(w io.Writer, layout workdir.Layout, now time.Time) {
 		fmt.Fprintf(w, "  %s\t%s\t%d of %d slots in use\t%s\n", st.Name, host, st.InUse, st.Slots, state)
 	}
 	fmt.Fprintln(w)
+}
+
+// readEngines reads the engines the running daemon publishes (.pipelined/engines.json).
+func readEngines(layout workdir.Layout) []engine.State {
+	data, err := os.ReadFile(layout.EnginesState())
+	if err != nil {
+		return nil
+	}
+	var states []engine.State
+	if json.Unmarshal(data, &states) != nil {
+		return nil
+	}
+	return states
+}
+
+// unservedEngines says why a project's jobs cannot start while the daemon runs with the
+// given engines: it builds images and is pinned to engines none of which the daemon has.
+func unservedEngines(cfg *config.Config, engines []engine.State, project string) string {
+	if cfg == nil || len(engines) == 0 {
+		return ""
+	}
+	p := cfg.Project(project)
+	if p == nil || !p.Build || len(p.EngineNames()) == 0 {
+		return ""
+	}
+	for _, name := range p.EngineNames() {
+		for _, e := range engines {
+			if e.Name == name {
+				return ""
+			}
+		}
+	}
+	return fmt.Sprintf("it waits for an engine named %s, and the daemon has none of them (--engine)", strings.Join(p.EngineNames(), " or "))
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/config"
+	"pipelined/internal/engine"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -55,5 +57,27 @@ func TestStatusShowsTheLatestAttemptOfARunningJob(t *testing.T) {
 	running := out.String()[strings.Index(out.String(), "RUNNING"):strings.Index(out.String(), "REFS")]
 	if !strings.Contains(running, "abababab-2.tmp") || strings.Contains(running, "abababab.tmp") {
 		t.Errorf("RUNNING does not show the latest attempt:\n%s", running)
+	}
+}
+
+// TestStatusSaysWhyAJobPinnedToUnknownEnginesWaits: a project pinned to engines the daemon
+// was not given waits for ever; with the configuration, status says why.
+func TestStatusSaysWhyAJobPinnedToUnknownEnginesWaits(t *testing.T) {
+	cfg, err := config.Parse(strings.NewReader("[pinned]\nremote = /r\nbuild = True\nengines = arm64\n\n[free]\nremote = /r\nbuild = True\n"), "c.ini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	engines := []engine.State{{Engine: engine.Engine{Name: "local", Slots: 1}}}
+	if why := unservedEngines(cfg, engines, "pinned"); !strings.Contains(why, "arm64") {
+		t.Errorf("pinned: %q", why)
+	}
+	for _, project := range []string{"free", "unknown"} {
+		if why := unservedEngines(cfg, engines, project); why != "" {
+			t.Errorf("%s: %q", project, why)
+		}
+	}
+	engines = append(engines, engine.State{Engine: engine.Engine{Name: "arm64", Slots: 1}})
+	if why := unservedEngines(cfg, engines, "pinned"); why != "" {
+		t.Errorf("pinned, with arm64: %q", why)
 	}
 }

@@ -33,6 +33,9 @@ func Main(root *cobra.Command) int {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
+	// Cobra's shell-completion command would be the one command without a man page or a
+	// word in the README.
+	root.CompletionOptions.DisableDefaultCmd = true
 	root.SilenceUsage = true
 	root.SilenceErrors = true
 	root.Version = version

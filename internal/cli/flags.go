@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // The flag types below exist so that --help shows "--limit NUM" and "--config CONFIG.INI",
@@ -43,3 +44,16 @@ func (v *namedInt) Set(s string) error {
 	*v.p = n
 	return nil
 }
+
+type namedList struct {
+	p    *[]string
+	name string
+}
+
+// NamedList returns a flag value for a repeatable flag, each use adding one value, shown
+// as "--flag NAME" in help.
+func NamedList(p *[]string, name string) *namedList { return &namedList{p, name} }
+
+func (v *namedList) String() string     { return strings.Join(*v.p, " ") }
+func (v *namedList) Type() string       { return v.name }
+func (v *namedList) Set(s string) error { *v.p = append(*v.p, s); return nil }

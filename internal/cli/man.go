@@ -67,7 +67,7 @@ func writeManPages(cmd *cobra.Command, dir string) error {
 		return err
 	}
 	for _, sub := range cmd.Commands() {
-		if sub.IsAvailableCommand() && sub.Name() != "help" && sub.Name() != "completion" {
+		if sub.IsAvailableCommand() && sub.Name() != "help" {
 			if err := writeManPages(sub, dir); err != nil {
 				return err
 			}

@@ -120,3 +120,21 @@ func TestProjectThatWatchesNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestEnginesWithoutBuild(t *testing.T) {
+	for body, warn := range map[string]bool{
+		"engines = b2\n":               true,
+		"engines = b2\nbuild = True\n": false,
+		"build = False\n":              false,
+	} {
+		var got *Error
+		for _, w := range warningsOf(t, "[p]\nremote = /r.git\nbranches = main\n"+body) {
+			if w.Key == "engines" {
+				got = w
+			}
+		}
+		if (got != nil) != warn || got != nil && !strings.Contains(got.Msg, "build is False") {
+			t.Errorf("%q: warning %+v, want one: %v", body, got, warn)
+		}
+	}
+}

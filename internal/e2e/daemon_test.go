@@ -29,11 +29,14 @@ func (s *site) daemon(args ...string) *process {
 	return p
 }
 
-// enqueue writes a job through pipelined enqueue. A work directory that neither the
-// daemon nor pipeline-build has made yet is made first, as their first run would.
+// makeWorkdir makes the work directory, as the daemon's or pipeline-build's first run
+// would, for the commands that only use one (enqueue, pipeline-watch).
+func (s *site) makeWorkdir() { os.MkdirAll(filepath.Join(s.workdir, ".pipelined"), 0o755) }
+
+// enqueue writes a job through pipelined enqueue, in a work directory made if need be.
 func (s *site) enqueue(args ...string) {
 	s.t.Helper()
-	os.MkdirAll(filepath.Join(s.workdir, ".pipelined"), 0o755)
+	s.makeWorkdir()
 	res := run(s.t, nil, bin.pipelined, append([]string{"enqueue", "--config", s.config, "--workdir", s.workdir}, args...)...)
 	if res.code != 0 {
 		s.t.Fatalf("pipelined enqueue %v: exit %d\n%s", args, res.code, res.stderr)

@@ -125,8 +125,24 @@ func TestKeepDaysAndDryRun(t *testing.T) {
 	if !strings.Contains(st.stdout, "retention removes 3 now") {
 		t.Errorf("status does not say what retention removes:\n%s", st.stdout)
 	}
-	res := run(t, nil, bin.pipelined, "prune", "--config", s.config, "--workdir", s.workdir, "p")
-	if res.code != 0 || strings.Count(res.stdout, "removed") != 3 {
+	// A build that cannot be removed (its directory is read-only, and prune runs without
+	// root's override) is kept and said, and prune exits 1 for cron; the others go.
+	var stuck string
+	for _, dir := range before {
+		if status(t, dir).Commit == cs[0] {
+			stuck = dir
+		}
+	}
+	os.Chmod(stuck, 0o555)
+	testenv.Require(t, "setpriv")
+	res := run(t, nil, "setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--",
+		bin.pipelined, "prune", "--config", s.config, "--workdir", s.workdir, "p")
+	if res.code != 1 || strings.Count(res.stdout, "removed") != 2 || !strings.Contains(res.stdout, "kept ") {
+		t.Errorf("prune with a build it cannot remove: exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	os.Chmod(stuck, 0o755)
+	res = run(t, nil, bin.pipelined, "prune", "--config", s.config, "--workdir", s.workdir, "p")
+	if res.code != 0 || strings.Count(res.stdout, "removed") != 1 {
 		t.Errorf("prune: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 	if got := s.builtCommits("p", ""); strings.Join(got, " ") != cs[3] {
@@ -408,6 +424,14 @@ func TestAMistypedWorkDirectoryIsNotCreated(t *testing.T) {
 		if _, err := os.Stat(typo); err == nil {
 			t.Fatalf("pipelined %s created %s", args[0], typo)
 		}
+	}
+	// Nor does pipeline-watch (from cron, say) queue jobs there.
+	if res := run(t, nil, bin.watch, "--config", s.config, "--workdir", typo, "--once"); res.code != 2 ||
+		!strings.Contains(res.stderr, "not a pipelined work directory") {
+		t.Errorf("pipeline-watch --once: exit %d\n%s", res.code, res.stderr)
+	}
+	if _, err := os.Stat(typo); err == nil {
+		t.Fatalf("pipeline-watch created %s", typo)
 	}
 	// --dump-config needs no work directory at all.
 	if res := run(t, nil, bin.pipelined, "--config", s.config, "--dump-config"); res.code != 0 || !strings.Contains(res.stdout, "[p]") {

@@ -39,6 +39,7 @@ remote = %s
 branches = main
 `, hanging, repo.Remote, refused)
 	const interval = 2 * time.Second
+	s.makeWorkdir()
 	p := startProcess(t, bin.watch, "--config", s.config, "--workdir", s.workdir, "--interval", "2")
 	testenv.Eventually(t, 60*time.Second, "the healthy remote was not polled", func() bool { return len(s.queued()) == 1 })
 	testenv.Eventually(t, 30*time.Second, "no ls-remote of the hanging remote", func() bool {
@@ -88,6 +89,7 @@ func TestWatchPollTimeoutIsTheWatchersOwn(t *testing.T) {
 	s.writeConfig("[stuck]\nremote = %s\nbranches = main\ntimeout = 600\n", hanging)
 	// --once waits for every remote, the hanging one for 2 s, not for 600; a remote that
 	// failed makes it exit 1.
+	s.makeWorkdir()
 	p := startProcess(t, bin.watch, "--config", s.config, "--workdir", s.workdir, "--once", "--timeout", "2")
 	if code := p.wait(t, 60*time.Second); code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, p.stderr())

@@ -21,6 +21,7 @@ import (
 // watchOnce runs one pass of pipeline-watch.
 func (s *site) watchOnce(args ...string) result {
 	s.t.Helper()
+	s.makeWorkdir()
 	return run(s.t, nil, bin.watch, append([]string{"--config", s.config, "--workdir", s.workdir, "--once"}, args...)...)
 }
 
@@ -193,6 +194,7 @@ func TestWatchLogsAFailingRemoteOncePerChange(t *testing.T) {
 	missing := filepath.Join(s.dir, "missing.git")
 	s.writeConfig("[gone]\nremote = %s\nbranches = main\n", missing)
 	calls, path := countingGit(t, s)
+	s.makeWorkdir()
 	p := startProcessEnv(t, []string{path}, bin.watch, "--config", s.config, "--workdir", s.workdir, "--interval", "1")
 	testenv.Eventually(t, 60*time.Second, "fewer than four passes", func() bool { return calls() >= 4 })
 	if n := strings.Count(p.stderr(), "cannot list the remote"); n != 1 {
@@ -260,6 +262,7 @@ exit $rc
 	s.writeConfig("%s", config.String())
 	// A --timeout far beyond the wait above: on a busy machine no call may be cut short,
 	// which would leave a start without its end.
+	s.makeWorkdir()
 	res := run(t, []string{"PATH=" + filepath.Dir(wrapper) + ":" + os.Getenv("PATH")}, bin.watch,
 		"--config", s.config, "--workdir", s.workdir, "--once", "--concurrency", strconv.Itoa(bound), "--timeout", "300")
 	if res.code != 0 {
@@ -291,6 +294,7 @@ func TestWatchSharedRemoteIsAskedOnce(t *testing.T) {
 	repo := testenv.NewRepo(t, nil)
 	calls, path := countingGit(t, s)
 	s.writeConfig("[a]\nremote = %[1]s\nbranches = main\n\n[b]\nremote = %[1]s\nbranches = main\n", repo.Remote)
+	s.makeWorkdir()
 	run(t, []string{path}, bin.watch, "--config", s.config, "--workdir", s.workdir, "--once")
 	if n := calls(); n != 1 {
 		t.Errorf("the shared remote was asked %d times", n)
@@ -306,6 +310,7 @@ func TestWatchReloadsOnSIGHUPAndStopsAtOnceOnSIGTERM(t *testing.T) {
 	repo.Branch("dev")
 	repo.Push("dev")
 	s.writeConfig("[p]\nremote = %s\nbranches = main\n", repo.Remote)
+	s.makeWorkdir()
 	p := startProcess(t, bin.watch, "--config", s.config, "--workdir", s.workdir, "--interval", "3600")
 	testenv.Eventually(t, 30*time.Second, "the first pass did not enqueue main", func() bool { return len(s.queued()) == 1 })
 
@@ -405,6 +410,7 @@ branches = main
 		t.Errorf("--quiet, nothing wrong: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
 	// --quiet belongs to --once.
+	s.makeWorkdir()
 	res = run(t, nil, bin.watch, "--config", s.config, "--workdir", s.workdir, "--quiet")
 	if res.code != 2 || !strings.Contains(res.stderr, "--quiet goes with --once") {
 		t.Errorf("--quiet without --once: exit %d\n%s", res.code, res.stderr)

@@ -36,8 +36,11 @@ func ValidName(name string) bool { return validName.MatchString(name) }
 // environment's own Docker, for "local").
 func Parse(spec string) (Engine, error) {
 	name, rest, ok := strings.Cut(spec, "=")
-	if !ok || !ValidName(name) {
-		return Engine{}, fmt.Errorf("--engine %q: write NAME=DOCKER_HOST[,slots=N], NAME of lower-case letters, digits, '.', '_' and '-'", spec)
+	switch {
+	case !ok:
+		return Engine{}, fmt.Errorf("--engine %q: write NAME=DOCKER_HOST[,slots=N]", spec)
+	case !ValidName(name):
+		return Engine{}, fmt.Errorf("--engine %q: the name %q is not lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", spec, name)
 	}
 	e := Engine{Name: name, Slots: 1}
 	host, opts, _ := strings.Cut(rest, ",")
@@ -45,16 +48,20 @@ func Parse(spec string) (Engine, error) {
 	if host != "" && !strings.Contains(host, "://") {
 		return Engine{}, fmt.Errorf("--engine %q: %q is not a DOCKER_HOST (unix://PATH, ssh://USER@HOST, tcp://HOST:PORT)", spec, host)
 	}
+	slotsSet := false
 	for _, opt := range strings.Split(opts, ",") {
 		if opt == "" {
 			continue
 		}
 		value, ok := strings.CutPrefix(opt, "slots=")
 		n, err := strconv.Atoi(value)
-		if !ok || err != nil || n < 1 {
-			return Engine{}, fmt.Errorf("--engine %q: %q is not slots=N with N at least 1", spec, opt)
+		if !ok || err != nil || n < 1 || strings.TrimLeft(value, "0123456789") != "" {
+			return Engine{}, fmt.Errorf("--engine %q: %q is not slots=N with N a whole number of at least 1", spec, opt)
 		}
-		e.Slots = n
+		if slotsSet {
+			return Engine{}, fmt.Errorf("--engine %q: slots is given twice", spec)
+		}
+		e.Slots, slotsSet = n, true
 	}
 	return e, nil
 }

@@ -19,7 +19,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%q) = %+v, %v; want %+v", spec, got, err, want)
 		}
 	}
-	for _, bad := range []string{"noequals", "Arm=ssh://x", "-x=ssh://x", "a=not-a-host", "a=ssh://x,slots=0", "a=ssh://x,slots=two", "a=ssh://x,cpus=2", "=ssh://x"} {
+	for _, bad := range []string{"noequals", "Arm=ssh://x", "-x=ssh://x", "a=not-a-host", "a=ssh://x,slots=0", "a=ssh://x,slots=two", "a=ssh://x,cpus=2", "=ssh://x", "a=ssh://x,slots=+3", "a=ssh://x,slots=2,slots=3"} {
 		if _, err := Parse(bad); err == nil {
 			t.Errorf("Parse(%q) accepted it", bad)
 		}

@@ -91,6 +91,9 @@ func ReadMarker(path string) string {
 	return reason
 }
 
+// Unwithdraw removes the withdraw marker of a job that left cur/ before it was written.
+func (s *Spool) Unwithdraw(name string) { os.Remove(WithdrawMarker(s.Path(Cur, name))) }
+
 // Withdrawn returns why the claimed job name was withdrawn, or "".
 func (s *Spool) Withdrawn(name string) string { return ReadMarker(WithdrawMarker(s.Path(Cur, name))) }
 

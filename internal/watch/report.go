@@ -185,7 +185,12 @@ func (rep *Report) WriteTo(w io.Writer) (int64, error) {
 		if len(pr.decisions) == 0 {
 			match = "none matches branches or tags"
 		}
-		fmt.Fprintf(&b, "[%s] %s: %s, %s\n", pr.name, printable(pr.remote), plural(pr.refs, "ref"), match)
+		refs := plural(pr.refs, "ref")
+		if len(pr.ignored) > 0 {
+			// Ignored refs (names the build could not use) are refs the remote has too.
+			refs = fmt.Sprintf("%s (%d ignored)", plural(pr.refs+len(pr.ignored), "ref"), len(pr.ignored))
+		}
+		fmt.Fprintf(&b, "[%s] %s: %s, %s\n", pr.name, printable(pr.remote), refs, match)
 		slices.SortFunc(pr.decisions, func(a, b decision) int { return strings.Compare(a.ref, b.ref) })
 		for _, d := range pr.decisions {
 			fmt.Fprintf(&b, "  %-8s %s %s: %s\n", d.action, printable(d.ref), workdir.ShortCommit(d.commit), printable(d.detail))

@@ -33,7 +33,8 @@ func TestOncePassReport(t *testing.T) {
 	repo.Branch("feature")
 	repo.Push("feature")
 	repo.Tag("v1.0")
-	tag := testenv.Git(t, repo.Remote, "rev-parse", "refs/tags/v1.0") // the tag object, as ls-remote lists it
+	tag := testenv.Git(t, repo.Remote, "rev-parse", "refs/tags/v1.0")                   // the tag object, as ls-remote lists it
+	testenv.Git(t, repo.Remote, "update-ref", "refs/heads/--upload-pack=x", mainCommit) // a name the watcher ignores
 	dir := t.TempDir()
 	wd := filepath.Join(dir, "work")
 	cfg := filepath.Join(dir, "pipelined.ini")
@@ -92,11 +93,13 @@ remote = `+repo.Remote+`
 	got = strings.NewReplacer(repo.Remote, "REPO", wd, "WORKDIR", cfg, "CONFIG",
 		workdir.ShortCommit(mainCommit), "MAIN", workdir.ShortCommit(dev), "DEV", workdir.ShortCommit(tag), "TAG").Replace(got)
 	want := `warning: CONFIG:22: [empty] watches nothing: neither branches nor tags is set, so polling builds nothing; set one (e.g. branches = main, tags = v.*), or watch = False if only webhooks or pipelined enqueue start its builds
-[app] REPO: 4 refs, 3 match
+[app] REPO: 5 refs (1 ignored), 3 match
   skipped  refs/heads/dev DEV: already built in WORKDIR/app/refs%2Fheads%2Fdev/DEV
   queued   refs/heads/main MAIN: job JOB
   skipped  refs/tags/v1.0 TAG: already queued as job JOB
-[same-remote] REPO: 4 refs, none matches branches or tags
+  ignored  ref "refs/heads/--upload-pack=x" has a component starting with '-', which could be taken for an option
+[same-remote] REPO: 5 refs (1 ignored), none matches branches or tags
+  ignored  ref "refs/heads/--upload-pack=x" has a component starting with '-', which could be taken for an option
 [broken] https://user:***@127.0.0.1:1/broken.git: failed
   error    git ls-remote https://user:***@127.0.0.1:1/broken.git: GIT
 [hooks] not polled: watch = False

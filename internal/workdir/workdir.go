@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"pipelined/internal/exitcode"
 )
 
 // Layout is a work directory.
@@ -25,6 +27,21 @@ func New(dir string) (Layout, error) {
 		return Layout{}, err
 	}
 	return Layout{Root: abs}, nil
+}
+
+// Existing opens a work directory that the daemon or pipeline-build has made: one with its
+// .pipelined/. A mistyped --workdir is refused (a usage error) rather than created, since a
+// job queued there would wait for a daemon that never comes.
+func Existing(dir string) (Layout, error) {
+	l, err := New(dir)
+	if err != nil {
+		return l, err
+	}
+	if info, err := os.Stat(l.StateDir()); err != nil || !info.IsDir() {
+		return l, exitcode.Usagef("%s is not a pipelined work directory: it has no .pipelined/ (is --workdir mistyped? "+
+			"pipelined and pipeline-build create it on their first run)", l.Root)
+	}
+	return l, nil
 }
 
 // StateDir is pipelined's own state, which no project name can collide with: project names

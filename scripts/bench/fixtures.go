@@ -88,6 +88,7 @@ func links(dir, target string, n int) []string {
 // pass is then pure polling.
 func (b *bench) projects(name string, remotes []string, commit, workdir, extra string) string {
 	var cfg strings.Builder
+	os.MkdirAll(filepath.Join(workdir, ".pipelined"), 0o755) // a work directory, as the daemon makes it
 	for i, r := range remotes {
 		fmt.Fprintf(&cfg, "[p%04d]\nremote = %s\nbranches = main\n%s\n", i, r, extra)
 		os.MkdirAll(filepath.Join(workdir, fmt.Sprintf("p%04d", i), "refs%2Fheads%2Fmain", commit[:8]), 0o755)
