@@ -115,7 +115,7 @@ EXIT STATUS
 			}
 			// Its jobs are for the daemon of an existing work directory; a mistyped one
 			// would collect jobs that nobody runs.
-			if _, err := workdir.Existing(o.Workdir); err != nil {
+			if _, err := workdir.Open(o.Workdir); err != nil {
 				return err
 			}
 			cli.SurviveBrokenPipes()

@@ -5,9 +5,9 @@ import (
 	"pipelined/internal/workdir"
 )
 
-// openWorkdir opens an existing work directory (workdir.Existing): a mistyped --workdir is
+// openWorkdir opens an existing work directory (workdir.Open): a mistyped --workdir is
 // refused rather than created.
-func openWorkdir(path string) (workdir.Layout, error) { return workdir.Existing(path) }
+func openWorkdir(path string) (workdir.Layout, error) { return workdir.Open(path) }
 
 // openSpool opens the spool of an existing work directory (see openWorkdir).
 func openSpool(path string) (workdir.Layout, *spool.Spool, error) {

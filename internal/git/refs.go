@@ -19,7 +19,7 @@ func CheckRef(ref string) error {
 	if !IsBranch(ref) && !IsTag(ref) {
 		return fmt.Errorf("ref %q is neither a branch (refs/heads/…) nor a tag (refs/tags/…)", ref)
 	}
-	if len(workdir.EncodeRef(ref)) > maxEncodedLength {
+	if workdir.EncodedLength(ref) > maxEncodedLength {
 		return fmt.Errorf("ref %q is too long to name a directory", clip(ref))
 	}
 	if reason := checkRefFormat(ref); reason != "" {

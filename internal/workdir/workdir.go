@@ -29,10 +29,10 @@ func New(dir string) (Layout, error) {
 	return Layout{Root: abs}, nil
 }
 
-// Existing opens a work directory that the daemon or pipeline-build has made: one with its
+// Open opens a work directory that the daemon or pipeline-build has made: one with its
 // .pipelined/. A mistyped --workdir is refused (a usage error) rather than created, since a
 // job queued there would wait for a daemon that never comes.
-func Existing(dir string) (Layout, error) {
+func Open(dir string) (Layout, error) {
 	l, err := New(dir)
 	if err != nil {
 		return l, err
@@ -94,7 +94,7 @@ func EncodeRef(ref string) string {
 	var b strings.Builder
 	for i := 0; i < len(ref); i++ {
 		c := ref[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
+		if keptInRef(c) {
 			b.WriteByte(c)
 			continue
 		}
@@ -103,6 +103,25 @@ func EncodeRef(ref string) string {
 		b.WriteByte(hex[c&15])
 	}
 	return b.String()
+}
+
+// EncodedLength is len(EncodeRef(ref)), counted without building it: the watcher checks
+// every ref a remote lists.
+func EncodedLength(ref string) int {
+	n := 0
+	for i := 0; i < len(ref); i++ {
+		if keptInRef(ref[i]) {
+			n++
+		} else {
+			n += 3
+		}
+	}
+	return n
+}
+
+// keptInRef reports whether EncodeRef keeps the byte c as it is.
+func keptInRef(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 }
 
 // Exists reports whether a build directory of the commit exists for the ref, finished or

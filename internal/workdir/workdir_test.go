@@ -24,6 +24,9 @@ func TestEncodeRef(t *testing.T) {
 		if strings.ContainsAny(got, "/\x00") || got == "." || got == ".." {
 			t.Errorf("EncodeRef(%q) = %q is not a single path component", ref, got)
 		}
+		if n := EncodedLength(ref); n != len(got) {
+			t.Errorf("EncodedLength(%q) = %d, want %d", ref, n, len(got))
+		}
 	}
 }
 
