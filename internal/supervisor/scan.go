@@ -102,7 +102,7 @@ func (sc *scanner) scan() (queue []queued, young bool, err error) {
 			k = scanned{mtime: e.ModTime, size: e.Size, job: job}
 			sc.known[e.Name] = k
 		}
-		queue = append(queue, queued{name: e.Name, job: k.job, since: e.ModTime, builtBy: sc.builtBy(e.Name, k.job)})
+		queue = append(queue, queued{name: e.Name, job: k.job, since: e.ModTime, builtBy: sc.builtBy(e.Name, k.job, e.ModTime)})
 	}
 	for name := range sc.known {
 		if !seen[name] {
@@ -129,11 +129,13 @@ func (sc *scanner) reject(name, reason string) {
 }
 
 // builtBy returns the directory of a build of the job's commit that another job (or a
-// hand-run pipeline-build) made, for jobs the watcher wrote and for retries (whose want
-// another build may have met meanwhile); "" otherwise. A job's own
+// hand-run pipeline-build) made, for jobs the watcher wrote, and for retries of other jobs
+// a build that started after the job was queued (a rebuild asked for by hand is not met
+// by the build it asks to repeat); "" otherwise. A job's own
 // earlier attempts do not count: a job requeued after a shutdown must build again.
-func (sc *scanner) builtBy(name string, job spool.Job) string {
-	if job.Source != spool.SourceWatch && len(job.Attempts) == 0 || job.Commit == "" || !sc.layout.Exists(job.Project, job.Ref, job.Commit) {
+func (sc *scanner) builtBy(name string, job spool.Job, queued time.Time) string {
+	watch := job.Source == spool.SourceWatch
+	if !watch && len(job.Attempts) == 0 || job.Commit == "" || !sc.layout.Exists(job.Project, job.Ref, job.Commit) {
 		return ""
 	}
 	short := workdir.ShortCommit(job.Commit)
@@ -142,7 +144,7 @@ func (sc *scanner) builtBy(name string, job spool.Job) string {
 		st, err := buildlog.LoadStatus(workdir.StatusPath(dir))
 		// A directory without a readable status is a build that failed to start (a full
 		// disk): it built nothing.
-		if err == nil && st.JobCommit() == job.Commit && st.Job != name {
+		if err == nil && st.JobCommit() == job.Commit && st.Job != name && (watch || st.Started.After(queued)) {
 			return dir
 		}
 	}

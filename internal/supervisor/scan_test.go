@@ -12,15 +12,18 @@ import (
 	"pipelined/internal/workdir"
 )
 
-// TestBuiltByCountsForWatchJobsAndRetries: a watcher's job, or a retry of any job, whose
-// commit another job has built meanwhile is met already; a first attempt asked for by hand
-// or by a webhook builds again, and a job's own earlier attempts never count.
+// TestBuiltByCountsForWatchJobsAndRetries: a watcher's job whose commit another job has
+// built, or a retry of any job whose commit another job has built since it was queued, is
+// met already; a first attempt asked for by hand or by a webhook builds again, and a job's
+// own earlier attempts never count.
 func TestBuiltByCountsForWatchJobsAndRetries(t *testing.T) {
 	l := workdir.Layout{Root: t.TempDir()}
 	c := strings.Repeat("d3", 20)
 	dir := filepath.Join(l.RefDir("p", "refs/heads/b0"), c[:8]+"-2")
 	os.MkdirAll(dir, 0o755)
-	st := &buildlog.Status{Project: "p", Ref: "refs/heads/b0", Commit: c, Path: dir, Job: "watch.job", Result: buildlog.Success}
+	queued := time.Now().Add(-time.Hour)
+	st := &buildlog.Status{Project: "p", Ref: "refs/heads/b0", Commit: c, Path: dir, Job: "watch.job", Result: buildlog.Success,
+		Started: queued.Add(time.Minute)}
 	if err := st.Save(workdir.StatusPath(dir)); err != nil {
 		t.Fatal(err)
 	}
@@ -37,8 +40,13 @@ func TestBuiltByCountsForWatchJobsAndRetries(t *testing.T) {
 		{"other.job", spool.Job{Project: "p", Ref: "refs/heads/b0", Commit: c, Source: spool.SourceWatch}, true},
 		{"watch.job", retry, false}, // its own build
 	} {
-		if got := sc.builtBy(tc.name, tc.job) != ""; got != tc.want {
+		if got := sc.builtBy(tc.name, tc.job, queued) != ""; got != tc.want {
 			t.Errorf("builtBy(%s, %s, %d attempts) = %v, want %v", tc.name, tc.job.Source, len(tc.job.Attempts), got, tc.want)
 		}
+	}
+	// A rebuild asked for by hand after that build, retried: the build it asks to repeat
+	// does not meet it.
+	if dir := sc.builtBy("manual.job", retry, queued.Add(2*time.Minute)); dir != "" {
+		t.Errorf("a retried rebuild is taken as met by the build it repeats: %s", dir)
 	}
 }
