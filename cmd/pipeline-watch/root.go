@@ -102,7 +102,9 @@ EXIT STATUS
   0    success
   1    a runtime failure; with --once also a remote that could not be listed or a job
        that could not be written (cron mails the report)
-  2    usage error, or an invalid configuration file (every problem is listed)
+  2    usage error, a work directory without .pipelined/ (a mistyped --workdir: the
+       daemon or pipeline-build makes it), or an invalid configuration file (every
+       problem is listed)
   130  stopped by SIGINT, 143 by SIGTERM, 131 by SIGQUIT`,
 		Annotations: map[string]string{cli.ManEnvironment: environment, cli.ManFiles: files},
 		Args:        cobra.NoArgs,
