@@ -214,3 +214,35 @@ func TestRetryOfAJobWithoutACommitBuildsTheSameCommit(t *testing.T) {
 	p.signal(syscall.SIGINT)
 	p.wait(t, time.Minute)
 }
+
+// TestShutdownThatCannotRequeueLosesNothing: the daemon shuts down while spool/new/ cannot
+// be written, so the canceled build's job stays in cur/; the next daemon builds it again
+// (the stop marker stays with the job until it has moved).
+func TestShutdownThatCannotRequeueLosesNothing(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	prepare := waitScript(s, "prepare")
+	s.writeConfig("[p]\nremote = %s\nwatch = False\nprepare_callback = %s\n", repo.Remote, prepare)
+	s.enqueue("p", "main", repo.Head())
+	p := s.daemonWithoutDAC("--interval", "0", "--grace", "2s")
+	waitFor(t, p, time.Minute, "the step did not start", func() bool { return exists(prepare + ".started") })
+	newDir := filepath.Join(s.workdir, ".pipelined", "spool", "new")
+	os.Chmod(newDir, 0o555)
+	t.Cleanup(func() { os.Chmod(newDir, 0o755) })
+	p.signal(syscall.SIGTERM)
+	p.wait(t, time.Minute)
+	if q := s.jobsIn(spool.Cur); len(q) != 1 {
+		t.Fatalf("the canceled job is not kept in cur/: %v\n%s", q, p.stderr())
+	}
+	os.Chmod(newDir, 0o755)
+	os.WriteFile(prepare+".release", nil, 0o644)
+	p = s.daemon("--interval", "0")
+	waitFor(t, p, time.Minute, "the build the shutdown canceled was not built after the restart", func() bool {
+		return s.hasBuild("p", "refs/heads/main", repo.Head())
+	})
+	if logCount(p, "outcome=withdrawn") != 0 {
+		t.Errorf("the job was withdrawn:\n%s", p.stderr())
+	}
+	p.signal(syscall.SIGINT)
+	p.wait(t, time.Minute)
+}

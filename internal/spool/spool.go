@@ -214,14 +214,14 @@ func (s *Spool) badName(name string) string {
 
 // Remove deletes a finished job's file.
 func (s *Spool) Remove(sub, name string) error {
+	err := os.Remove(s.Path(sub, name))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err // the markers stay with the job, for the next try
+	}
 	if sub == Cur {
 		s.clearMarks(name)
 	}
-	err := os.Remove(s.Path(sub, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	return err
+	return nil
 }
 
 // Claimed reports whether the job name is in cur/.
@@ -233,8 +233,13 @@ func (s *Spool) Claimed(name string) bool {
 // Requeue moves a claimed job back to new/, keeping its place in the queue (its
 // modification time is unchanged).
 func (s *Spool) Requeue(name string) error {
+	// The markers go only once the job has left cur/: a requeue that fails is tried again,
+	// by this daemon or the next, and the stop marker is what says it must be requeued.
+	if err := os.Rename(s.Path(Cur, name), s.Path(New, name)); err != nil {
+		return err
+	}
 	s.clearMarks(name)
-	return os.Rename(s.Path(Cur, name), s.Path(New, name))
+	return nil
 }
 
 // Retry puts a claimed job back into new/ with one more attempt recorded in the file, at

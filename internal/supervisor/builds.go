@@ -157,6 +157,9 @@ func (s *supervisor) settle(b *build, e spool.Ending) ended {
 	dir, st := findBuild(s.layout, b.job, b.name)
 	if st != nil {
 		e.Result, e.Retry = st.Result, st.Retry
+		// The build read the stop marker when it was canceled: what it recorded stands
+		// even if the marker is gone.
+		e.Stopped = e.Stopped || st.Reason == spool.StoppedReason
 	}
 	outcome, why := spool.Decide(e)
 	unsaved := false

@@ -73,8 +73,10 @@ func plan(queue []queued, runs []running, slots int, cfg *config.Config, engines
 	for _, r := range runs {
 		p := cfg.Project(r.job.Project)
 		// A job without a commit builds whatever the branch holds when it starts, maybe the
-		// very commit running: it does not interrupt.
-		if n, ok := newest[branchKey(r.job)]; ok && !r.withdrawn && p != nil && p.Interruptible && n.job.Commit != "" && n.job.Commit != r.job.Commit {
+		// very commit running; a build without one may be building the queued commit. Neither
+		// interrupts nor is interrupted: which commit is newer is not known here.
+		if n, ok := newest[branchKey(r.job)]; ok && !r.withdrawn && p != nil && p.Interruptible &&
+			n.job.Commit != "" && r.job.Commit != "" && n.job.Commit != r.job.Commit {
 			decisions = append(decisions, decision{action: interrupt, q: queued{name: r.name, job: r.job}, reason: supersededBy(n.job)})
 		}
 	}

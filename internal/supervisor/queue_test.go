@@ -173,6 +173,11 @@ func TestPlanInterruptsARunningBuildOfAnInterruptibleProject(t *testing.T) {
 	if ds, _ := plan([]queued{job("latest-int-main", "int", "main", "")}, runs, 0, cfg, testPool(), time.Now()); strings.Contains(summary(ds), "interrupt") {
 		t.Errorf("a job without a commit interrupts a running build: %s", summary(ds))
 	}
+	// Nor is a build without a commit interrupted: it may be building the queued commit.
+	runs[0].job.Commit = ""
+	if ds, _ := plan(queue, runs, 0, cfg, testPool(), time.Now()); strings.Contains(summary(ds), "int-main:interrupt") {
+		t.Errorf("a build without a commit is interrupted: %s", summary(ds))
+	}
 }
 
 func TestPlanKeepsAProjectWithinItsLimitWithoutHoldingUpOthers(t *testing.T) {

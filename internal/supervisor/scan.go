@@ -130,8 +130,9 @@ func (sc *scanner) reject(name, reason string) {
 
 // builtBy returns the directory of a build of the job's commit that another job (or a
 // hand-run pipeline-build) made, for jobs the watcher wrote, and for retries of other jobs
-// a build that started after the job was queued (a rebuild asked for by hand is not met
-// by the build it asks to repeat); "" otherwise. A job's own
+// a build that started after the job was queued and reached a result of its own (a
+// rebuild asked for by hand is not met by the build it asks to repeat, nor by a canceled
+// one); "" otherwise. A job's own
 // earlier attempts do not count: a job requeued after a shutdown must build again.
 func (sc *scanner) builtBy(name string, job spool.Job, queued time.Time) string {
 	watch := job.Source == spool.SourceWatch
@@ -144,7 +145,7 @@ func (sc *scanner) builtBy(name string, job spool.Job, queued time.Time) string 
 		st, err := buildlog.LoadStatus(workdir.StatusPath(dir))
 		// A directory without a readable status is a build that failed to start (a full
 		// disk): it built nothing.
-		if err == nil && st.JobCommit() == job.Commit && st.Job != name && (watch || st.Started.After(queued)) {
+		if err == nil && st.JobCommit() == job.Commit && st.Job != name && (watch || st.Started.After(queued) && st.Final()) {
 			return dir
 		}
 	}

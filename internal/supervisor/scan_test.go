@@ -49,4 +49,12 @@ func TestBuiltByCountsForWatchJobsAndRetries(t *testing.T) {
 	if dir := sc.builtBy("manual.job", retry, queued.Add(2*time.Minute)); dir != "" {
 		t.Errorf("a retried rebuild is taken as met by the build it repeats: %s", dir)
 	}
+	// A build that was canceled (or stopped for a retry of its own) met nothing.
+	st.Result = buildlog.Canceled
+	if err := st.Save(workdir.StatusPath(dir)); err != nil {
+		t.Fatal(err)
+	}
+	if got := sc.builtBy("manual.job", retry, queued); got != "" {
+		t.Errorf("a retry is taken as met by a canceled build: %s", got)
+	}
 }
