@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -153,8 +154,8 @@ func LatestOfJob(refDir, name string) (string, *Status) {
 	var dir string
 	var latest *Status
 	for _, d := range dirs {
-		if info, err := os.Lstat(d); err != nil || !info.IsDir() {
-			continue // the ref's "latest" link, its badge
+		if info, err := os.Lstat(d); err != nil || !info.IsDir() || strings.HasPrefix(info.Name(), ".") {
+			continue // the ref's "latest" link, its badge, a build being removed
 		}
 		st, err := LoadStatus(filepath.Join(d, "build.json"))
 		if err == nil && st.Job == name && (latest == nil || st.Started.After(latest.Started)) {

@@ -125,24 +125,24 @@ func TestKeepDaysAndDryRun(t *testing.T) {
 	if !strings.Contains(st.stdout, "retention removes 3 now") {
 		t.Errorf("status does not say what retention removes:\n%s", st.stdout)
 	}
-	// A build that cannot be removed (its directory is read-only, and prune runs without
-	// root's override) is kept and said, and prune exits 1 for cron; the others go.
-	var stuck string
-	for _, dir := range before {
-		if status(t, dir).Commit == cs[0] {
-			stuck = dir
-		}
-	}
-	os.Chmod(stuck, 0o555)
+	// Builds that cannot be removed (their ref directory is read-only, and prune runs
+	// without root's override) are kept whole and said, and prune exits 1 for cron.
+	refDir := filepath.Dir(before[0])
+	os.Chmod(refDir, 0o555)
 	testenv.Require(t, "setpriv")
 	res := run(t, nil, "setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--",
 		bin.pipelined, "prune", "--config", s.config, "--workdir", s.workdir, "p")
-	if res.code != 1 || strings.Count(res.stdout, "removed") != 2 || !strings.Contains(res.stdout, "kept ") {
-		t.Errorf("prune with a build it cannot remove: exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
+	if res.code != 1 || strings.Count(res.stdout, "kept ") != 3 || strings.Contains(res.stdout, "removed") {
+		t.Errorf("prune with builds it cannot remove: exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	os.Chmod(stuck, 0o755)
+	for _, dir := range before {
+		if _, err := os.Stat(filepath.Join(dir, "build.json")); err != nil {
+			t.Errorf("a build prune could not remove is not whole: %v", err)
+		}
+	}
+	os.Chmod(refDir, 0o755)
 	res = run(t, nil, bin.pipelined, "prune", "--config", s.config, "--workdir", s.workdir, "p")
-	if res.code != 0 || strings.Count(res.stdout, "removed") != 1 {
+	if res.code != 0 || strings.Count(res.stdout, "removed") != 3 {
 		t.Errorf("prune: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 	if got := s.builtCommits("p", ""); strings.Join(got, " ") != cs[3] {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -32,9 +33,15 @@ func (r *Remover) Remove(ctx context.Context, b Build, keep []Build) (string, er
 	if err != nil {
 		return "", err
 	}
-	if err := os.RemoveAll(b.Dir); err != nil {
+	// Renamed aside first: a removal that fails halfway (permissions, a read-only file)
+	// leaves either the whole build or no build.
+	trash := workdir.RemovingName(b.Dir)
+	if err := os.Rename(b.Dir, trash); err != nil {
 		return image, fmt.Errorf("removing %s: %w", b.Dir, err)
 	}
+	// The build is gone; what of it cannot be deleted now is tried again by the next
+	// PruneRef of its ref.
+	os.RemoveAll(trash)
 	return image, nil
 }
 
@@ -120,6 +127,13 @@ type Outcome struct {
 // PruneRef applies the policy to one ref directory: it removes (unless dryRun) what Plan
 // chooses, and returns what became of each.
 func (r *Remover) PruneRef(ctx context.Context, refDir string, p Policy, dryRun bool, protect ...string) []Outcome {
+	if !dryRun {
+		// What an earlier removal could not finish.
+		leftovers, _ := filepath.Glob(filepath.Join(refDir, workdir.RemovingPrefix+"*"))
+		for _, dir := range leftovers {
+			os.RemoveAll(dir)
+		}
+	}
 	removals := Plan(Read(refDir), p, time.Now(), protect...)
 	if len(removals) == 0 {
 		return nil

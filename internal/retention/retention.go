@@ -57,7 +57,7 @@ func Read(refDir string) []Build {
 	var builds []Build
 	for _, dir := range dirs {
 		info, err := os.Lstat(dir)
-		if err != nil || !info.IsDir() {
+		if err != nil || !info.IsDir() || !workdir.BuildDirName(info.Name()) {
 			continue
 		}
 		b := Build{Dir: dir, Started: info.ModTime(), Finished: info.ModTime()}
@@ -84,8 +84,8 @@ func ReadRecent(refDir string, n int) ([]Build, int) {
 	}
 	var dirs []dir
 	for _, e := range entries {
-		if !e.IsDir() {
-			continue // the badge, the latest link
+		if !e.IsDir() || !workdir.BuildDirName(e.Name()) {
+			continue // the badge, the latest link, a build being removed
 		}
 		if info, err := e.Info(); err == nil {
 			dirs = append(dirs, dir{filepath.Join(refDir, e.Name()), info.ModTime()})

@@ -196,7 +196,7 @@ func (l Layout) Builds() ([]Build, error) {
 			}
 			dirs, _ := os.ReadDir(filepath.Join(l.Root, p.Name(), r.Name()))
 			for _, d := range dirs {
-				if d.IsDir() {
+				if d.IsDir() && BuildDirName(d.Name()) {
 					builds = append(builds, Build{Project: p.Name(), EncodedRef: r.Name(),
 						Dir: filepath.Join(l.Root, p.Name(), r.Name(), d.Name())})
 				}
@@ -204,6 +204,20 @@ func (l Layout) Builds() ([]Build, error) {
 		}
 	}
 	return builds, nil
+}
+
+// BuildDirName reports whether an entry of a ref directory with this name is a build: not
+// the badge or the latest link (which are not directories), nor a build being removed
+// (see RemovingName), whose name starts with a dot.
+func BuildDirName(name string) bool { return !strings.HasPrefix(name, ".") }
+
+// RemovingPrefix starts the name a build directory is renamed to while it is removed, so
+// that a removal that fails halfway leaves no half build behind under a build's name.
+const RemovingPrefix = ".removing-"
+
+// RemovingName is the name dir has while it is removed.
+func RemovingName(dir string) string {
+	return filepath.Join(filepath.Dir(dir), RemovingPrefix+filepath.Base(dir))
 }
 
 // Build is one build directory.
