@@ -107,7 +107,7 @@ func decodeProject(sec *Section, p *problems) *Project {
 	mine := &problems{file: p.file}
 	if !ValidProjectName(sec.Name) {
 		mine.errorf(sec.Line, sec.Name, "", "section name is not a usable project name: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 100 characters (it names a directory and a container)")
-	} else if sec.Name == StatusPageName {
+	} else if strings.EqualFold(sec.Name, StatusPageName) {
 		mine.errorf(sec.Line, sec.Name, "", "%s is the work directory's status page, so it cannot be a project's directory: choose another project name", StatusPageName)
 	}
 	for _, k := range Keys {

@@ -16,13 +16,18 @@ import (
 // 1.8 MiB larger. Every value from a build record, a ref or a job goes through
 // writer.text, which escapes it as html/template would.
 
-// escaper escapes text and attribute values as html/template does, and also replaces the
-// control characters a commit subject may carry (an escape, a bell), which HTML cannot
-// show, with U+FFFD.
+// escaper escapes text and attribute values as html/template does, and also replaces with
+// U+FFFD the characters a commit subject or ref may carry that a page should not show:
+// control characters (an escape, a bell) and the bidirectional overrides and isolates,
+// which could make a name read as another.
 var escaper = strings.NewReplacer(func() []string {
-	pairs := []string{"&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;", "+", "&#43;", "\x7f", "\uFFFD"}
-	for c := rune(0); c < 0x20; c++ {
-		if c != '\t' && c != '\n' && c != '\r' {
+	pairs := []string{"&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;", "+", "&#43;"}
+	hidden := func(c rune) bool {
+		return c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c >= 0x7f && c <= 0x9f ||
+			c >= 0x202a && c <= 0x202e || c >= 0x2066 && c <= 0x2069
+	}
+	for c := rune(0); c <= 0x2069; c++ {
+		if hidden(c) {
 			pairs = append(pairs, string(c), "\uFFFD")
 		}
 	}

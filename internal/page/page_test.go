@@ -132,7 +132,7 @@ func TestPagesReplaceControlCharacters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Subject = "\x1b[31mred\x07 and\ttab"
+	st.Subject = "\x1b[31mred\x07 and\ttab \u0085\u202egnp.exe"
 	if err := st.Save(workdir.StatusPath(dir)); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestPagesReplaceControlCharacters(t *testing.T) {
 	if strings.ContainsAny(html, "\x1b\x07") {
 		t.Errorf("the page carries the subject's control characters")
 	}
-	if !strings.Contains(html, "\uFFFD[31mred\uFFFD and\ttab") {
+	if !strings.Contains(html, "\uFFFD[31mred\uFFFD and\ttab \uFFFD\uFFFDgnp.exe") {
 		t.Errorf("the subject is not shown with its control characters replaced:\n%s", html)
 	}
 }

@@ -300,6 +300,7 @@ func (s *supervisor) settleJob(name string, job spool.Job, ev ended, stderr stri
 	}
 	if ev.unsaved {
 		stuck.dir, stuck.status = ev.dir, ev.status
+		s.log.Error("cannot record the end of a dead build in its build.json; trying again every minute", "dir", ev.dir)
 	}
 	if stuck.move || stuck.status != nil {
 		s.stuck[name] = stuck
@@ -311,7 +312,9 @@ func (s *supervisor) settleJob(name string, job spool.Job, ev ended, stderr stri
 
 func orWhy(why, reason, stderr string) string {
 	switch {
-	case reason != "" && reason != why:
+	case strings.HasPrefix(reason, why):
+		return reason // it says the same, and more
+	case reason != "":
 		return why + ": " + reason
 	case stderr != "":
 		return why + ": " + lastLine(stderr)
@@ -371,6 +374,8 @@ type stuckJob struct {
 func (s *supervisor) retryStuck() {
 	for name, st := range s.stuck {
 		if st.status != nil && st.status.Save(workdir.StatusPath(st.dir)) == nil {
+			s.log.Info("recorded the end of a build that could not be recorded before", "dir", st.dir,
+				"result", st.status.Result, "reason", st.status.Reason)
 			st.status = nil
 		}
 		if st.move {

@@ -205,5 +205,5 @@ func buildRunning(dir string) bool {
 		return false
 	}
 	st, err := buildlog.LoadStatus(workdir.StatusPath(dir))
-	return err == nil && st.Result == buildlog.Running && st.Alive()
+	return err == nil && st.Alive() // also while error_callback runs, after the result
 }

@@ -58,3 +58,18 @@ func TestBuiltByCountsForWatchJobsAndRetries(t *testing.T) {
 		t.Errorf("a retry is taken as met by a canceled build: %s", got)
 	}
 }
+
+// TestOrWhySaysEachReasonOnce: the log line's reason is the outcome's, with what the build
+// recorded or printed, never the same words twice.
+func TestOrWhySaysEachReasonOnce(t *testing.T) {
+	for _, c := range []struct{ why, reason, stderr, want string }{
+		{"canceled because pipelined stopped", spool.StoppedReason, "", spool.StoppedReason},
+		{"an infrastructure error stopped the build", "clone: disk full", "", "an infrastructure error stopped the build: clone: disk full"},
+		{"the build process was killed by signal 9 (SIGKILL)", "", "line 1\nlast line", "the build process was killed by signal 9 (SIGKILL): last line"},
+		{"x", "", "", "x"},
+	} {
+		if got := orWhy(c.why, c.reason, c.stderr); got != c.want {
+			t.Errorf("orWhy(%q, %q, %q) = %q, want %q", c.why, c.reason, c.stderr, got, c.want)
+		}
+	}
+}
