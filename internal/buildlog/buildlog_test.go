@@ -32,7 +32,7 @@ func TestLogLinesStartOnAFreshLineAndAreRedacted(t *testing.T) {
 $ git clone -- https://user:***@example.com/r.git 'build dir'
 output without a final newline
 ==> exit 128 after 1.5s
-==> killed by signal killed after 0s
+==> killed by signal 9 (SIGKILL) after 0s
 ==> timed out after 0s
 ==> result failed after 2s: clone: git exited with status 128
 `

@@ -98,7 +98,7 @@ func Outcome(res procexec.Result, err error) string {
 	case res.Canceled:
 		return "canceled"
 	case errors.As(err, &exit) && exit.Signal != 0:
-		return "killed by signal " + exit.Signal.String()
+		return "killed by " + procexec.SignalText(exit.Signal)
 	case err != nil && res.Pid == 0:
 		return "did not start: " + err.Error()
 	default:

@@ -246,3 +246,22 @@ func TestShutdownThatCannotRequeueLosesNothing(t *testing.T) {
 	p.signal(syscall.SIGINT)
 	p.wait(t, time.Minute)
 }
+
+// TestAStepKilledByASignalSaysWhich: a step that dies of a signal is recorded as "killed by
+// signal 9 (SIGKILL)", in build.log and in build.json's reason.
+func TestAStepKilledByASignalSaysWhich(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	selfKill := s.file("self-kill.sh", "#!/bin/sh\nkill -9 $$\n", 0o755)
+	s.writeConfig("[p]\nremote = %s\nprepare_callback = %s\n", repo.Remote, selfKill)
+	if res := s.build("p", "main"); res.code != 1 {
+		t.Fatalf("pipeline-build: exit %d, want 1\n%s", res.code, res.stderr)
+	}
+	dir := s.onlyBuild("p")
+	if log := readFile(t, filepath.Join(dir, "build.log")); !strings.Contains(log, "==> killed by signal 9 (SIGKILL) after") {
+		t.Errorf("build.log does not say which signal:\n%s", log)
+	}
+	if st := status(t, dir); !strings.HasSuffix(st.Reason, "was killed by signal 9 (SIGKILL)") {
+		t.Errorf("build.json's reason is %q", st.Reason)
+	}
+}

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"pipelined/internal/config"
+	"pipelined/internal/procexec"
 )
 
 // Exit statuses. Retry is sysexits.h's EX_TEMPFAIL, which mail transfer agents use for the
@@ -49,7 +49,7 @@ func Retryf(format string, args ...any) error {
 // SignalError reports that a command stopped because of a signal: exit status 128+signal.
 type SignalError struct{ Signal syscall.Signal }
 
-func (e *SignalError) Error() string { return "stopped by " + SignalName(e.Signal) }
+func (e *SignalError) Error() string { return "stopped by " + procexec.SignalName(e.Signal) }
 
 // SilentError carries an exit status for a failure that has already been reported (for
 // pipeline-build, the one-line summary it prints itself).
@@ -78,32 +78,4 @@ func Of(err error) int {
 	default:
 		return Failure
 	}
-}
-
-// SignalText is how messages name a signal: "signal 9 (SIGKILL)".
-func SignalText(s syscall.Signal) string {
-	name := SignalName(s)
-	if strings.HasPrefix(name, "signal ") {
-		return name
-	}
-	return "signal " + strconv.Itoa(int(s)) + " (" + name + ")"
-}
-
-// SignalName is the usual name of a signal ("SIGTERM"), or its number for others.
-func SignalName(s syscall.Signal) string {
-	switch s {
-	case syscall.SIGINT:
-		return "SIGINT"
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGQUIT:
-		return "SIGQUIT"
-	case syscall.SIGHUP:
-		return "SIGHUP"
-	case syscall.SIGKILL:
-		return "SIGKILL"
-	case syscall.SIGUSR1:
-		return "SIGUSR1"
-	}
-	return "signal " + strconv.Itoa(int(s))
 }

@@ -76,7 +76,7 @@ type ExitError struct {
 
 func (e *ExitError) Error() string {
 	if e.Signal != 0 {
-		return fmt.Sprintf("%s was killed by signal %v", e.Argv[0], e.Signal)
+		return fmt.Sprintf("%s was killed by %s", e.Argv[0], SignalText(e.Signal))
 	}
 	return fmt.Sprintf("%s exited with status %d", e.Argv[0], e.Code)
 }

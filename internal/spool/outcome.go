@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"pipelined/internal/exitcode"
+	"pipelined/internal/procexec"
 )
 
 // The outcome protocol of SPEC §5.1: a job file records that a build is wanted, and it is
@@ -86,7 +87,7 @@ func Decide(e Ending) (Outcome, string) {
 func death(e Ending) string {
 	switch {
 	case e.Exited && e.Signal != 0:
-		return "was killed by " + exitcode.SignalText(e.Signal)
+		return "was killed by " + procexec.SignalText(e.Signal)
 	case e.Exited:
 		return "ended with exit status " + strconv.Itoa(e.Code)
 	default:

@@ -7,7 +7,6 @@ import (
 	"syscall"
 	"time"
 
-	"pipelined/internal/exitcode"
 	"pipelined/internal/procexec"
 	"pipelined/internal/watch"
 )
@@ -104,7 +103,7 @@ func (s *supervisor) hupWatcher() {
 func describe(res procexec.Result) string {
 	switch {
 	case res.Signal != 0:
-		return "killed by " + exitcode.SignalText(res.Signal)
+		return "killed by " + procexec.SignalText(res.Signal)
 	case res.ExitCode >= 0:
 		return "exit status " + itoa(res.ExitCode)
 	default:
