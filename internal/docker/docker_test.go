@@ -28,6 +28,11 @@ func TestCommandLinesAreThoseOfTheSpec(t *testing.T) {
 			Labels: labels, TmpfsPercent: 50, Env: []string{"FOO"}, Image: "sha256:1"}),
 			"docker run --rm --pull never -v /b:/build:rw -v /d:/drop:rw --name n --read-only -v /var/run/docker.sock:/var/run/docker.sock --label a=b " +
 				imageLabels + " --label pipelined.build=/w/p/r/c.tmp --tmpfs /tmp:size=50%,mode=1777,rw,relatime --env FOO -- sha256:1"},
+		// On an engine elsewhere: the same flags, with volumes of the container's own.
+		{CreateArgs(RunOptions{BuildPath: "/b", DropPath: "/d", Name: "n", ReadOnly: true, Label: "a=b",
+			Labels: labels, TmpfsPercent: 50, Env: []string{"FOO"}, Image: "sha256:1"}),
+			"docker create --pull never -v /build -v /drop --name n --read-only --label a=b " +
+				imageLabels + " --label pipelined.build=/w/p/r/c.tmp --tmpfs /tmp:size=50%,mode=1777,rw,relatime --env FOO -- sha256:1"},
 		{StopArgs("n", 5), "docker stop --time 5 n"},
 		{RemoveArgs("n"), "docker rm -f n"},
 	}

@@ -27,7 +27,7 @@ func fanOutBomb(remote, leaf string) string {
 }
 
 // TestConfigBombsThroughTheBinaries: the real pipelined loads a fan-out bomb (or refuses
-// one whose leaves grow it beyond the cap) in well under a second and 50 MiB, refuses a
+// one whose leaves grow it beyond the cap) in well under a second, refuses a
 // secret put on a command line by interpolation naming the key and the variable, and a
 // bomb sent by SIGHUP delays nothing.
 func TestConfigBombsThroughTheBinaries(t *testing.T) {
@@ -41,17 +41,19 @@ func TestConfigBombsThroughTheBinaries(t *testing.T) {
 		{"x", "grows beyond 1024 KiB", 2},
 	} {
 		s.writeConfig("%s", fanOutBomb(repo.Remote, c.leaf))
+		// The time is the real binary's. Its peak memory cannot be read from here: a child's
+		// ru_maxrss includes the test process's own, which it shared until exec. The
+		// config package's TestBombs reads the peak inside a process that loads the same
+		// files (50 MiB bound).
 		cmd := exec.Command(bin.pipelined, "--config", s.config, "--dump-config")
 		start := time.Now()
 		out, _ := cmd.CombinedOutput()
 		took := time.Since(start)
-		peak := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB
 		if cmd.ProcessState.ExitCode() != c.code || !strings.Contains(string(out), c.want) {
 			t.Errorf("leaf %q: exit %d, want %d and %q:\n%.500s", c.leaf, cmd.ProcessState.ExitCode(), c.code, c.want, out)
 		}
-		t.Logf("leaf %q: %v, peak %d KiB", c.leaf, took, peak)
-		if took > 5*time.Second || peak > 50<<10 {
-			t.Errorf("leaf %q: took %v and %d KiB; the bounds are a second (five on a busy machine) and 50 MiB", c.leaf, took, peak)
+		if took > 5*time.Second {
+			t.Errorf("leaf %q: took %v; the bound is a second (five on a busy machine)", c.leaf, took)
 		}
 	}
 

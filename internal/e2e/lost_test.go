@@ -374,17 +374,21 @@ func TestHostileSpoolFilesAreSetAside(t *testing.T) {
 	bad := filepath.Join(s.workdir, ".pipelined", "spool", "bad")
 	want := map[string]string{"1-fifo.job": "FIFO", "2-fifo-link.job": "symbolic link", "3-file-link.job": "symbolic link",
 		"4-dir.job": "directory", "5-unreadable.job": "cannot be read", "6-huge.job": "larger than", "8-future.job": "not a job"}
-	testenv.Eventually(t, 30*time.Second, "the hostile files were not all set aside", func() bool {
+	// The reason file is written after the move, and the log line by the daemon's log
+	// writer a moment later: wait for both.
+	waitFor(t, p, 30*time.Second, "the hostile files were not all set aside, with a reason and a log line", func() bool {
 		left, _ := os.ReadDir(newDir)
+		for name := range want {
+			if _, err := os.Stat(filepath.Join(bad, name+".reason")); err != nil || !strings.Contains(p.stderr(), "job="+name) {
+				return false
+			}
+		}
 		return len(left) == 0
 	})
 	for name, reason := range want {
 		data, err := os.ReadFile(filepath.Join(bad, name+".reason"))
 		if err != nil || !strings.Contains(string(data), reason) {
 			t.Errorf("bad/%s.reason = %q, %v; want it to say %q", name, data, err, reason)
-		}
-		if !strings.Contains(p.stderr(), "job="+name) {
-			t.Errorf("no log line for %s", name)
 		}
 	}
 	sent := time.Now()
