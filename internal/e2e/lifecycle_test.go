@@ -83,7 +83,7 @@ func TestKeepBuildsRemovesOlderBuildsAndTheirImages(t *testing.T) {
 			t.Errorf("image of build %d exists: %v", i+1, exists)
 		}
 	}
-	if logCount(p, "removed a build", "beyond keep_builds = 2", "image=sha256:") != 2 {
+	if !eventuallyLogged(p, func() bool { return logCount(p, "removed a build", "beyond keep_builds = 2", "image=sha256:") == 2 }) {
 		t.Errorf("the removals are not logged with their reason and image:\n%s", p.stderr())
 	}
 	p.signal(syscall.SIGINT)
@@ -214,7 +214,7 @@ func TestInterruptibleCancelsTheRunningBuild(t *testing.T) {
 	if env := envFile(t, filepath.Join(canceled.Path, "error.env")); env["BUILD_STATUS"] != "canceled" {
 		t.Errorf("error_callback saw BUILD_STATUS=%q", env["BUILD_STATUS"])
 	}
-	if logCount(p, "build finished", "commit="+old[:8], "outcome=withdrawn") != 1 {
+	if !eventuallyLogged(p, func() bool { return logCount(p, "build finished", "commit="+old[:8], "outcome=withdrawn") == 1 }) {
 		t.Errorf("the superseded build's job was not withdrawn:\n%s", p.stderr())
 	}
 	p.signal(syscall.SIGINT)

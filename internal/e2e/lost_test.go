@@ -36,6 +36,19 @@ func (s *site) successes() map[string]int {
 }
 
 // logCount counts the lines of the daemon's log that contain all of words.
+// eventuallyLogged waits up to a minute for cond about p's log: the daemon writes its log
+// from a goroutine of its own, a moment after what a line reports has happened.
+func eventuallyLogged(p *process, cond func() bool) bool {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) || p.exited() && !cond() {
+			return cond()
+		}
+	}
+}
+
 func logCount(p *process, words ...string) int {
 	n := 0
 	for _, line := range strings.Split(p.stderr(), "\n") {

@@ -259,7 +259,7 @@ func TestDaemonRemovesOrphanContainersAtStart(t *testing.T) {
 	if res := run(t, nil, "docker", "container", "inspect", other); res.code != 0 {
 		t.Errorf("a container of another work directory was removed")
 	}
-	if !strings.Contains(p.stderr(), "removed an orphan container") {
+	if !eventuallyLogged(p, func() bool { return strings.Contains(p.stderr(), "removed an orphan container") }) {
 		t.Errorf("the removal was not logged:\n%s", p.stderr())
 	}
 	p.signal(syscall.SIGINT)

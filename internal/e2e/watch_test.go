@@ -204,7 +204,7 @@ func TestWatchLogsAFailingRemoteOncePerChange(t *testing.T) {
 	repo := testenv.NewRepo(t, nil)
 	os.Rename(repo.Remote, missing)
 	testenv.Eventually(t, 30*time.Second, "the recovered remote was not enqueued", func() bool { return len(s.queued()) == 1 })
-	if !strings.Contains(p.stderr(), "remote answers again") {
+	if !eventuallyLogged(p, func() bool { return strings.Contains(p.stderr(), "remote answers again") }) {
 		t.Errorf("the recovery was not logged:\n%s", p.stderr())
 	}
 	p.signal(syscall.SIGTERM)
