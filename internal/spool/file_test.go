@@ -71,22 +71,6 @@ func TestHostileFilesAreRefusedWithoutBlocking(t *testing.T) {
 	}
 }
 
-// TestUnreadableFileIsRefused needs a process that permissions apply to: root without
-// CAP_DAC_OVERRIDE is such a process, but the test process is what it is, so this runs only
-// when the test does not run as root.
-func TestUnreadableFileIsRefused(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads any file; the end-to-end spool test covers this with the capability dropped")
-	}
-	s := openSpool(t)
-	os.WriteFile(s.Path(New, "secret"), []byte("{}"), 0)
-	_, err := s.Read(New, "secret")
-	var rej *RejectError
-	if !errors.As(err, &rej) || !strings.Contains(rej.Reason, "cannot be read") {
-		t.Errorf("Read = %v", err)
-	}
-}
-
 func TestRejectNeverReplacesAnEarlierBadFile(t *testing.T) {
 	s := openSpool(t)
 	for i, content := range []string{"first", "second"} {
