@@ -25,6 +25,7 @@ type options struct {
 	timeout     int
 	projects    []string
 	quiet       bool
+	log         bool
 }
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
@@ -32,6 +33,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.Var(cli.NamedInt(&o.interval, "SECONDS", 1), "interval", "time between the starts of two ls-remote of one remote")
 	fs.BoolVar(&o.once, "once", false, "ask every remote once, wait for all, print what was done, and exit (for cron)")
 	fs.BoolVar(&o.quiet, "quiet", false, "with --once: print no report, only errors (on stderr); the exit status is the same")
+	fs.BoolVar(&o.log, "log", false, "with --once: log every job written and every change of a remote's state on stderr, as the watcher does (pipelined runs its passes so)")
 	fs.Var(cli.NamedInt(&o.concurrency, "NUM", 1), "concurrency", "git ls-remote processes at most at once")
 	fs.Var(cli.NamedInt(&o.timeout, "SECONDS", 1), "timeout", "time one git ls-remote may take (a project's timeout does not change it)")
 	fs.StringArrayVar(&o.projects, "project", nil, "watch only this `PROJECT` (repeatable; default: every project)")
@@ -115,6 +117,9 @@ EXIT STATUS
 			if o.quiet && !o.once {
 				return exitcode.Usagef("--quiet goes with --once: without it, pipeline-watch only logs")
 			}
+			if o.log && !o.once {
+				return exitcode.Usagef("--log goes with --once: without it, pipeline-watch logs anyway")
+			}
 			// Its jobs are for the daemon of an existing work directory; a mistyped one
 			// would collect jobs that nobody runs.
 			if _, err := workdir.Open(o.Workdir); err != nil {
@@ -126,7 +131,9 @@ EXIT STATUS
 			if o.once {
 				// The report on stdout tells the rest; stderr keeps the errors, as cron and
 				// anyone who sends stdout elsewhere expect.
-				logger = cli.MinLevel(logger, slog.LevelError)
+				if !o.log {
+					logger = cli.MinLevel(logger, slog.LevelError)
+				}
 				report = watch.NewReport()
 			}
 			// Every handler is in place before the first pass.
@@ -148,6 +155,9 @@ EXIT STATUS
 				PollNow:     pollNow,
 				Projects:    o.projects,
 				Report:      report,
+				// A remote's error is logged once while it lasts, across passes too —
+				// but for cron, whose every run says what is wrong.
+				RememberErrors: !o.once || o.log,
 			})
 			if sig := caught(); sig != nil && err == nil {
 				return sig // a pass cut short: no report of half of it

@@ -10,6 +10,7 @@ import (
 	"pipelined/internal/admin"
 	"pipelined/internal/cli"
 	"pipelined/internal/exitcode"
+	"pipelined/internal/workdir"
 )
 
 // The subcommands an operator runs beside the daemon (package admin): they work from the
@@ -56,9 +57,13 @@ func newEnqueueCommand(paths *cli.Paths) *cobra.Command {
 		Long: `enqueue writes a job file into the spool, the way the watcher and webhooks do: a running
 daemon starts the build as soon as a slot is free, a stopped one at its next start.
 REF is a full ref (refs/heads/main, refs/tags/v1.2) or a branch or tag name, which is
-looked up on the remote. Without COMMIT the build takes whatever the ref points to when it
-starts. With --only-matching (what the webhook script uses) a ref that the project's
+looked up on the remote. Without COMMIT, the commit the ref points to now is queued (if the
+remote cannot be asked, the build takes what the ref points to when it starts). With --only-matching (what the webhook script uses) a ref that the project's
 branches or tags regex does not match is not queued, and enqueue still exits 0.
+
+A commit that is built already (success, failed or skipped) or queued is not built again:
+a repeated enqueue, or a webhook delivered twice, costs nothing. --rebuild builds it again
+all the same (a canceled build never counts as built).
 
 EXIT STATUS
   0    queued (with --only-matching, also a ref the project does not build: nothing queued)
@@ -78,21 +83,28 @@ Example:
 			if len(args) == 3 {
 				o.Commit = args[2]
 			}
-			job, name, err := admin.Enqueue(cmd.Context(), o)
+			q, err := admin.Enqueue(cmd.Context(), o)
+			out := cmd.OutOrStdout()
 			if errors.Is(err, admin.ErrNotMatching) {
-				cmd.Printf("not queued: project %s does not build %s (see its branches and tags)\n", o.Project, o.Ref)
+				fmt.Fprintf(out, "not queued: project %s does not build %s (see its branches and tags)\n", o.Project, o.Ref)
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			cmd.Printf("queued %s %s as %s\n", job.Project, job.Ref, name)
+			if q.Unresolved != nil {
+				fmt.Fprintf(out, "queued %s %s as %s, without its commit, which the build finds when it starts (%v)\n",
+					q.Job.Project, q.Job.Ref, q.Name, q.Unresolved)
+				return nil
+			}
+			fmt.Fprintf(out, "queued %s %s at %s as %s\n", q.Job.Project, q.Job.Ref, workdir.ShortCommit(q.Job.Commit), q.Name)
 			return nil
 		},
 	}
 	paths.AddFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.Source, "source", "manual", "who asks for the build, recorded in the job and build.json")
 	cmd.Flags().BoolVar(&o.OnlyMatching, "only-matching", false, "queue only a ref the project's branches or tags regex matches")
+	cmd.Flags().BoolVar(&o.Rebuild, "rebuild", false, "build the commit again even if it is built already")
 	return cmd
 }
 

@@ -87,6 +87,11 @@ func newRootCommand() *cobra.Command {
 		Annotations: map[string]string{cli.ManEnvironment: environment, cli.ManFiles: files,
 			cli.ManConfigPage: ""},
 		Args: cobra.NoArgs,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			if cmd.Parent() != nil || o.dumpConfig {
+				releaseSignals() // not the daemon
+			}
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			engines, err := parseEngines(o.engines)
 			if err != nil {
@@ -126,6 +131,7 @@ func newRootCommand() *cobra.Command {
 				Build:       buildBin,
 				Watch:       watchBin,
 				Version:     cli.Version(),
+				Signals:     early,
 			})
 		},
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"syscall"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"pipelined/internal/buildlog"
 	"pipelined/internal/exitcode"
 	"pipelined/internal/git"
+	"pipelined/internal/outcome"
 	"pipelined/internal/procexec"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
@@ -41,10 +43,11 @@ func Cancel(w io.Writer, o CancelOptions) error {
 	if o.Commit != "" && !validCommitPrefix(o.Commit) {
 		return exitcode.Usagef("commit %q is not 4 to 64 lower-case hex digits", o.Commit)
 	}
-	layout, sp, err := openSpool(o.Workdir)
+	layout, jobs, err := openSpool(o.Workdir)
 	if err != nil {
 		return err
 	}
+	sp := jobs.Spool()
 	n := 0
 	queued, _ := sp.List(spool.New)
 	for _, e := range queued {
@@ -52,10 +55,10 @@ func Cancel(w io.Writer, o CancelOptions) error {
 		if err != nil || !o.matches(j, "") {
 			continue
 		}
-		if sp.Claim(e.Name) != nil {
+		switch err := jobs.CancelQueued(e.Name); {
+		case errors.Is(err, spool.ErrClaimed):
 			continue // the daemon took it: it is among the claimed jobs below
-		}
-		if err := sp.Remove(spool.Cur, e.Name); err != nil {
+		case err != nil:
 			fmt.Fprintf(w, "could not drop queued job %s: %v\n", e.Name, err)
 			continue
 		}
@@ -69,24 +72,25 @@ func Cancel(w io.Writer, o CancelOptions) error {
 			continue
 		}
 		dir, st := latestBuild(layout, j, e.Name)
-		if !o.matches(j, commitOf(st)) || sp.Withdrawn(e.Name) != "" {
+		if !o.matches(j, commitOf(st)) {
 			continue
 		}
-		if err := sp.Withdraw(e.Name, CancelReason); err != nil {
+		wrote, err := jobs.Cancel(e.Name, outcome.Cancel{Kind: outcome.Withdrawn, Reason: CancelReason})
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue // its build ended and the daemon settled the job meanwhile: nothing to cancel
+		case err != nil:
 			fmt.Fprintf(w, "could not cancel %s: %v\n", e.Name, err)
 			continue
-		}
-		if !sp.Claimed(e.Name) {
-			// Its build ended and the daemon settled the job meanwhile: nothing to cancel.
-			sp.Unwithdraw(e.Name)
-			continue
+		case !wrote:
+			continue // withdrawn already
 		}
 		n++
 		if !spool.Locked(sp.Path(spool.Cur, e.Name)) {
 			fmt.Fprintf(w, "canceled job %s: %s (no build of it runs; it will not run)\n", e.Name, describeJob(j, commitOf(st)))
 			continue
 		}
-		if st == nil || st.Result != buildlog.Running {
+		if st == nil || st.Result != outcome.Running {
 			// The build holds its job but has not written its status yet.
 			dir, st = waitForStatus(layout, j, e.Name)
 		}
@@ -113,13 +117,13 @@ func cancelHandBuilds(w io.Writer, layout workdir.Layout, o CancelOptions) int {
 			continue
 		}
 		st, err := buildlog.LoadStatus(workdir.StatusPath(b.Dir))
-		if err != nil || st.Job != "" || st.Result != buildlog.Running || !st.Alive() {
+		if err != nil || st.Job != "" || st.Result != outcome.Running || !st.Alive() {
 			continue
 		}
 		if !o.matches(spool.Job{Project: st.Project, Ref: st.Ref, Commit: st.Commit}, st.Commit) {
 			continue
 		}
-		if spool.WriteMarker(workdir.CancelMarker(b.Dir), CancelReason) != nil {
+		if _, err := outcome.WriteCancel(outcome.BuildCancelPath(b.Dir), outcome.Cancel{Kind: outcome.Withdrawn, Reason: CancelReason}); err != nil {
 			continue
 		}
 		if procexec.Signal(st.PID, st.PIDStart, syscall.SIGTERM) {
@@ -187,7 +191,7 @@ func waitForStatus(layout workdir.Layout, j spool.Job, name string) (string, *bu
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		dir, st := latestBuild(layout, j, name)
-		if st != nil && st.Result == buildlog.Running || time.Now().After(deadline) {
+		if st != nil && st.Result == outcome.Running || time.Now().After(deadline) {
 			return dir, st
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -14,6 +14,7 @@ import (
 	"pipelined/internal/buildlog"
 	"pipelined/internal/config"
 	"pipelined/internal/engine"
+	"pipelined/internal/outcome"
 	"pipelined/internal/retention"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
@@ -32,7 +33,7 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 			return err
 		}
 	}
-	layout, sp, err := openSpool(workdirPath)
+	layout, jobs, err := openSpool(workdirPath)
 	if err != nil {
 		return err
 	}
@@ -51,10 +52,11 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 		fmt.Fprintf(tw, "DAEMON not running: queued jobs wait for it\n\n")
 	}
 
+	sp := jobs.Spool()
 	queued, _ := sp.List(spool.New)
 	fmt.Fprintf(tw, "QUEUED (%d)\n", len(queued))
 	for _, e := range queued {
-		j, err := sp.Read(spool.New, e.Name)
+		j, err := jobs.Read(spool.New, e.Name)
 		if err != nil {
 			fmt.Fprintf(tw, "  %s\t(not a valid job: %v; the daemon moves it to bad/)\n", quoted(e.Name), err)
 			continue
@@ -64,8 +66,8 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 			state += "; " + why
 		}
 		if n := len(j.Attempts); n > 0 {
-			state = fmt.Sprintf("attempt %d of %d failed (%s); next at %s", n, spool.MaxAttempts,
-				j.Attempts[n-1].Reason, spool.RetryAt(j).Local().Format(time.TimeOnly))
+			state = fmt.Sprintf("attempt %d of %d failed (%s); next at %s", n, outcome.MaxAttempts,
+				j.Attempts[n-1].Reason, outcome.RetryAt(j.Attempts).Local().Format(time.TimeOnly))
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", j.Project, quoted(j.Ref), orAny(workdir.ShortCommit(j.Commit)),
 			j.Source, state, quoted(e.Name))

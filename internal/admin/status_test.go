@@ -11,6 +11,7 @@ import (
 	"pipelined/internal/buildlog"
 	"pipelined/internal/config"
 	"pipelined/internal/engine"
+	"pipelined/internal/outcome"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -42,9 +43,9 @@ func TestStatusShowsTheLatestAttemptOfARunningJob(t *testing.T) {
 		dir := filepath.Join(l.RefDir("p", "refs/heads/main"), d)
 		os.MkdirAll(dir, 0o755)
 		st := &buildlog.Status{Project: "p", Ref: "refs/heads/main", Commit: commit, ShortCommit: commit[:8], Path: dir, Job: name,
-			Result: buildlog.Failed, Retry: true, Started: now.Add(time.Duration(i-2) * time.Minute)}
+			Result: outcome.Failed, Retry: true, Started: now.Add(time.Duration(i-2) * time.Minute)}
 		if i == 1 {
-			st.Result, st.PID = buildlog.Running, os.Getpid()
+			st.Result, st.PID = outcome.Running, os.Getpid()
 		}
 		if err := st.Save(workdir.StatusPath(dir)); err != nil {
 			t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"pipelined/internal/env"
 	"pipelined/internal/exitcode"
 	"pipelined/internal/git"
+	"pipelined/internal/outcome"
 	"pipelined/internal/procexec"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
@@ -68,10 +69,10 @@ func Run(ctx context.Context, o Options) error {
 		}
 		defer held.Release()
 		o.Project, o.Ref, o.Commit = held.Job.Project, held.Job.Ref, held.Job.Commit
-		if reason := spool.ReadMarker(spool.WithdrawMarker(o.JobFile)); reason != "" {
+		if c := outcome.ReadCancel(outcome.CancelPath(o.JobFile)); c.Kind == outcome.Withdrawn {
 			// Canceled between the claim and this start: nothing to build.
 			if o.Summary != nil {
-				fmt.Fprintf(o.Summary, "pipeline-build: %s %s: canceled before it started (%s)\n", o.Project, o.Ref, reason)
+				fmt.Fprintf(o.Summary, "pipeline-build: %s %s: canceled before it started (%s)\n", o.Project, o.Ref, c.Reason)
 			}
 			return ErrCanceled
 		}
@@ -97,9 +98,9 @@ func Run(ctx context.Context, o Options) error {
 	switch {
 	case b.status.Retry:
 		return &exitcode.RetryError{Err: errors.New(reason)}
-	case result == buildlog.Success, result == buildlog.Skipped:
+	case result == outcome.Success, result == outcome.Skipped:
 		return nil
-	case result == buildlog.Canceled:
+	case result == outcome.Canceled:
 		return ErrCanceled
 	default:
 		return &exitcode.SilentError{Code: exitcode.Failure}
@@ -133,7 +134,7 @@ func (b *builder) setUpFailed(err error) error {
 		err = &exitcode.RetryError{Err: fmt.Errorf("infrastructure error, the job is retried: %w", err)}
 	}
 	if b.status != nil {
-		b.status.Result, b.status.Reason, b.status.Finished = buildlog.Failed, reason, time.Now().UTC()
+		b.status.Result, b.status.Reason, b.status.Finished = outcome.Failed, reason, time.Now().UTC()
 		b.status.Retry = exitcode.Of(err) == exitcode.Retry
 		_ = b.save()
 	}
@@ -171,6 +172,7 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 		return err
 	}
 	b.ref, b.commit, b.short = res.ref, res.commit, workdir.ShortCommit(res.commit)
+
 	// A build by hand makes the work directory a work directory: status, prune and cancel
 	// work on it from now on.
 	if err := os.MkdirAll(b.layout.StateDir(), 0o777); err != nil {
@@ -181,7 +183,7 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	}
 	start, _ := procexec.StartTime(os.Getpid())
 	b.status = &buildlog.Status{Project: o.Project, Ref: b.ref, Commit: b.commit, ShortCommit: b.short,
-		Path: b.dir, PID: os.Getpid(), PIDStart: start, Result: buildlog.Running, Started: time.Now().UTC(), Steps: []buildlog.Command{}}
+		Path: b.dir, PID: os.Getpid(), PIDStart: start, Result: outcome.Running, Started: time.Now().UTC(), Steps: []buildlog.Command{}}
 	if held != nil {
 		b.status.Job = filepath.Base(held.Path)
 		b.status.Source = held.Job.Source
@@ -269,7 +271,7 @@ func (b *builder) finish(result, reason string) error {
 	b.status.Result, b.status.Reason = result, reason
 	b.status.Finished, b.status.Seconds = now, took.Seconds()
 	b.log.Result(result, took, reason)
-	if result != buildlog.Success {
+	if result != outcome.Success {
 		return b.save()
 	}
 	final := workdir.FinalPath(b.dir)

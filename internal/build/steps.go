@@ -16,9 +16,9 @@ import (
 	"pipelined/internal/docker"
 	"pipelined/internal/env"
 	"pipelined/internal/git"
+	"pipelined/internal/outcome"
 	"pipelined/internal/procexec"
 	"pipelined/internal/rsync"
-	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
 
@@ -67,9 +67,14 @@ func (b *builder) steps() []step {
 
 // runSteps runs the pipeline and, unless it succeeded, error_callback. It returns the
 // result and the reason for anything but success.
+//
+// A step's own exit status is its result: when every step has run and exited 0, the build
+// succeeded, whatever signal arrived meanwhile (a success_callback that ignores SIGTERM and
+// finishes has deployed; calling it canceled would deploy again at the rebuild).
 func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 	var failed string
 	var err error
+	completed := false
 	if b.env == nil {
 		// The env_file could not be read: no step can run, but error_callback still does,
 		// with the inline variables.
@@ -77,7 +82,8 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 		b.env = env.Compose(os.Environ(), nil, b.project.Env)
 		b.setRuntimeEnv()
 	} else {
-		for _, s := range b.steps() {
+		steps := b.steps()
+		for i, s := range steps {
 			if ctx.Err() != nil {
 				break
 			}
@@ -92,32 +98,34 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 				}
 				break
 			}
+			completed = i == len(steps)-1
 		}
 	}
 	if b.leftover != nil {
 		<-b.leftover.done // a failed image build leaves the check running: no process outlives the build
 	}
 	switch {
+	case completed:
+		return outcome.Success, ""
 	case errors.Is(err, errSkip):
-		result, reason = buildlog.Skipped, err.Error()
+		result, reason = outcome.Skipped, err.Error()
 	case ctx.Err() != nil:
-		result, reason = buildlog.Canceled, b.cancelReason()
+		c := b.cancelRecord()
+		result, reason = outcome.Canceled, c.Reason
 		if failed == "" {
 			failed = "between steps"
 		}
-		if b.interrupted() {
+		if c.Kind == outcome.Interrupted {
 			// Stopped for an infrastructure reason (its Docker engine stopped answering): not
 			// the project's result. The job is retried, and error_callback waits for one.
-			result, b.status.Retry = buildlog.Failed, true
+			result, b.status.Retry = outcome.Failed, true
 		}
-	case err != nil:
-		result, reason = buildlog.Failed, fmt.Sprintf("%s: %v", failed, err)
 	default:
-		return buildlog.Success, ""
+		result, reason = outcome.Failed, fmt.Sprintf("%s: %v", failed, err)
 	}
 	b.status.FailedStep = failed
 	b.status.Result = result
-	if result == buildlog.Failed && (failed == StepDockerBuild || failed == StepDockerRun) {
+	if result == outcome.Failed && (failed == StepDockerBuild || failed == StepDockerRun) {
 		if down := b.engineDown(ctx); down != nil {
 			// Not the project's failure: the engine went away under it (SPEC §5.1).
 			b.status.Retry, b.status.EngineDown = true, true
@@ -131,28 +139,19 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 	return result, reason
 }
 
-// cancelReason says why the build was canceled: the reason `pipelined cancel` or the
-// supervisor left in a marker (beside the job, or in the build directory of a build run by
-// hand), or a signal from elsewhere.
-func (b *builder) cancelReason() string {
+// cancelRecord is why the build was canceled: the record `pipelined cancel` or the
+// supervisor left beside its job, or in the build directory of a build run by hand. A
+// cancel without a record came from a signal from elsewhere.
+func (b *builder) cancelRecord() outcome.Cancel {
 	if b.o.JobFile != "" {
-		for _, marker := range []string{spool.WithdrawMarker(b.o.JobFile), spool.InterruptMarker(b.o.JobFile), spool.StopMarker(b.o.JobFile)} {
-			if reason := spool.ReadMarker(marker); reason != "" {
-				return reason
-			}
+		if c := outcome.ReadCancel(outcome.CancelPath(b.o.JobFile)); c.Kind != outcome.NotCanceled {
+			return c
 		}
 	}
-	if reason := spool.ReadMarker(workdir.CancelMarker(b.dir)); reason != "" {
-		return reason
+	if c := outcome.ReadCancel(outcome.BuildCancelPath(b.dir)); c.Kind != outcome.NotCanceled {
+		return c
 	}
-	return "canceled by a signal"
-}
-
-// interrupted reports whether the daemon stopped the build for an infrastructure reason
-// (the interrupt marker beside its job) rather than on purpose.
-func (b *builder) interrupted() bool {
-	return b.o.JobFile != "" && spool.ReadMarker(spool.WithdrawMarker(b.o.JobFile)) == "" &&
-		spool.ReadMarker(spool.InterruptMarker(b.o.JobFile)) != ""
+	return outcome.Cancel{Reason: "canceled by a signal"}
 }
 
 // diskFull says why a failed step looks like the work directory's disk being full, or "":

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"pipelined/internal/atomicfile"
+	"pipelined/internal/outcome"
 	"pipelined/internal/procexec"
 )
 
@@ -44,16 +46,16 @@ output without a final newline
 func TestStatusSaveReplacesTheFileWhole(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "build.json")
-	st := &Status{Project: "p", Result: Running, Started: time.Now().UTC()}
+	st := &Status{Project: "p", Result: outcome.Running, Started: time.Now().UTC()}
 	if err := st.Save(path); err != nil {
 		t.Fatal(err)
 	}
-	st.Result, st.Steps = Success, []Command{{Step: "clone", Argv: []string{"git"}, Exit: 0}}
+	st.Result, st.Steps = outcome.Success, []Command{{Step: "clone", Argv: []string{"git"}, Exit: 0}}
 	if err := st.Save(path); err != nil {
 		t.Fatal(err)
 	}
 	back, err := LoadStatus(path)
-	if err != nil || back.Result != Success || len(back.Steps) != 1 {
+	if err != nil || back.Result != outcome.Success || len(back.Steps) != 1 {
 		t.Fatalf("LoadStatus = %+v, %v", back, err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -61,8 +63,8 @@ func TestStatusSaveReplacesTheFileWhole(t *testing.T) {
 		t.Errorf("temporary files left beside build.json: %v", entries)
 	}
 	info, _ := os.Stat(path)
-	if info.Mode().Perm() != 0o666&^umask() {
-		t.Errorf("build.json mode %v, want 0666 less the umask %v", info.Mode().Perm(), umask())
+	if info.Mode().Perm() != 0o666&^atomicfile.Umask() {
+		t.Errorf("build.json mode %v, want 0666 less the umask %v", info.Mode().Perm(), atomicfile.Umask())
 	}
 }
 

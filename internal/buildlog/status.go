@@ -9,17 +9,10 @@ import (
 	"syscall"
 	"time"
 
+	"pipelined/internal/atomicfile"
+	"pipelined/internal/outcome"
 	"pipelined/internal/procexec"
 	"pipelined/internal/safeopen"
-)
-
-// Results of a build (SPEC §5).
-const (
-	Running  = "running"
-	Success  = "success"
-	Failed   = "failed"
-	Canceled = "canceled"
-	Skipped  = "skipped"
 )
 
 // Status is the content of build.json.
@@ -72,30 +65,14 @@ type Command struct {
 	TimedOut bool      `json:"timed_out,omitempty"`
 }
 
-// Save writes the status to path atomically (a temporary file, then a rename), so that a
-// reader never sees half of it.
+// Save writes the status to path whole or not at all (atomicfile), readable as the
+// operator's umask allows (SPEC §5), like build.log.
 func (s *Status) Save(path string) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".build.json.*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o666 &^ umask()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, append(data, '\n'), 0o666)
 }
 
 // maxStatusSize bounds a build.json: a build of a few hundred commands takes a few
@@ -133,7 +110,7 @@ func (s *Status) Alive() bool {
 
 // Final reports whether the build reached a result of its own.
 func (s *Status) Final() bool {
-	return !s.Retry && (s.Result == Success || s.Result == Failed || s.Result == Skipped)
+	return outcome.Final(s.Result, s.Retry)
 }
 
 // JobCommit is the commit the build's job asked for: the tag object of an annotated tag,
@@ -163,4 +140,26 @@ func LatestOfJob(refDir, name string) (string, *Status) {
 		}
 	}
 	return dir, latest
+}
+
+// MetBy returns the directory of a build of commit among the builds of one ref that met
+// the want of the job file name already: a build of another job that reached a result of
+// its own (success, failed, skipped; a canceled build met nothing) and, when after is not
+// zero, started after it. "" if none did (SPEC §5: a commit that is built is not built
+// again unless a job asks for a rebuild).
+func MetBy(refDir, commit, name string, after time.Time) string {
+	short := commit
+	if len(short) > 8 {
+		short = short[:8]
+	}
+	dirs, _ := filepath.Glob(filepath.Join(refDir, short+"*"))
+	for _, dir := range dirs {
+		st, err := LoadStatus(filepath.Join(dir, "build.json"))
+		// A directory without a readable status is a build that failed to start (a full
+		// disk): it built nothing.
+		if err == nil && st.JobCommit() == commit && st.Job != name && st.Final() && (after.IsZero() || st.Started.After(after)) {
+			return dir
+		}
+	}
+	return ""
 }

@@ -81,7 +81,7 @@ func TestEffectiveSizeCountsInheritedValuesInEverySection(t *testing.T) {
 	_, err := parse(sections(n))
 	e := onlyError(t, err)
 	wantLine := 3 + 2*at // the header of the section
-	if e.Section != fmt.Sprintf("p%d", at) || e.Line != wantLine || e.Key != "" || !strings.Contains(e.Msg, "grows beyond 16 MiB here") {
+	if e.Section != fmt.Sprintf("p%d", at) || e.Line != wantLine || e.Key != "" || !strings.Contains(e.Msg, "grows beyond 32 MiB here") {
 		t.Errorf("%d sections: %#v, want the header of [p%d] on line %d and the bound", n, e, at, wantLine)
 	}
 }
@@ -98,7 +98,7 @@ func TestEffectiveSizeCountsExpandedReferences(t *testing.T) {
 	e := onlyError(t, func() error { _, err := parse(b.String()); return err }())
 	// Each section holds half itself and label, both about value bytes.
 	perSection := sectionCost + 3*keyCost + len("/r") + value + len("a=") + value
-	if want := fmt.Sprintf("p%d", refusedAt(2+3*n, n, perSection)); e.Section != want || !strings.Contains(e.Msg, "16 MiB") {
+	if want := fmt.Sprintf("p%d", refusedAt(2+3*n, n, perSection)); e.Section != want || !strings.Contains(e.Msg, "32 MiB") {
 		t.Errorf("%#v, want the bound at [%s]", e, want)
 	}
 }
@@ -113,7 +113,7 @@ func TestFileBeyondTheBoundIsRefusedWhileScanned(t *testing.T) {
 		fmt.Fprintf(&b, "k%d =\n", i)
 	}
 	e := onlyError(t, func() error { _, err := parse(b.String()); return err }())
-	if e.Section != "web" || e.Key != fmt.Sprintf("k%d", over-1) || e.Line != 2+over || !strings.Contains(e.Msg, "grows beyond 16 MiB") {
+	if e.Section != "web" || e.Key != fmt.Sprintf("k%d", over-1) || e.Line != 2+over || !strings.Contains(e.Msg, "grows beyond 32 MiB") {
 		t.Errorf("%#v, want key k%d on line %d", e, over-1, 2+over)
 	}
 }

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
+	"pipelined/internal/git"
 	"pipelined/internal/safeopen"
 )
 
@@ -19,6 +22,8 @@ type Config struct {
 	File     string
 	Projects []*Project // every section except DEFAULT, in file order, disabled ones too
 	Warnings []*Error   // unknown keys and likely mistakes (see lint); the file is still used
+
+	byName map[string]*Project
 }
 
 // Load reads and validates the file at path. On any problem it returns an error that joins
@@ -27,22 +32,43 @@ type Config struct {
 // The file is opened as safeopen does: a FIFO or a device given as the configuration is
 // refused at once rather than waited on, and so is a file over MaxFileSize.
 func Load(path string) (*Config, error) {
+	cfg, _, err := LoadSource(path)
+	return cfg, err
+}
+
+// LoadSource is Load, and also returns the file's text: the daemon keeps a copy of it
+// (Snapshot) for the programs it starts.
+func LoadSource(path string) (*Config, []byte, error) {
 	f, err := safeopen.Open(path, os.O_RDONLY, MaxFileSize, true)
 	var kind *safeopen.KindError
 	switch {
 	case errors.As(err, &kind):
-		return nil, &Error{File: path, Msg: "cannot read the configuration file: it is " + kind.Kind + ", not a regular file"}
+		return nil, nil, &Error{File: path, Msg: "cannot read the configuration file: it is " + kind.Kind + ", not a regular file"}
 	case errors.As(err, new(*safeopen.SizeError)):
-		return nil, &Error{File: path, Msg: fmt.Sprintf("the file is larger than %d MiB; is it the right file?", MaxFileSize>>20)}
+		return nil, nil, &Error{File: path, Msg: fmt.Sprintf("the file is larger than %d MiB; is it the right file?", MaxFileSize>>20)}
 	case err != nil:
-		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the configuration file: %v", errors.Unwrap(err))}
+		return nil, nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the configuration file: %v", errors.Unwrap(err))}
 	}
 	defer f.Close()
-	return Parse(f, path)
+	src, err := readAll(f, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := parseText(src, path)
+	return cfg, src, err
 }
 
 // Parse reads and validates a configuration file from r; name is used in messages.
 func Parse(r io.Reader, name string) (*Config, error) {
+	src, err := readAll(r, name)
+	if err != nil {
+		return nil, err
+	}
+	return parseText(src, name)
+}
+
+// readAll reads at most MaxFileSize bytes of a configuration file.
+func readAll(r io.Reader, name string) ([]byte, error) {
 	var buf bytes.Buffer
 	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= MaxFileSize {
@@ -58,7 +84,16 @@ func Parse(r io.Reader, name string) (*Config, error) {
 	if len(src) > MaxFileSize {
 		return nil, &Error{File: name, Msg: fmt.Sprintf("the file is larger than %d MiB; is it the right file?", MaxFileSize>>20)}
 	}
-	p := &problems{file: name}
+	return src, nil
+}
+
+// parse validates a configuration file's text; name is used in messages, and relative
+// env_file paths are relative to its directory (to the original's, for a snapshot).
+func parseText(src []byte, name string) (*Config, error) {
+	p := &problems{file: name, base: filepath.Dir(name)}
+	if original, ok := snapshotOf(src); ok {
+		p.base = filepath.Dir(original)
+	}
 	doc := readDocument(src, p)
 	if doc == nil {
 		return nil, p.join()
@@ -66,8 +101,9 @@ func Parse(r io.Reader, name string) (*Config, error) {
 	cfg := &Config{File: name}
 	warned := map[int]bool{}
 	linted := map[string]bool{}
+	shared := newDecoded()
 	for _, sec := range doc.Sections {
-		proj := decodeProject(sec, p)
+		proj := decodeProject(sec, p, shared)
 		cfg.Projects = append(cfg.Projects, proj)
 		for _, w := range lint(proj) {
 			line, section := sec.Line, sec.Name
@@ -103,6 +139,10 @@ func Parse(r io.Reader, name string) (*Config, error) {
 	if len(p.errs) > 0 {
 		return nil, p.join()
 	}
+	cfg.byName = make(map[string]*Project, len(cfg.Projects))
+	for _, proj := range cfg.Projects {
+		cfg.byName[proj.Name] = proj
+	}
 	return cfg, nil
 }
 
@@ -120,7 +160,10 @@ func ReadDocument(src []byte, name string) (*Document, error) {
 
 // Project returns the project named name, or nil.
 func (c *Config) Project(name string) *Project {
-	for _, p := range c.Projects {
+	if c.byName != nil {
+		return c.byName[name]
+	}
+	for _, p := range c.Projects { // a Config made by hand
 		if p.Name == name {
 			return p
 		}
@@ -138,7 +181,7 @@ func (c *Config) Dump(w io.Writer) error {
 		fmt.Fprintf(&b, "\n[%s]\n", p.Name)
 		for _, k := range Keys {
 			b.WriteString(k.Name + " =")
-			if v := p.values[k.Name]; v != "" {
+			if v := maskSecrets(k.Name, p.Value(k.Name)); v != "" {
 				b.WriteString(" " + dumpValue(v))
 			}
 			b.WriteByte('\n')
@@ -146,6 +189,57 @@ func (c *Config) Dump(w io.Writer) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// snapshotHeader starts the first line of a snapshot: the daemon's copy of the
+// configuration file, which pipeline-build and pipeline-watch read (a broken edit of the
+// operator's file never reaches them). The line names the file it copies: env_file paths
+// relative to that file stay relative to it.
+const snapshotHeader = "# pipelined's copy of "
+
+// Snapshot returns the text of a snapshot of the configuration file at path whose text is
+// source: the same text, so that it loads to the same configuration within the same bounds
+// (10,000 projects that a [DEFAULT] section fills in stay 10,000 short sections).
+func Snapshot(source []byte, path string) []byte {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	if base, ok := snapshotOf(source); ok {
+		path = base // a copy of a copy names the original
+		_, source, _ = bytes.Cut(source, []byte("\n"))
+	}
+	return append([]byte(snapshotHeader+path+"\n"), source...)
+}
+
+// snapshotOf returns the file a snapshot copies, if src is one.
+func snapshotOf(src []byte) (string, bool) {
+	if !bytes.HasPrefix(src, []byte(snapshotHeader)) {
+		return "", false
+	}
+	line, _, _ := bytes.Cut(src[len(snapshotHeader):], []byte("\n"))
+	path := strings.TrimSuffix(string(line), "\r")
+	return path, filepath.IsAbs(path)
+}
+
+// masked is what a secret is written as in the dump.
+const masked = "***"
+
+// maskSecrets hides what is certainly a secret in a key's effective value: env values (the
+// names stay, to show what a build gets) and the credentials of a remote URL.
+func maskSecrets(key, v string) string {
+	switch key {
+	case "env":
+		lines := strings.Split(v, "\n")
+		for i, line := range lines {
+			if name, _, ok := strings.Cut(line, "="); ok {
+				lines[i] = name + "=" + masked
+			}
+		}
+		return strings.Join(lines, "\n")
+	case "remote":
+		return git.MaskURL(v)
+	}
+	return v
 }
 
 // dumpValue escapes "%" for BasicInterpolation and indents continuation lines. Effective

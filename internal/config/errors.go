@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"pipelined/internal/exitcode"
 )
 
 // Error is one problem found in the configuration file. Loading collects all of them and
@@ -14,6 +16,10 @@ type Error struct {
 	Key     string // lower-cased key, "" for section- or file-level problems
 	Msg     string // what is wrong and, where it helps, what to write instead
 }
+
+// ExitCode is the exit status of a command that cannot start with this file: a usage error
+// (package exitcode).
+func (e *Error) ExitCode() int { return exitcode.Usage }
 
 // Error formats the problem as "FILE:LINE: [SECTION] KEY: MSG", leaving out what is unknown.
 func (e *Error) Error() string {
@@ -36,6 +42,7 @@ func (e *Error) Error() string {
 // problems collects errors and warnings while a file is read.
 type problems struct {
 	file     string
+	base     string // the directory relative env_file paths are relative to
 	errs     []*Error
 	warnings []*Error
 }

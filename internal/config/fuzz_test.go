@@ -30,6 +30,11 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("dump does not load: %v\n%s", err, dump.String())
 		}
-		assertSameProjects(t, "fuzz", cfg, again)
+		assertSameDump(t, "fuzz", cfg, again)
+		snap, err := Parse(bytes.NewReader(Snapshot(data, "/etc/fuzz.ini")), "snapshot")
+		if err != nil {
+			t.Fatalf("the snapshot does not load: %v", err)
+		}
+		assertSameProjects(t, "fuzz", cfg, snap)
 	})
 }

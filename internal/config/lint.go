@@ -41,7 +41,7 @@ func lint(proj *Project) []lintWarning {
 		}
 	}
 	for _, key := range []string{"branches", "tags"} {
-		text := proj.values[key]
+		text := proj.Value(key)
 		if loc := inlineComment.FindStringIndex(text); loc != nil {
 			out = append(out, lintWarning{key, fmt.Sprintf("%q is part of the regex, not a comment: configparser has no "+
 				"inline comments (and no ref name has a space for it to match); put the comment on a line of its own",

@@ -49,6 +49,7 @@ type Project struct {
 
 	// The lifecycle of builds and jobs.
 	Limit         Count // builds of this project at once; 0: only the daemon's --limit
+	Serialize     bool  // one build of a ref at a time, in the order its jobs were queued
 	Supersede     bool  // a newer queued commit of a branch drops the older queued jobs of that branch
 	Interruptible bool  // … and cancels its running build
 	KeepBuilds    Count // finished builds kept per ref, the newest; 0 keeps all
@@ -58,8 +59,15 @@ type Project struct {
 	SuccessCallback []string
 	ErrorCallback   []string
 
-	// values holds the effective text of every key in Keys, for Dump.
-	values map[string]string
+	// values holds the effective text of the keys whose text is not their default, for
+	// Dump: a project that takes every key from [DEFAULT] or the defaults costs little.
+	values []keyText
+}
+
+// keyText is the effective text of one key.
+type keyText struct {
+	key  string
+	text string
 }
 
 // Count is a key's whole number of at least 1, or 0 when the key is empty: no limit.
@@ -87,7 +95,30 @@ func (p *Project) EngineNames() []string {
 var validEngineName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // Value returns the effective text of a key, as Dump writes it.
-func (p *Project) Value(key string) string { return p.values[key] }
+func (p *Project) Value(key string) string {
+	for _, v := range p.values {
+		if v.key == key {
+			return v.text
+		}
+	}
+	if k, ok := lookupKey(key); ok {
+		return k.Default
+	}
+	return ""
+}
+
+// setValue records the effective text of a key.
+func (p *Project) setValue(key, text string) {
+	for i, v := range p.values {
+		if v.key == key {
+			p.values[i].text = text
+			return
+		}
+	}
+	if k, ok := lookupKey(key); !ok || text != k.Default {
+		p.values = append(p.values, keyText{key, text})
+	}
+}
 
 // safeProjectName: a project name is a directory name under the work directory and part of
 // a container name, so it is one path component of letters, digits, ".", "_" and "-",
@@ -102,9 +133,11 @@ const StatusPageName = "index.html"
 func ValidProjectName(name string) bool { return safeProjectName.MatchString(name) }
 
 // decodeProject turns a section into a Project, reporting every problem in line order.
-func decodeProject(sec *Section, p *problems) *Project {
-	proj := &Project{Name: sec.Name, Line: sec.Line, values: map[string]string{}}
-	mine := &problems{file: p.file}
+// Values inherited from [DEFAULT] are decoded once for all sections (shared): 10,000
+// projects with the same branches regex hold one compiled regex.
+func decodeProject(sec *Section, p *problems, shared *decoded) *Project {
+	proj := &Project{Name: sec.Name, Line: sec.Line}
+	mine := &problems{file: p.file, base: p.base}
 	if !ValidProjectName(sec.Name) {
 		mine.errorf(sec.Line, sec.Name, "", "section name is not a usable project name: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 100 characters (it names a directory and a container)")
 	} else if strings.EqualFold(sec.Name, StatusPageName) {
@@ -115,7 +148,7 @@ func decodeProject(sec *Section, p *problems) *Project {
 		if !set {
 			text = k.Default
 		}
-		value, problems := decode(k, text, proj)
+		value, problems := decode(k, text, proj, shared)
 		for _, pr := range problems {
 			report := mine.errorf
 			if pr.warning {
@@ -123,7 +156,7 @@ func decodeProject(sec *Section, p *problems) *Project {
 			}
 			report(sec.ValueLine(k.Name, pr.valueLine), sec.Name, k.Name, "%s%s", pr.msg, sec.where(k.Name))
 		}
-		proj.values[k.Name] = value
+		proj.setValue(k.Name, value)
 	}
 	if proj.Remote == "" {
 		mine.errorf(sec.Line, sec.Name, "remote", "no remote is set; add remote = URL of the git repository")
@@ -136,9 +169,9 @@ func decodeProject(sec *Section, p *problems) *Project {
 	if proj.EnvFile != "" && !filepath.IsAbs(proj.EnvFile) {
 		// Relative to the configuration file, as an operator keeping the two side by side
 		// expects; the daemon's working directory means nothing under systemd.
-		if abs, err := filepath.Abs(filepath.Join(filepath.Dir(p.file), proj.EnvFile)); err == nil {
+		if abs, err := filepath.Abs(filepath.Join(p.base, proj.EnvFile)); err == nil {
 			proj.EnvFile = abs
-			proj.values["env_file"] = abs
+			proj.setValue("env_file", abs)
 		}
 	}
 	checkSecrets(sec, func(key, msg string) {
@@ -173,7 +206,7 @@ const continued = "the value spans several lines (an indented line continues the
 // text Dump writes, which reads back to the same setting. Text and regex values are single
 // lines without surrounding whitespace (only a %(name)s reference to an empty value could
 // add some); env and commands are written from what was parsed.
-func decode(k Key, text string, proj *Project) (string, []valueProblem) {
+func decode(k Key, text string, proj *Project, shared *decoded) (string, []valueProblem) {
 	switch f := k.field(proj).(type) {
 	case *bool:
 		b, ok := pyBool(text)
@@ -217,7 +250,7 @@ func decode(k Key, text string, proj *Project) (string, []valueProblem) {
 		if strings.Contains(text, "\n") {
 			return text, problem("%s, and a ref name never contains a newline", continued)
 		}
-		re, msg := compileRefPattern(text)
+		re, msg := shared.regexp(text)
 		if msg != "" {
 			return text, problem("%s", msg)
 		}
@@ -293,6 +326,29 @@ func checkText(key, text string, field *string) string {
 
 // compileRefPattern compiles a branches/tags regex so that it must match a whole ref name,
 // as Python's re.fullmatch does, and explains the Python features RE2 does not have.
+// decoded holds, while a file loads, what its sections share once decoded: a compiled
+// regex is a few kilobytes, and safe to share.
+type decoded struct {
+	regexps map[string]compiled
+}
+
+type compiled struct {
+	re  *regexp.Regexp
+	msg string
+}
+
+func newDecoded() *decoded { return &decoded{regexps: map[string]compiled{}} }
+
+// regexp compiles a ref pattern once per file.
+func (d *decoded) regexp(text string) (*regexp.Regexp, string) {
+	c, ok := d.regexps[text]
+	if !ok {
+		c.re, c.msg = compileRefPattern(text)
+		d.regexps[text] = c
+	}
+	return c.re, c.msg
+}
+
 func compileRefPattern(text string) (*regexp.Regexp, string) {
 	re, err := regexp.Compile(`^(?:` + text + `)$`)
 	switch {

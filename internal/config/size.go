@@ -23,16 +23,18 @@ const MaxValueSize = 1 << 20
 // Without the bound one 1 MiB [DEFAULT] value inherited by 1,600 sections weighs 1.6 GB, and
 // 2,000 empty helper keys in [DEFAULT] cost 1.5 GB of maps with 1,600 sections. It is checked
 // while the file is read, as a running total, before anything is decoded or dumped.
-const MaxEffectiveSize = 16 << 20
+const MaxEffectiveSize = 32 << 20
 
 // The parts of the effective size that are not text, measured (Go 1.26, amd64): a key or
 // header written in the file takes about fileKeyCost to read (gopkg.in/ini.v1's key and maps,
 // ours, a warning if the key is unknown), a key of a section about keyCost (the map entries
-// that hold it), and a section about sectionCost (the decoded project, whatever keys it sets).
+// that hold it), and a section about sectionCost (the decoded project keeps only the keys
+// that differ from their default: about 700 bytes for one that takes the rest from
+// [DEFAULT]).
 const (
 	fileKeyCost = 512
 	keyCost     = 128
-	sectionCost = 4 << 10
+	sectionCost = 1 << 10
 )
 
 // tooLarge is the message of a configuration beyond MaxEffectiveSize.

@@ -87,7 +87,7 @@ func TestConfigBombsThroughTheBinaries(t *testing.T) {
 	p := s.daemon("--interval", "0")
 	os.WriteFile(s.config, []byte(fanOutBomb(repo.Remote, "x")), 0o644)
 	p.signal(syscall.SIGHUP)
-	s.dropJob("after-the-bomb.job", fmt.Sprintf(`{"project":"p","ref":"refs/heads/main","commit":%q}`, repo.Head()))
+	s.dropJob("after-the-bomb.job", fmt.Sprintf(`{"project":"p","ref":"refs/heads/main","commit":%q,"rebuild":true}`, repo.Head()))
 	waitFor(t, p, time.Minute, "the job after the bomb did not run", func() bool { return s.hasBuild("p", "refs/heads/main", repo.Head()) })
 	waitFor(t, p, time.Minute, "the bomb was not refused", func() bool { return strings.Contains(p.stderr(), "configuration not reloaded") })
 	p.signal(syscall.SIGINT)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/outcome"
 	"pipelined/internal/spool"
 	"pipelined/internal/testenv"
 	"pipelined/internal/workdir"
@@ -50,7 +51,7 @@ func (s *site) finished() []*buildlog.Status {
 	for _, b := range builds {
 		// build.json says success (and names the final directory) a moment before the
 		// directory loses its .tmp: such a build is not quite finished.
-		if st, err := buildlog.LoadStatus(filepath.Join(b.Dir, "build.json")); err == nil && st.Result != buildlog.Running && exists(st.Path) {
+		if st, err := buildlog.LoadStatus(filepath.Join(b.Dir, "build.json")); err == nil && st.Result != outcome.Running && exists(st.Path) {
 			out = append(out, st)
 		}
 	}
@@ -61,7 +62,7 @@ func (s *site) running() int {
 	n := 0
 	builds, _ := workdir.Layout{Root: s.workdir}.Builds()
 	for _, b := range builds {
-		if st, err := buildlog.LoadStatus(filepath.Join(b.Dir, "build.json")); err == nil && st.Result == buildlog.Running {
+		if st, err := buildlog.LoadStatus(filepath.Join(b.Dir, "build.json")); err == nil && st.Result == outcome.Running {
 			n++
 		}
 	}

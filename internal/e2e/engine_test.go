@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"pipelined/internal/buildlog"
+	"pipelined/internal/outcome"
 	"pipelined/internal/testenv"
 )
 
@@ -62,7 +62,7 @@ func TestBuildsOnASecondEngineWithoutSharedDisk(t *testing.T) {
 	}
 	waitFor(t, p, 3*time.Minute, "the build did not finish", func() bool { return len(s.finished()) == 1 })
 	b := s.finished()[0]
-	if b.Result != buildlog.Success || b.Engine != "b2" || b.DockerHost != second.Host {
+	if b.Result != outcome.Success || b.Engine != "b2" || b.DockerHost != second.Host {
 		t.Fatalf("build: %s on %q (%s): %s", b.Result, b.Engine, b.DockerHost, b.Reason)
 	}
 	if got := readFile(t, filepath.Join(b.Path, "drop", "copied.txt")); got != "made on the build host\n" {
@@ -99,7 +99,7 @@ func TestBuildsOnAnEngineOverSSH(t *testing.T) {
 		"--interval", "0", "--engine", "remote="+host)
 	waitFor(t, p, 3*time.Minute, "the build over ssh did not finish", func() bool { return len(s.finished()) == 1 })
 	b := s.finished()[0]
-	if b.Result != buildlog.Success || b.Engine != "remote" {
+	if b.Result != outcome.Success || b.Engine != "remote" {
 		t.Fatalf("build: %s on %q: %s\n%s", b.Result, b.Engine, b.Reason, p.stderr())
 	}
 	if got, err := os.ReadFile(filepath.Join(b.Path, "drop", "copied.txt")); string(got) != "made on the build host\n" {
@@ -132,7 +132,7 @@ func TestTwoEnginesRunTwoBuildsAtOnce(t *testing.T) {
 		t.Errorf("%d builds ran at once, want 2 (one per engine)", peak)
 	}
 	for _, b := range builds {
-		if b.Result != buildlog.Success {
+		if b.Result != outcome.Success {
 			t.Errorf("%s on %s: %s (%s)", b.Project, b.Engine, b.Result, b.Reason)
 		}
 	}
@@ -159,7 +159,7 @@ func TestAnEngineThatVanishesMidBuildLosesNothing(t *testing.T) {
 	})
 	waitFor(t, p, 3*time.Minute, "the job was not built on the other engine", func() bool {
 		for _, b := range s.finished() {
-			if b.Result == buildlog.Success && b.Engine == "local" {
+			if b.Result == outcome.Success && b.Engine == "local" {
 				return true
 			}
 		}
@@ -201,7 +201,7 @@ func TestAnEngineThatHangsMidBuildLosesNothing(t *testing.T) {
 	// An infrastructure error, not the project's result: no error_callback, and build.json
 	// says the job is retried.
 	for _, b := range s.finished() {
-		if b.Engine == "b2" && (b.Result != buildlog.Failed || !b.Retry) {
+		if b.Engine == "b2" && (b.Result != outcome.Failed || !b.Retry) {
 			t.Errorf("the build on the hung engine is recorded as %s (retry %v): %s", b.Result, b.Retry, b.Reason)
 		}
 	}

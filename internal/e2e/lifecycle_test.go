@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/outcome"
 	"pipelined/internal/spool"
 	"pipelined/internal/testenv"
 	"pipelined/internal/workdir"
@@ -208,7 +209,7 @@ func TestInterruptibleCancelsTheRunningBuild(t *testing.T) {
 			canceled = b
 		}
 	}
-	if canceled == nil || canceled.Result != buildlog.Canceled || canceled.Reason != "superseded by "+newer[:8] {
+	if canceled == nil || canceled.Result != outcome.Canceled || canceled.Reason != "superseded by "+newer[:8] {
 		t.Fatalf("the superseded build: %+v", canceled)
 	}
 	if env := envFile(t, filepath.Join(canceled.Path, "error.env")); env["BUILD_STATUS"] != "canceled" {
@@ -305,7 +306,7 @@ func TestCancelByHand(t *testing.T) {
 			b = st
 		}
 	}
-	if b == nil || b.Result != buildlog.Canceled || b.Reason != "canceled by hand" {
+	if b == nil || b.Result != outcome.Canceled || b.Reason != "canceled by hand" {
 		t.Fatalf("the canceled build: %+v", b)
 	}
 	if env := envFile(t, filepath.Join(b.Path, "error.env")); env["BUILD_STATUS"] != "canceled" {
@@ -346,7 +347,7 @@ func TestCancelByHand(t *testing.T) {
 		t.Errorf("the build by hand exited %d, want 143", code)
 	}
 	for _, st := range s.finished() {
-		if st.Source == spool.SourceManual && (st.Result != buildlog.Canceled || st.Reason != "canceled by hand") {
+		if st.Source == spool.SourceManual && (st.Result != outcome.Canceled || st.Reason != "canceled by hand") {
 			t.Errorf("the build by hand: %s (%s)", st.Result, st.Reason)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/outcome"
 	"pipelined/internal/spool"
 	"pipelined/internal/testenv"
 	"pipelined/internal/workdir"
@@ -28,7 +29,7 @@ import (
 func (s *site) successes() map[string]int {
 	n := map[string]int{}
 	for _, b := range s.finished() {
-		if b.Result == buildlog.Success {
+		if b.Result == outcome.Success {
 			n[b.Project+" "+b.Ref+" "+b.JobCommit()]++
 		}
 	}
@@ -112,7 +113,7 @@ func TestRestartDuringABuildBuildsItAgain(t *testing.T) {
 		t.Errorf("want the canceled build and the rebuild, have %v", dirs)
 	}
 	for _, d := range dirs {
-		if st := status(t, d); st.Result == buildlog.Running {
+		if st := status(t, d); st.Result == outcome.Running {
 			t.Errorf("%s says running", d)
 		}
 	}
@@ -272,7 +273,7 @@ func TestBlockedProjectDirectoryLosesNoJob(t *testing.T) {
 	}
 	entries, _ := st.List(spool.New)
 	for _, e := range entries {
-		if j, err := st.Read(spool.New, e.Name); err != nil || len(j.Attempts) == 0 {
+		if j, err := outcome.NewJobs(st).Read(spool.New, e.Name); err != nil || len(j.Attempts) == 0 {
 			t.Errorf("job %s does not record its attempt: %+v, %v", e.Name, j, err)
 		}
 	}
@@ -301,13 +302,16 @@ func TestJobGoesToBadAfterFiveAttempts(t *testing.T) {
 	}
 	j := spool.Job{Project: "file", Ref: "refs/heads/main", Commit: repo.Head(), Source: "manual"}
 	long := time.Now().Add(-time.Hour)
-	for i := 0; i < spool.MaxAttempts-1; i++ {
-		j = j.WithAttempt(long, fmt.Sprintf("earlier attempt %d", i+1))
+	var attempts []spool.Attempt
+	for i := 0; i < outcome.MaxAttempts-1; i++ {
+		attempts = outcome.WithAttempt(attempts, long, fmt.Sprintf("earlier attempt %d", i+1))
 	}
 	name, err := sp.Write(j)
 	if err != nil {
 		t.Fatal(err)
 	}
+	recorded, _ := json.Marshal(attempts)
+	s.file(filepath.Join("work", ".pipelined", "spool", "attempts", name), string(recorded), 0o644)
 	p := s.daemon("--interval", "0")
 	reason := filepath.Join(s.workdir, ".pipelined", "spool", "bad", name+".reason")
 	testenv.Eventually(t, time.Minute, "the job did not go to bad/", func() bool { _, err := os.Stat(reason); return err == nil })
@@ -424,7 +428,7 @@ func (s *site) runningStatuses() []*buildlog.Status {
 	var out []*buildlog.Status
 	builds, _ := workdir.Layout{Root: s.workdir}.Builds()
 	for _, b := range builds {
-		if st, err := buildlog.LoadStatus(filepath.Join(b.Dir, "build.json")); err == nil && st.Result == buildlog.Running {
+		if st, err := buildlog.LoadStatus(filepath.Join(b.Dir, "build.json")); err == nil && st.Result == outcome.Running {
 			out = append(out, st)
 		}
 	}
@@ -473,7 +477,7 @@ func TestStatusLoopBesideStartingBuilds(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d status runs and %d probes beside %d builds", statuses.Load(), probes.Load(), n)
 	for _, b := range s.finished() {
-		if b.Result != buildlog.Success {
+		if b.Result != outcome.Success {
 			t.Errorf("%s: %s (%s)", b.Project, b.Result, b.Reason)
 		}
 	}
@@ -507,7 +511,7 @@ func TestSecondDaemonOnAWorkDirectoryExits(t *testing.T) {
 	s.enqueue("q", "main", repo.Head())
 	waitFor(t, first, time.Minute, "the first daemon's builds did not finish", func() bool { return len(s.finished()) == 2 })
 	for _, b := range s.finished() {
-		if b.Result != buildlog.Success {
+		if b.Result != outcome.Success {
 			t.Errorf("the first daemon's build ended %s: %s", b.Result, b.Reason)
 		}
 	}

@@ -32,7 +32,7 @@ func TestRetentionLeavesABuildRunningItsErrorCallback(t *testing.T) {
 	flag := filepath.Join(s.dir, "fail-once")
 	failOnce := s.file("fail-once.sh", fmt.Sprintf("#!/bin/sh\n[ -e %[1]s ] || exit 0\nrm %[1]s\nexit 1\n", flag), 0o755)
 	onError := waitScript(s, "on-error")
-	s.writeConfig("[p]\nremote = %s\nwatch = False\nkeep_builds = 1\nsupersede = False\nprepare_callback = %s\nerror_callback = %s\n",
+	s.writeConfig("[p]\nremote = %s\nwatch = False\nkeep_builds = 1\nsupersede = False\nserialize = False\nprepare_callback = %s\nerror_callback = %s\n",
 		repo.Remote, failOnce, onError)
 	os.WriteFile(flag, nil, 0o644)
 	s.enqueue("p", "main")
@@ -41,7 +41,7 @@ func TestRetentionLeavesABuildRunningItsErrorCallback(t *testing.T) {
 	failed := s.onlyBuild("p")
 
 	// The same commit again: it succeeds, and retention (keep_builds = 1) runs.
-	s.enqueue("p", "main", repo.Head())
+	s.enqueue("--rebuild", "p", "main", repo.Head())
 	waitFor(t, p, time.Minute, "the second build did not succeed", func() bool { return s.hasBuild("p", "refs/heads/main", repo.Head()) })
 	waitFor(t, p, time.Minute, "the second build's end was not settled", func() bool {
 		return logCount(p, "build finished", "outcome=done") == 1
@@ -199,7 +199,8 @@ func TestRetryOfAJobWithoutACommitBuildsTheSameCommit(t *testing.T) {
 	first := repo.Head()
 	prepare := waitScript(s, "prepare")
 	s.writeConfig("[p]\nremote = %s\nwatch = False\nprepare_callback = %s\n", repo.Remote, prepare)
-	s.enqueue("p", "main") // no commit
+	os.MkdirAll(filepath.Join(s.workdir, ".pipelined", "spool", "new"), 0o755)
+	s.dropJob("no-commit.job", `{"project":"p","ref":"refs/heads/main","source":"webhook"}`)
 	p := s.daemon("--interval", "0")
 	waitFor(t, p, time.Minute, "the step did not start", func() bool { return exists(prepare + ".started") })
 	repo.Commit("moved on", nil)

@@ -1,6 +1,8 @@
 // Package exitcode is the one table from an error to the exit status of SPEC §3 and §5.1,
-// shared by the three commands. It is a leaf: the packages that decide an outcome (build,
-// admin, supervisor) return these errors without depending on the command-line glue.
+// shared by the three commands. It is a leaf, importing no package of pipelined: an error
+// of any package carries its own exit status (an ExitCode method), and the packages that
+// decide an outcome (build, admin, supervisor) return these errors without depending on the
+// command-line glue.
 package exitcode
 
 import (
@@ -9,8 +11,7 @@ import (
 	"strconv"
 	"syscall"
 
-	"pipelined/internal/config"
-	"pipelined/internal/procexec"
+	"golang.org/x/sys/unix"
 )
 
 // Exit statuses. Retry is sysexits.h's EX_TEMPFAIL, which mail transfer agents use for the
@@ -49,7 +50,16 @@ func Retryf(format string, args ...any) error {
 // SignalError reports that a command stopped because of a signal: exit status 128+signal.
 type SignalError struct{ Signal syscall.Signal }
 
-func (e *SignalError) Error() string { return "stopped by " + procexec.SignalName(e.Signal) }
+func (e *SignalError) Error() string {
+	if name := unix.SignalName(e.Signal); name != "" {
+		return "stopped by " + name
+	}
+	return "stopped by signal " + strconv.Itoa(int(e.Signal))
+}
+
+// Coder is an error that knows its exit status: a package below this one (a broken
+// configuration file, a mistyped work directory) says which without importing it.
+type Coder interface{ ExitCode() int }
 
 // SilentError carries an exit status for a failure that has already been reported (for
 // pipeline-build, the one-line summary it prints itself).
@@ -60,7 +70,7 @@ func (e *SilentError) Error() string { return "exit status " + strconv.Itoa(e.Co
 // Of maps err to its exit status.
 func Of(err error) int {
 	var usage *UsageError
-	var cfg *config.Error
+	var coder Coder
 	var sig *SignalError
 	var silent *SilentError
 	var retry *RetryError
@@ -73,8 +83,10 @@ func Of(err error) int {
 		return 128 + int(sig.Signal)
 	case errors.As(err, &retry):
 		return Retry
-	case errors.As(err, &usage), errors.As(err, &cfg):
+	case errors.As(err, &usage):
 		return Usage
+	case errors.As(err, &coder):
+		return coder.ExitCode()
 	default:
 		return Failure
 	}

@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"pipelined/internal/buildlog"
 	"pipelined/internal/config"
+	"pipelined/internal/outcome"
 	"pipelined/internal/retention"
 	"pipelined/internal/safeopen"
 	"pipelined/internal/spool"
@@ -71,8 +71,8 @@ type queuedJob struct {
 
 // Write regenerates every page of the work directory, and the badge and `latest` link of
 // every ref.
-func Write(layout workdir.Layout, sp *spool.Spool, now time.Time) error {
-	s := read(layout, sp, now)
+func Write(layout workdir.Layout, jobs *outcome.Jobs, now time.Time) error {
+	s := read(layout, jobs, now)
 	var errs []string
 	keep := func(err error) {
 		if err != nil {
@@ -106,7 +106,7 @@ func Write(layout workdir.Layout, sp *spool.Spool, now time.Time) error {
 }
 
 // read gathers the builds of the work directory and the queue.
-func read(layout workdir.Layout, sp *spool.Spool, now time.Time) *site {
+func read(layout workdir.Layout, jobs *outcome.Jobs, now time.Time) *site {
 	s := &site{Generated: now.UTC()}
 	projects, _ := os.ReadDir(layout.Root)
 	for _, pd := range projects {
@@ -132,13 +132,13 @@ func read(layout workdir.Layout, sp *spool.Spool, now time.Time) *site {
 				switch {
 				case i == 0:
 					r.Latest = v
-					if v.Result == buildlog.Failed {
+					if v.Result == outcome.Failed {
 						s.Failing = append(s.Failing, v)
 					}
 				case i <= olderPerRef:
 					r.Older = append(r.Older, v)
 				}
-				if v.Result == buildlog.Running {
+				if v.Result == outcome.Running {
 					s.Running = append(s.Running, v)
 				}
 			}
@@ -149,10 +149,10 @@ func read(layout workdir.Layout, sp *spool.Spool, now time.Time) *site {
 			s.Projects = append(s.Projects, p)
 		}
 	}
-	if sp != nil {
-		entries, _ := sp.List(spool.New)
+	if jobs != nil {
+		entries, _ := jobs.Spool().List(spool.New)
 		for _, e := range entries {
-			j, err := sp.Read(spool.New, e.Name)
+			j, err := jobs.Read(spool.New, e.Name)
 			if err != nil {
 				continue
 			}
@@ -177,7 +177,7 @@ func view(layout workdir.Layout, project string, b retention.Build) build {
 		v.Ref, v.Result, v.Reason, v.Commit, v.Short, v.Subject = st.Ref, st.Result, st.Reason, st.Commit, st.ShortCommit, st.Subject
 		v.Started, v.Finished = st.Started, st.Finished
 		v.Duration = time.Duration(st.Seconds * float64(time.Second)).Round(time.Second)
-		if st.Result == buildlog.Running && !st.Alive() {
+		if st.Result == outcome.Running && !st.Alive() {
 			v.Result, v.Reason = "unknown", "its process is gone; the daemon marks it at its next start"
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/outcome"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -21,17 +22,17 @@ const hostileRef = `refs/heads/<script>alert("x")</script>'😀`
 func fakeBuild(t *testing.T, l workdir.Layout, project, ref, commit, result string, at time.Time) string {
 	t.Helper()
 	dir := filepath.Join(l.RefDir(project, ref), commit[:8])
-	if result != buildlog.Success {
+	if result != outcome.Success {
 		dir += workdir.TmpSuffix
 	}
 	os.MkdirAll(workdir.DropPath(dir), 0o755)
 	os.WriteFile(workdir.LogPath(dir), []byte("$ true\n"), 0o644)
 	st := &buildlog.Status{Project: project, Ref: ref, Commit: commit, ShortCommit: commit[:8], Path: dir,
 		Result: result, Started: at, Finished: at.Add(3 * time.Second), Seconds: 3, Subject: `fix <b>bold</b> & "quotes"`}
-	if result == buildlog.Failed {
+	if result == outcome.Failed {
 		st.Reason = "prepare: <exit> 1"
 	}
-	if result == buildlog.Running {
+	if result == outcome.Running {
 		st.Finished, st.Seconds, st.PID = time.Time{}, 0, os.Getpid()
 	}
 	if err := st.Save(workdir.StatusPath(dir)); err != nil {
@@ -44,17 +45,17 @@ func TestPagesShowEveryRefEscapedWithWorkingLinks(t *testing.T) {
 	l := workdir.Layout{Root: t.TempDir()}
 	now := time.Now()
 	c := func(ch string) string { return strings.Repeat(ch, 40) }
-	fakeBuild(t, l, "web", "refs/heads/main", c("a"), buildlog.Failed, now.Add(-time.Hour))
-	fakeBuild(t, l, "web", "refs/heads/main", c("b"), buildlog.Success, now.Add(-2*time.Hour))
-	fakeBuild(t, l, "web", hostileRef, c("c"), buildlog.Failed, now.Add(-time.Minute))
-	fakeBuild(t, l, "api", "refs/tags/v1", c("d"), buildlog.Running, now)
+	fakeBuild(t, l, "web", "refs/heads/main", c("a"), outcome.Failed, now.Add(-time.Hour))
+	fakeBuild(t, l, "web", "refs/heads/main", c("b"), outcome.Success, now.Add(-2*time.Hour))
+	fakeBuild(t, l, "web", hostileRef, c("c"), outcome.Failed, now.Add(-time.Minute))
+	fakeBuild(t, l, "api", "refs/tags/v1", c("d"), outcome.Running, now)
 	sp, err := spool.Open(l.SpoolDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	sp.Write(spool.Job{Project: "api", Ref: "refs/heads/<i>queued</i>", Source: "webhook"})
 
-	if err := Write(l, sp, now); err != nil {
+	if err := Write(l, outcome.NewJobs(sp), now); err != nil {
 		t.Fatal(err)
 	}
 	for _, page := range []string{"index.html", "web/index.html", "api/index.html"} {
@@ -127,7 +128,7 @@ func checkLinks(t *testing.T, root, page, html string) {
 
 func TestPagesReplaceControlCharacters(t *testing.T) {
 	l := workdir.Layout{Root: t.TempDir()}
-	dir := fakeBuild(t, l, "web", "refs/heads/main", strings.Repeat("a", 40), buildlog.Success, time.Now())
+	dir := fakeBuild(t, l, "web", "refs/heads/main", strings.Repeat("a", 40), outcome.Success, time.Now())
 	st, err := buildlog.LoadStatus(workdir.StatusPath(dir))
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +138,7 @@ func TestPagesReplaceControlCharacters(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp, _ := spool.Open(l.SpoolDir())
-	if err := Write(l, sp, time.Now()); err != nil {
+	if err := Write(l, outcome.NewJobs(sp), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	html := readPage(t, filepath.Join(l.Root, "index.html"))
@@ -153,13 +154,13 @@ func TestPagesReplaceControlCharacters(t *testing.T) {
 // so that the daemon, which logs an error again only when it changes, logs it once.
 func TestWriteErrorsNameThePage(t *testing.T) {
 	l := workdir.Layout{Root: t.TempDir()}
-	fakeBuild(t, l, "web", "refs/heads/main", strings.Repeat("a", 40), buildlog.Success, time.Now())
+	fakeBuild(t, l, "web", "refs/heads/main", strings.Repeat("a", 40), outcome.Success, time.Now())
 	// A directory where the page goes: the rename cannot replace it.
 	if err := os.MkdirAll(filepath.Join(l.Root, "index.html", "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	sp, _ := spool.Open(l.SpoolDir())
-	first, second := Write(l, sp, time.Now()), Write(l, sp, time.Now().Add(time.Minute))
+	first, second := Write(l, outcome.NewJobs(sp), time.Now()), Write(l, outcome.NewJobs(sp), time.Now().Add(time.Minute))
 	if first == nil || second == nil {
 		t.Fatalf("writing over a directory did not fail: %v, %v", first, second)
 	}

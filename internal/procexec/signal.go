@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // SignalText is how messages name a signal: "signal 9 (SIGKILL)".
@@ -15,21 +17,10 @@ func SignalText(s syscall.Signal) string {
 	return "signal " + strconv.Itoa(int(s)) + " (" + name + ")"
 }
 
-// SignalName is the usual name of a signal ("SIGTERM"), or its number for others.
+// SignalName is the usual name of a signal ("SIGTERM"), or "signal N" for one without.
 func SignalName(s syscall.Signal) string {
-	switch s {
-	case syscall.SIGINT:
-		return "SIGINT"
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGQUIT:
-		return "SIGQUIT"
-	case syscall.SIGHUP:
-		return "SIGHUP"
-	case syscall.SIGKILL:
-		return "SIGKILL"
-	case syscall.SIGUSR1:
-		return "SIGUSR1"
+	if name := unix.SignalName(s); name != "" {
+		return name
 	}
 	return "signal " + strconv.Itoa(int(s))
 }

@@ -10,6 +10,7 @@ import (
 
 	"pipelined/internal/buildlog"
 	"pipelined/internal/docker"
+	"pipelined/internal/outcome"
 	"pipelined/internal/workdir"
 )
 
@@ -55,7 +56,7 @@ func TestRemoveKeepsAnImageSomethingElseNeeds(t *testing.T) {
 		dir := filepath.Join(l.RefDir("p", "refs/heads/main"), "aaaaaaaa")
 		os.MkdirAll(filepath.Join(dir, "drop"), 0o755)
 		st := &buildlog.Status{Project: "p", Ref: "refs/heads/main", Commit: strings.Repeat("a", 40), Job: "j.job",
-			Image: "sha256:" + strings.Repeat("1", 64), Result: buildlog.Success}
+			Image: "sha256:" + strings.Repeat("1", 64), Result: outcome.Success}
 		st.Save(workdir.StatusPath(dir))
 		var keep []Build
 		if c.keptUses {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/outcome"
 	"pipelined/internal/workdir"
 )
 
@@ -43,7 +44,7 @@ func (b Build) Running() bool {
 }
 
 // Success reports whether the build succeeded.
-func (b Build) Success() bool { return b.Status != nil && b.Status.Result == buildlog.Success }
+func (b Build) Success() bool { return b.Status != nil && b.Status.Result == outcome.Success }
 
 // Removal is a build to remove and why.
 type Removal struct {
@@ -160,7 +161,7 @@ func Plan(builds []Build, p Policy, now time.Time, protect ...string) []Removal 
 func Next(builds []Build, p Policy, now time.Time) (Build, bool) {
 	now1 := now.Add(time.Second)
 	withNext := append([]Build{{Dir: "(the next build)", Started: now1, Finished: now1,
-		Status: &buildlog.Status{Result: buildlog.Success}}}, builds...)
+		Status: &buildlog.Status{Result: outcome.Success}}}, builds...)
 	due := map[string]bool{}
 	for _, r := range Plan(builds, p, now) {
 		due[r.Dir] = true

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/outcome"
 )
 
 var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -17,7 +18,7 @@ func builds(results ...string) []Build {
 	for i, r := range results {
 		at := now.Add(-time.Duration(i+1) * time.Hour)
 		st := &buildlog.Status{Result: r, Started: at, Finished: at}
-		if r == buildlog.Running {
+		if r == outcome.Running {
 			st.PID = pidOfThisTest()
 		}
 		out = append(out, Build{Dir: "b" + string(rune('0'+i)), Status: st, Started: at, Finished: at})

@@ -100,51 +100,42 @@ func TestRejectNeverReplacesAnEarlierBadFile(t *testing.T) {
 	}
 }
 
-func TestRetryRecordsTheAttemptAndKeepsThePlace(t *testing.T) {
+func TestMovesNeverReplaceAJob(t *testing.T) {
 	s := openSpool(t)
-	first, _ := s.Write(job)
-	second, _ := s.Write(job)
-	old := time.Now().Add(-time.Hour)
-	os.Chtimes(s.Path(New, first), old, old)
-	s.Claim(first)
-	j, _ := s.Read(Cur, first)
-	if err := s.Retry(first, j.WithAttempt(time.Now(), "disk full")); err != nil {
+	running, _ := s.Write(job)
+	if err := s.Claim(running); err != nil {
 		t.Fatal(err)
 	}
-	entries, _ := s.List(New)
-	if len(entries) != 2 || entries[0].Name != first || entries[1].Name != second {
-		t.Fatalf("new/ = %v: the retried job lost its place", entries)
+	// A writer with a fixed name drops a second job under the running one's name.
+	os.WriteFile(s.Path(New, running), []byte(`{"project":"web","ref":"refs/heads/other"}`), 0o644)
+	if err := s.Claim(running); !errors.Is(err, ErrNameTaken) {
+		t.Errorf("Claim over a running job = %v, want ErrNameTaken", err)
 	}
-	got, err := s.Read(New, first)
-	if err != nil || len(got.Attempts) != 1 || got.Attempts[0].Reason != "disk full" {
-		t.Errorf("retried job = %+v, %v", got, err)
+	if err := s.Requeue(running); !errors.Is(err, ErrNameTaken) {
+		t.Errorf("Requeue over a queued job = %v, want ErrNameTaken", err)
 	}
-	if cur, _ := s.List(Cur); len(cur) != 0 {
-		t.Errorf("cur/ = %v", cur)
+	if got, err := s.Read(Cur, running); err != nil || got.Ref != job.Ref {
+		t.Errorf("the running job's file = %+v, %v: it was replaced", got, err)
 	}
-	if RetryAt(got).Before(got.Attempts[0].At.Add(firstRetry)) {
-		t.Errorf("RetryAt = %v, before the first back-off", RetryAt(got))
+	if got, err := s.Read(New, running); err != nil || got.Ref != "refs/heads/other" {
+		t.Errorf("the queued job's file = %+v, %v", got, err)
+	}
+	if err := s.Rename(New, running, "other.job"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Claim("other.job"); err != nil {
+		t.Errorf("Claim under a free name = %v", err)
 	}
 }
 
-func TestRetryOnAFullDiskStillRequeues(t *testing.T) {
+func TestDotFilesInNewAreListedToBeSetAside(t *testing.T) {
 	s := openSpool(t)
-	name, _ := s.Write(job)
-	s.Claim(name)
-	// tmp/ refusing new files stands in for a full disk here; the end-to-end test fills a
-	// real one.
-	os.Chmod(s.Path(Tmp, ""), 0o500)
-	defer os.Chmod(s.Path(Tmp, ""), 0o755)
-	if os.Geteuid() == 0 {
-		os.RemoveAll(s.Path(Tmp, ""))
-		os.WriteFile(s.Path(Tmp, ""), nil, 0o644) // a file where the directory was
-		defer func() { os.Remove(s.Path(Tmp, "")); os.Mkdir(s.Path(Tmp, ""), 0o755) }()
+	os.WriteFile(s.Path(New, ".hidden"), []byte("{}"), 0o644)
+	os.WriteFile(s.Path(Cur, ".x.cancel"), []byte("{}"), 0o644)
+	if entries, _ := s.List(New); len(entries) != 1 || entries[0].Name != ".hidden" {
+		t.Errorf("new/ lists %v, want the dot file", entries)
 	}
-	err := s.Retry(name, job.WithAttempt(time.Now(), "x"))
-	if err == nil {
-		t.Fatal("Retry reported success without writing the attempt")
-	}
-	if entries, _ := s.List(New); len(entries) != 1 || entries[0].Name != name {
-		t.Errorf("the job is not back in new/: %v (%v)", entries, err)
+	if entries, _ := s.List(Cur); len(entries) != 0 {
+		t.Errorf("cur/ lists %v: a record beside a job is not a job", entries)
 	}
 }

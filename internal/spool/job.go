@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strings"
 	"time"
 
 	"pipelined/internal/config"
@@ -22,20 +21,26 @@ type Job struct {
 	Commit  string    `json:"commit,omitempty"` // "" resolves the ref when the build starts
 	Source  string    `json:"source,omitempty"` // who wrote it: watch, webhook, manual, …
 	Created time.Time `json:"created,omitzero"`
+	// Rebuild asks for a build even when the commit is built already or queued: without
+	// it, a redelivered webhook or a repeated enqueue costs nothing (SPEC §5).
+	Rebuild bool `json:"rebuild,omitempty"`
 	// Attempts are the earlier tries that an infrastructure error ended (SPEC §5.1). Only
-	// the supervisor writes them; the job moves to bad/ at MaxAttempts.
-	Attempts []Attempt `json:"attempts,omitempty"`
+	// the daemon records them, beside the job in spool/attempts/, never in the job file.
+	Attempts []Attempt `json:"-"`
+	// Ignored names the fields of the file that only pipelined may write, which were
+	// ignored; the reader says so.
+	Ignored []string `json:"-"`
 }
+
+// daemonOnly are the fields pipelined writes itself, which a job file may not set. Older
+// versions kept a job's attempts in its file: such a file is built once more, not refused.
+var daemonOnly = []string{"attempts"}
 
 // Attempt is one try of a job that did not reach a result of its own.
 type Attempt struct {
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason"`
 }
-
-// maxReason bounds an attempt's reason in the job file, so that MaxAttempts of them fit
-// in MaxJobSize with room to spare.
-const maxReason = 400
 
 // MaxJobSize bounds a job file; a real one is about 200 bytes.
 const MaxJobSize = 4096
@@ -73,9 +78,6 @@ func (j Job) Validate() error {
 	if j.Source != "" && !sourcePattern.MatchString(j.Source) {
 		return reject("source %q is not a short lower-case word", j.Source)
 	}
-	if len(j.Attempts) > MaxAttempts {
-		return reject("the job has %d attempts; pipelined records at most %d", len(j.Attempts), MaxAttempts)
-	}
 	return nil
 }
 
@@ -95,9 +97,16 @@ func DecodeJob(r io.Reader) (Job, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var j Job
-	if err := dec.Decode(&j); err != nil {
+	var f struct {
+		Job
+		Attempts json.RawMessage `json:"attempts"`
+	}
+	if err := dec.Decode(&f); err != nil {
 		return Job{}, reject("not a job: %v", err)
+	}
+	j := f.Job
+	if f.Attempts != nil {
+		j.Ignored = daemonOnly
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Job{}, reject("not a job: more than one JSON value")
@@ -106,18 +115,6 @@ func DecodeJob(r io.Reader) (Job, error) {
 		return Job{}, reject(`not a job: "project" and "ref" are required`)
 	}
 	return j, j.Validate()
-}
-
-// WithAttempt returns the job with one more attempt, its reason shortened to fit. Only the
-// last MaxAttempts are kept: a job an operator moved back from bad/ gets one more try, and
-// its file stays small.
-func (j Job) WithAttempt(at time.Time, reason string) Job {
-	if len(reason) > maxReason {
-		reason = strings.ToValidUTF8(reason[:maxReason], "") + "…"
-	}
-	attempts := append(append([]Attempt(nil), j.Attempts...), Attempt{At: at.UTC(), Reason: reason})
-	j.Attempts = attempts[max(0, len(attempts)-MaxAttempts):]
-	return j
 }
 
 // Encode writes the job as one line of JSON.

@@ -216,3 +216,7 @@ func DaemonPID(path string) (int, bool) {
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
 	return pid, true
 }
+
+// LockWait takes an exclusive lock on f, waiting for another holder to let go: for records
+// whose writers take turns (see package outcome).
+func LockWait(f *os.File) error { return setLock(f, unix.F_WRLCK, true) }

@@ -12,7 +12,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"pipelined/internal/atomicfile"
 )
 
 // Subdirectories of the spool.
@@ -21,10 +26,17 @@ const (
 	New = "new" // queued, in FIFO order
 	Cur = "cur" // claimed: a build runs (or ran) it
 	Bad = "bad" // refused, each with NAME.reason
+	// Attempts holds, per job name, the attempts an infrastructure error ended: only the
+	// daemon writes them, so a job file dropped into new/ cannot claim any (SPEC §5).
+	Attempts = "attempts"
 )
 
 // ErrClaimed means another claimer renamed the job first; it is not a failure.
 var ErrClaimed = errors.New("job already claimed")
+
+// ErrNameTaken means the destination of a move already holds a file of that name: the
+// move never replaces it (two writers may choose one name: both jobs are kept).
+var ErrNameTaken = errors.New("a file of that name is there already")
 
 // Spool is a spool directory.
 type Spool struct {
@@ -33,7 +45,7 @@ type Spool struct {
 
 // Open returns the spool at dir, creating its subdirectories as needed.
 func Open(dir string) (*Spool, error) {
-	for _, sub := range []string{Tmp, New, Cur, Bad} {
+	for _, sub := range []string{Tmp, New, Cur, Bad, Attempts} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o777); err != nil {
 			return nil, fmt.Errorf("creating the spool: %w", err)
 		}
@@ -53,18 +65,16 @@ func (s *Spool) Write(j Job) (string, error) {
 	if j.Created.IsZero() {
 		j.Created = time.Now().UTC()
 	}
-	name, err := uniqueName()
-	if err != nil {
-		return "", err
-	}
+	name := UniqueName()
 	if err := s.deliver(name, j, time.Time{}); err != nil {
 		return "", fmt.Errorf("writing a job: %w", err)
 	}
 	return name, nil
 }
 
-// deliver writes j as tmp/name, synced, and renames it into new/name, which it replaces.
-// A non-zero mtime is given to the file, so that it keeps its place in the queue.
+// deliver writes j as tmp/name, synced, and renames it into new/name, which must not exist
+// (ErrNameTaken). A non-zero mtime is given to the file, so that it keeps its place in the
+// queue.
 func (s *Spool) deliver(name string, j Job, mtime time.Time) error {
 	tmp := s.Path(Tmp, name)
 	// A file of this name in tmp/ is one this spool left (a crash mid-rewrite): the names
@@ -85,7 +95,7 @@ func (s *Spool) deliver(name string, j Job, mtime time.Time) error {
 		err = os.Chtimes(tmp, mtime, mtime)
 	}
 	if err == nil {
-		err = os.Rename(tmp, s.Path(New, name))
+		err = moveNoReplace(tmp, s.Path(New, name))
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -94,14 +104,39 @@ func (s *Spool) deliver(name string, j Job, mtime time.Time) error {
 	return syncDir(filepath.Join(s.dir, New))
 }
 
-// uniqueName is "<unix nanoseconds>.<pid>.<random>.job": unique without coordination, and
+// UniqueName is "<unix nanoseconds>.<pid>.<random>.job": unique without coordination, and
 // sorting by name is sorting by time of writing.
-func uniqueName() (string, error) {
+func UniqueName() string {
 	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
+	rand.Read(b[:]) // never fails (crypto/rand)
+	return fmt.Sprintf("%020d.%d.%s.job", time.Now().UnixNano(), os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// moveNoReplace renames from to to unless to exists (ErrNameTaken): renameat2 with
+// RENAME_NOREPLACE, or where the file system lacks it, link(2) (which never replaces) and
+// unlink. A crash between those two leaves one file under both names; RecoverLinks undoes it.
+func moveNoReplace(from, to string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		if err = os.Link(from, to); err == nil {
+			err = os.Remove(from)
+		}
 	}
-	return fmt.Sprintf("%020d.%d.%s.job", time.Now().UnixNano(), os.Getpid(), hex.EncodeToString(b[:])), nil
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return ErrNameTaken
+	case err != nil:
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: unwrapErrno(err)}
+	}
+	return nil
+}
+
+func unwrapErrno(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return err
 }
 
 func syncDir(dir string) error {
@@ -122,9 +157,10 @@ type Entry struct {
 }
 
 // List returns the files in sub, oldest first (by modification time, then name): FIFO for
-// new/. Names starting with "." are ignored, as maildir readers do, and in bad/ so are the
-// .reason files. Whatever else is there is listed, a FIFO or a directory too, so that the
-// supervisor can set it aside.
+// new/. In new/ every file is listed, a dot name, a FIFO or a directory too, so that the
+// supervisor can set aside what is not a job (a dot name would otherwise wait there for
+// ever); elsewhere names starting with "." are pipelined's own records and are skipped, and
+// in bad/ so are the .reason files.
 func (s *Spool) List(sub string) ([]Entry, error) {
 	dirents, err := os.ReadDir(filepath.Join(s.dir, sub))
 	if err != nil {
@@ -133,7 +169,7 @@ func (s *Spool) List(sub string) ([]Entry, error) {
 	entries := make([]Entry, 0, len(dirents))
 	for _, d := range dirents {
 		name := d.Name()
-		if strings.HasPrefix(name, ".") || (sub == Bad && strings.HasSuffix(name, ".reason")) {
+		if strings.HasPrefix(name, ".") && sub != New || (sub == Bad && strings.HasSuffix(name, ".reason")) {
 			continue
 		}
 		info, err := d.Info() // lstat: never follows a link, never opens
@@ -152,13 +188,20 @@ func (s *Spool) List(sub string) ([]Entry, error) {
 }
 
 // Claim moves a job from new/ to cur/. If the job is no longer in new/, someone else
-// claimed it first: ErrClaimed.
+// claimed it first: ErrClaimed. If cur/ holds a job of that name (a writer reused the name
+// of a running job), nothing moves: ErrNameTaken.
 func (s *Spool) Claim(name string) error {
-	err := os.Rename(s.Path(New, name), s.Path(Cur, name))
+	err := moveNoReplace(s.Path(New, name), s.Path(Cur, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return ErrClaimed
 	}
 	return err
+}
+
+// Rename gives a job in sub another name, never replacing a file (ErrNameTaken); the file
+// keeps its modification time, so a queued job keeps its place.
+func (s *Spool) Rename(sub, name, newName string) error {
+	return moveNoReplace(s.Path(sub, name), s.Path(sub, newName))
 }
 
 // Read reads and validates a job file in sub. It never blocks and never follows a link:
@@ -173,21 +216,19 @@ func (s *Spool) Read(sub, name string) (Job, error) {
 // directory); a name already in bad/ gets a numbered suffix rather than replacing it. The
 // returned path is where the file went.
 func (s *Spool) Reject(sub, name, reason string) (string, error) {
-	dest := s.badName(name)
-	if err := os.Rename(s.Path(sub, name), dest); err != nil {
-		return "", fmt.Errorf("moving %s to bad/: %w", name, err)
+	var dest string
+	for {
+		dest = s.badName(name)
+		err := moveNoReplace(s.Path(sub, name), dest)
+		if errors.Is(err, ErrNameTaken) {
+			continue // taken since badName looked: look again
+		}
+		if err != nil {
+			return "", fmt.Errorf("moving %s to bad/: %w", name, err)
+		}
+		break
 	}
-	if sub == Cur {
-		s.clearMarks(name)
-	}
-	// The reason appears whole or not at all: written under a dot name, then renamed.
-	tmp := filepath.Join(filepath.Dir(dest), "."+filepath.Base(dest)+".reason")
-	err := os.WriteFile(tmp, []byte(reason+"\n"), 0o666)
-	if err == nil {
-		err = os.Rename(tmp, dest+".reason")
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(dest+".reason", []byte(reason+"\n"), 0o666); err != nil {
 		return dest, fmt.Errorf("moved %s to bad/, but writing its reason failed: %w", name, err)
 	}
 	return dest, nil
@@ -212,14 +253,11 @@ func (s *Spool) badName(name string) string {
 	}
 }
 
-// Remove deletes a finished job's file.
+// Remove deletes a job's file; one that is gone already is removed.
 func (s *Spool) Remove(sub, name string) error {
 	err := os.Remove(s.Path(sub, name))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err // the markers stay with the job, for the next try
-	}
-	if sub == Cur {
-		s.clearMarks(name)
+		return err
 	}
 	return nil
 }
@@ -231,35 +269,24 @@ func (s *Spool) Claimed(name string) bool {
 }
 
 // Requeue moves a claimed job back to new/, keeping its place in the queue (its
-// modification time is unchanged).
+// modification time is unchanged). A job of that name in new/ is never replaced:
+// ErrNameTaken, and the caller gives the job another name.
 func (s *Spool) Requeue(name string) error {
-	// The markers go only once the job has left cur/: a requeue that fails is tried again,
-	// by this daemon or the next, and the stop marker is what says it must be requeued.
-	if err := os.Rename(s.Path(Cur, name), s.Path(New, name)); err != nil {
-		return err
-	}
-	s.clearMarks(name)
-	return nil
+	return moveNoReplace(s.Path(Cur, name), s.Path(New, name))
 }
 
-// Retry puts a claimed job back into new/ with one more attempt recorded in the file, at
-// its old place in the queue. If the new file cannot be written (the disk is full), the job
-// is moved back as it is and Retry returns the write error with the job safe in new/; the
-// caller keeps counting in memory.
-func (s *Spool) Retry(name string, j Job) error {
-	cur := s.Path(Cur, name)
-	info, err := os.Lstat(cur)
+// Rewrite puts a claimed job back into new/ with new content (a retry pinned to the commit
+// its first attempt resolved), at its old place in the queue. The new file is written
+// first; only then does the claimed one go.
+func (s *Spool) Rewrite(name string, j Job) error {
+	info, err := os.Lstat(s.Path(Cur, name))
 	if err != nil {
 		return err
 	}
-	werr := s.deliver(name, j, info.ModTime())
-	if werr == nil {
-		return s.Remove(Cur, name)
+	if err := s.deliver(name, j, info.ModTime()); err != nil {
+		return err
 	}
-	if err := s.Requeue(name); err != nil {
-		return fmt.Errorf("%v; and moving it back to new/: %w", werr, err)
-	}
-	return fmt.Errorf("recording the attempt: %w", werr)
+	return s.Remove(Cur, name)
 }
 
 // CleanTmp removes files left in tmp/ by writers that crashed, once they are older than

@@ -188,9 +188,15 @@ func TestDecodeJobRefusesHostileFiles(t *testing.T) {
 			t.Errorf("%s: DecodeJob = %v, want a RejectError with a reason", name, err)
 		}
 	}
-	ok := `{"project":"web","ref":"refs/tags/v1","commit":"` + c + `","source":"webhook","created":"2026-11-27T06:00:00Z"}`
-	if _, err := DecodeJob(strings.NewReader(ok)); err != nil {
-		t.Errorf("a valid job was refused: %v", err)
+	ok := `{"project":"web","ref":"refs/tags/v1","commit":"` + c + `","source":"webhook","created":"2026-11-27T06:00:00Z","rebuild":true}`
+	if j, err := DecodeJob(strings.NewReader(ok)); err != nil || !j.Rebuild {
+		t.Errorf("a valid job was refused or lost its rebuild field: %+v, %v", j, err)
+	}
+	// Attempts are the daemon's own: a file that sets them is built, its attempts ignored.
+	own := `{"project":"web","ref":"refs/heads/main","attempts":[{"at":"2099-01-01T00:00:00Z","reason":"x"}]}`
+	j, err := DecodeJob(strings.NewReader(own))
+	if err != nil || len(j.Attempts) != 0 || len(j.Ignored) != 1 || j.Ignored[0] != "attempts" {
+		t.Errorf("a job with attempts of its own = %+v, %v; want them ignored and said so", j, err)
 	}
 }
 

@@ -39,6 +39,21 @@ func monotonicUsec() string {
 	return fmt.Sprintf("MONOTONIC_USEC=%d", ts.Sec*1_000_000+ts.Nsec/1_000)
 }
 
+// notifyState sends a state the machine asked for, with the MONOTONIC_USEC= field that
+// RELOADING=1 needs.
+func notifyState(state []string) {
+	if !notifying() {
+		return
+	}
+	for _, s := range state {
+		if s == "RELOADING=1" {
+			state = append(state, monotonicUsec())
+			break
+		}
+	}
+	notify(state...)
+}
+
 func statusLine(running, queued int) string {
 	return fmt.Sprintf("STATUS=%d running, %d queued", running, queued)
 }

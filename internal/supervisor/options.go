@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"log/slog"
+	"os"
 	"time"
 
 	"pipelined/internal/engine"
@@ -23,6 +24,9 @@ type Options struct {
 	Build   string // path of pipeline-build
 	Watch   string // path of pipeline-watch
 	Version string // for the start log line
+	// Signals, if set, delivers the signals of DaemonSignals, caught by the caller since
+	// before Run: a signal during start-up waits there until the daemon acts on it.
+	Signals <-chan os.Signal
 }
 
 // Budgets (SPEC §7.4, §8). Each outer one exceeds the inner ones:
@@ -31,8 +35,8 @@ type Options struct {
 //     container and runs error_callback within it (see package build);
 //   - a build still running buildKillAfter(Grace) = Grace + 0.5 s after SIGTERM gets
 //     SIGKILL, to its process group, and is recorded as canceled by the daemon;
-//   - the daemon exits by exitDeadline(Grace) = Grace + 1 s after SIGTERM/SIGQUIT, whatever
-//     the builds do;
+//   - the daemon exits by exitDeadline(Grace) + shutdownBound = Grace + 1 s after
+//     SIGTERM/SIGQUIT, whatever the builds do;
 //   - scripts/pipelined.service gives TimeoutStopSec=30 s, above the default exit deadline.
 const (
 	// rescanEvery lists spool/new/ even without an fsnotify event: lost events cost
@@ -40,24 +44,32 @@ const (
 	rescanEvery = time.Minute
 	// reloadDebounce waits for an editor or a deploy tool to finish writing the file.
 	reloadDebounce = 300 * time.Millisecond
-	// watcherBackoffMax caps the delay before restarting a watcher that keeps dying.
-	watcherBackoffMax = time.Minute
+	// passBackoffMax caps the delay before the next pass after passes that failed to run.
+	passBackoffMax = time.Minute
 	// staleTmp is when a half-written job file in spool/tmp/ is removed; the scanner looks
 	// for such files every cleanTmpEvery.
 	staleTmp      = 24 * time.Hour
 	cleanTmpEvery = time.Hour
 	// startRetry pauses dispatching after pipeline-build could not be started.
 	startRetry = 10 * time.Second
-	// maxFileOpsPerDispatch bounds the jobs dispatch sets aside or drops in one turn of the
-	// main loop.
-	maxFileOpsPerDispatch = 100
 	// maxProblemsLogged bounds the problems of an invalid configuration logged at a reload.
 	maxProblemsLogged = 20
-	// watchdogMargin: past the exit deadline by this much, a daemon whose main loop is held
-	// up exits anyway.
-	watchdogMargin = 500 * time.Millisecond
+	// youngFile is how long a file that does not parse is left alone before it is set
+	// aside: a writer copying a job straight into new/ may not have finished it.
+	youngFile = 2 * time.Second
+	// watcherGrace is the time a pass of pipeline-watch has to exit on SIGTERM; it exits at
+	// once.
+	watcherGrace = 2 * time.Second
+	// engineProbeTimeout bounds one `docker version`; engineRetryMax caps the back-off
+	// between two probes of an engine that does not answer.
+	engineProbeTimeout = 15 * time.Second
+	engineRetryMax     = time.Minute
+	// engineCheckEvery: while builds run on an engine, it is asked this often whether it
+	// still answers. A docker command of a build has no bound of its own, and an engine
+	// that hangs (a host gone from the network) would hold its builds for ever.
+	engineCheckEvery = 30 * time.Second
 )
 
-func exitDeadline(grace time.Duration) time.Duration { return grace + time.Second }
+func exitDeadline(grace time.Duration) time.Duration { return grace + time.Second - shutdownBound }
 
 func buildKillAfter(grace time.Duration) time.Duration { return grace + 500*time.Millisecond }

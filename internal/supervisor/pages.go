@@ -2,34 +2,64 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
+	"pipelined/internal/atomicfile"
+	"pipelined/internal/engine"
+	"pipelined/internal/git"
+	"pipelined/internal/outcome"
 	"pipelined/internal/page"
+	"pipelined/internal/workdir"
 )
 
-// refreshPages asks for the status pages to be written again (page package): at start-up,
-// and when a build starts or ends. Requests made while the pages are being written make one
+// pageWriter writes the status pages (package page) and the engines' state for `pipelined
+// status`, off the loop: it reads every build.json. Requests made while it writes make one
 // more pass after it.
-func (s *supervisor) refreshPages() {
+type pageWriter struct {
+	layout  workdir.Layout
+	jobs    *outcome.Jobs
+	log     *slog.Logger
+	wake    chan struct{}
+	mu      sync.Mutex
+	engines []engine.State // nil until published
+}
+
+func newPageWriter(layout workdir.Layout, jobs *outcome.Jobs, log *slog.Logger) *pageWriter {
+	return &pageWriter{layout: layout, jobs: jobs, log: log, wake: make(chan struct{}, 1)}
+}
+
+// refresh asks for the pages to be written again: at start-up, and when a build starts or
+// ends.
+func (w *pageWriter) refresh() {
 	select {
-	case s.pages <- struct{}{}:
+	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+// publish makes the engines' state the one written next.
+func (w *pageWriter) publish(states []engine.State) {
+	w.mu.Lock()
+	w.engines = states
+	w.mu.Unlock()
+	w.refresh()
 }
 
 // pageDelay is how long the page writer waits after a request before it writes.
 const pageDelay = 500 * time.Millisecond
 
-// pageWriter writes the status pages off the main loop: it reads every build.json.
-func (s *supervisor) pageWriter(ctx context.Context) {
+func (w *pageWriter) run(ctx context.Context) {
 	var lastErr string
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.pages:
+		case <-w.wake:
 		}
 		// A build that just started writes its build.json a moment later; waiting a little
 		// also makes one pass of a burst of requests.
@@ -38,15 +68,35 @@ func (s *supervisor) pageWriter(ctx context.Context) {
 			return
 		case <-time.After(pageDelay):
 		}
-		err := errors.Join(page.Write(s.layout, s.spool, time.Now()), s.writeEngines())
+		err := errors.Join(page.Write(w.layout, w.jobs, time.Now()), w.writeEngines())
 		// Between builds the daemon only waits: hand back what reading every record took.
 		debug.FreeOSMemory()
 		switch {
 		case err != nil && err.Error() != lastErr:
-			s.log.Warn("cannot write the status pages", "error", err.Error())
+			w.log.Warn("cannot write the status pages", "error", err.Error())
 			lastErr = err.Error()
 		case err == nil:
 			lastErr = ""
 		}
 	}
+}
+
+// writeEngines writes the engines' state for `pipelined status`, whole or not at all.
+func (w *pageWriter) writeEngines() error {
+	w.mu.Lock()
+	states := w.engines
+	w.mu.Unlock()
+	if states == nil {
+		return nil
+	}
+	masked := make([]engine.State, len(states))
+	for i, st := range states {
+		st.Host = git.MaskURL(st.Host)
+		masked[i] = st
+	}
+	data, err := json.MarshalIndent(masked, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(w.layout.EnginesState(), append(data, '\n'), 0o666)
 }

@@ -7,40 +7,25 @@ import (
 	"pipelined/internal/retention"
 )
 
-// pruneRequest asks for the retention of one ref to be applied.
-type pruneRequest struct{ project, ref, done string } // done: the build that just ended
-
-// prune asks the pruner to apply a project's retention to a ref after one of its builds
-// ended; a request that finds the pruner busy with many is dropped, as the ref's next
-// build asks again.
-func (s *supervisor) prune(project, ref, done string) {
-	p := s.config().Project(project)
-	if p == nil || !policyOf(p.KeepBuilds, p.KeepDays).Set() {
-		return
-	}
-	select {
-	case s.prunes <- pruneRequest{project, ref, done}:
-	default:
+// pruner applies retention, one ref at a time, off the loop: it reads build records and
+// asks Docker about images. Each removal is one log line.
+func (r *runtime) pruner(ctx context.Context) {
+	rm := &retention.Remover{Layout: r.layout, Docker: docker.Run}
+	for {
+		var req Prune
+		select {
+		case <-ctx.Done():
+			return
+		case req = <-r.prunes:
+		}
+		for _, o := range rm.PruneRef(ctx, r.layout.RefDir(req.Project, req.Ref), req.Policy, false, req.Done) {
+			logRemoval(r.log.Info, r.log.Warn, req.Project, req.Ref, o)
+		}
 	}
 }
 
 func policyOf[T ~int](keepBuilds, keepDays T) retention.Policy {
 	return retention.Policy{KeepBuilds: int(keepBuilds), KeepDays: int(keepDays)}
-}
-
-// pruner applies retention, one ref at a time, off the main loop: it reads build records
-// and asks Docker about images. Each removal is one log line.
-func (s *supervisor) pruner(ctx context.Context) {
-	r := &retention.Remover{Layout: s.layout, Docker: docker.Run}
-	for req := range s.prunes {
-		p := s.config().Project(req.project)
-		if p == nil {
-			continue
-		}
-		for _, o := range r.PruneRef(ctx, s.layout.RefDir(req.project, req.ref), policyOf(p.KeepBuilds, p.KeepDays), false, req.done) {
-			logRemoval(s.log.Info, s.log.Warn, req.project, req.ref, o)
-		}
-	}
 }
 
 // logRemoval logs what became of one build retention chose: removed, or kept after all.

@@ -4,20 +4,21 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
-	"path/filepath"
+	"strings"
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/outcome"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
 
-// scanner reads spool/new/ for the main loop, on a goroutine of its own: a job file is
-// I/O, and nothing dropped into the spool may delay dispatch or signals (SPEC §5.1, §8).
-// It remembers what it has read, so that a scan of a long queue reads only the new files,
-// and it sets aside at once whatever is not a valid job file.
+// scanner reads spool/new/ for the machine, on the spool executor: a job file is I/O, and
+// nothing dropped into the spool may delay dispatch or signals (SPEC §5.1, §8). It
+// remembers what it has read, so that a scan of a long queue reads only the new files, and
+// it sets aside at once whatever is not a valid job file.
 type scanner struct {
-	spool  *spool.Spool
+	jobs   *outcome.Jobs
 	layout workdir.Layout
 	log    *slog.Logger
 	known  map[string]scanned // by file name
@@ -32,34 +33,30 @@ type scanned struct {
 	job   spool.Job
 }
 
-// scanResult is one scan's view of the queue, in FIFO order. seq is the main loop's
-// modification count when the scan was asked for: a scan that raced a change the main loop
-// made itself is stale.
-type scanResult struct {
-	seq   int
-	queue []queued
-	err   error
-	// young is set when a file that is not (yet) a valid job was left for a moment: a
-	// writer that ignores the maildir rule may still be writing it.
-	young bool
+func newScanner(jobs *outcome.Jobs, layout workdir.Layout, log *slog.Logger) *scanner {
+	return &scanner{jobs: jobs, layout: layout, log: log, known: map[string]scanned{}, stuck: map[string]bool{}}
 }
 
-func newScanner(sp *spool.Spool, layout workdir.Layout, log *slog.Logger) *scanner {
-	return &scanner{spool: sp, layout: layout, log: log, known: map[string]scanned{}, stuck: map[string]bool{}}
+// answer is one scan, as the machine asked for it with seq.
+func (sc *scanner) answer(seq int) Scanned {
+	queue, young, err := sc.scan()
+	return Scanned{Seq: seq, Queue: queue, Young: young, Err: err, Canceled: sc.cancels()}
 }
 
-// run answers each request (the main loop's modification count) with a scanResult sent
-// through send, until requests is closed.
-func (sc *scanner) run(requests <-chan int, send func(any)) {
-	for seq := range requests {
-		queue, young, err := sc.scan()
-		send(scanResult{seq: seq, queue: queue, err: err, young: young})
+// cancels reads the cancel records of the claimed jobs.
+func (sc *scanner) cancels() map[string]outcome.Cancel {
+	entries, _ := sc.jobs.Spool().List(spool.Cur)
+	var out map[string]outcome.Cancel
+	for _, e := range entries {
+		if c := sc.jobs.CancelOf(e.Name); c.Kind != outcome.NotCanceled {
+			if out == nil {
+				out = map[string]outcome.Cancel{}
+			}
+			out[e.Name] = c
+		}
 	}
+	return out
 }
-
-// youngFile is how long a file that does not parse is left alone before it is set aside:
-// a writer copying a job straight into new/ may not have finished it.
-const youngFile = 2 * time.Second
 
 // isYoung reports whether a file modified at mtime may still be being written. A time in
 // the future (a skewed clock, or a touch -d) is not young: it would stay young for ever.
@@ -70,21 +67,32 @@ func isYoung(mtime time.Time) bool {
 
 // scan lists new/ and returns the valid jobs in FIFO order, and whether a young file that
 // does not parse was left for later.
-func (sc *scanner) scan() (queue []queued, young bool, err error) {
+func (sc *scanner) scan() (queue []Queued, young bool, err error) {
+	sp := sc.jobs.Spool()
 	if time.Since(sc.cleaned) > cleanTmpEvery {
-		sc.spool.CleanTmp(staleTmp)
+		sp.CleanTmp(staleTmp)
 		sc.cleaned = time.Now()
 	}
-	entries, err := sc.spool.List(spool.New)
+	entries, err := sp.List(spool.New)
 	if err != nil {
 		return nil, false, err
 	}
 	seen := map[string]bool{}
 	for _, e := range entries {
 		seen[e.Name] = true
+		if strings.HasPrefix(e.Name, ".") {
+			// Maildir readers skip dot names; in pipelined's spool one would wait for ever.
+			// A young one may be a copying tool's temporary file, renamed in a moment.
+			if isYoung(e.ModTime) {
+				young = true
+				continue
+			}
+			sc.reject(e.Name, "a name starting with '.' is not a job file's: write jobs to spool/tmp/ and rename them into spool/new/ under a plain name")
+			continue
+		}
 		k, ok := sc.known[e.Name]
 		if !ok || !k.mtime.Equal(e.ModTime) || k.size != e.Size {
-			job, err := sc.spool.Read(spool.New, e.Name)
+			job, err := sc.jobs.Read(spool.New, e.Name)
 			var rej *spool.RejectError
 			switch {
 			case errors.As(err, &rej) && e.Mode.IsRegular() && e.Size <= spool.MaxJobSize && isYoung(e.ModTime):
@@ -99,10 +107,13 @@ func (sc *scanner) scan() (queue []queued, young bool, err error) {
 				sc.reject(e.Name, "cannot be read: "+err.Error())
 				continue
 			}
+			if len(job.Ignored) > 0 {
+				sc.log.Warn("ignored fields of a job file that only pipelined writes", "job", e.Name, "fields", strings.Join(job.Ignored, ","))
+			}
 			k = scanned{mtime: e.ModTime, size: e.Size, job: job}
 			sc.known[e.Name] = k
 		}
-		queue = append(queue, queued{name: e.Name, job: k.job, since: e.ModTime, builtBy: sc.builtBy(e.Name, k.job, e.ModTime)})
+		queue = append(queue, Queued{Name: e.Name, Job: k.job, BuiltBy: sc.builtBy(e.Name, k.job, e.ModTime)})
 	}
 	for name := range sc.known {
 		if !seen[name] {
@@ -115,7 +126,7 @@ func (sc *scanner) scan() (queue []queued, young bool, err error) {
 // reject moves a file that is not a job to bad/ with the reason (SPEC §5.1). A file that
 // cannot be moved either is logged once and left alone.
 func (sc *scanner) reject(name, reason string) {
-	dest, err := sc.spool.Reject(spool.New, name, reason)
+	dest, err := sc.jobs.SetAside(spool.New, name, reason)
 	switch {
 	case err == nil:
 		sc.log.Warn("rejected a job file", "job", name, "reason", reason, "moved_to", dest)
@@ -128,26 +139,20 @@ func (sc *scanner) reject(name, reason string) {
 	}
 }
 
-// builtBy returns the directory of a build of the job's commit that another job (or a
-// hand-run pipeline-build) made, for jobs the watcher wrote, and for retries of other jobs
-// a build that started after the job was queued and reached a result of its own (a
-// rebuild asked for by hand is not met by the build it asks to repeat, nor by a canceled
-// one); "" otherwise. A job's own
-// earlier attempts do not count: a job requeued after a shutdown must build again.
+// builtBy returns the directory of a build of the job's commit that met the job's want
+// already, "" if none did (SPEC §5: a job for a commit that is built is not built again
+// unless it says so): a build of another job that reached a result of its own (success,
+// failed, skipped; a canceled build met nothing). For a job that asks for a rebuild only a
+// build that started after the job was queued counts: the build it asks to repeat does not
+// meet it. A job's own earlier attempts never count: a job requeued after a shutdown must
+// build again.
 func (sc *scanner) builtBy(name string, job spool.Job, queued time.Time) string {
-	watch := job.Source == spool.SourceWatch
-	if !watch && len(job.Attempts) == 0 || job.Commit == "" || !sc.layout.Exists(job.Project, job.Ref, job.Commit) {
+	if job.Commit == "" || !sc.layout.Exists(job.Project, job.Ref, job.Commit) {
 		return ""
 	}
-	short := workdir.ShortCommit(job.Commit)
-	dirs, _ := filepath.Glob(filepath.Join(sc.layout.RefDir(job.Project, job.Ref), short+"*"))
-	for _, dir := range dirs {
-		st, err := buildlog.LoadStatus(workdir.StatusPath(dir))
-		// A directory without a readable status is a build that failed to start (a full
-		// disk): it built nothing.
-		if err == nil && st.JobCommit() == job.Commit && st.Job != name && (watch || st.Started.After(queued) && st.Final()) {
-			return dir
-		}
+	var after time.Time
+	if job.Rebuild {
+		after = queued
 	}
-	return ""
+	return buildlog.MetBy(sc.layout.RefDir(job.Project, job.Ref), job.Commit, name, after)
 }

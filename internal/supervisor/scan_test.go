@@ -8,54 +8,57 @@ import (
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/outcome"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
 
-// TestBuiltByCountsForWatchJobsAndRetries: a watcher's job whose commit another job has
-// built, or a retry of any job whose commit another job has built since it was queued, is
-// met already; a first attempt asked for by hand or by a webhook builds again, and a job's
-// own earlier attempts never count.
-func TestBuiltByCountsForWatchJobsAndRetries(t *testing.T) {
+// TestBuiltByMeetsEveryJobButARebuild: a job whose commit another job has built (a result
+// of its own) is met already, whoever wrote it — a redelivered webhook, a repeated enqueue,
+// a retry; a job that asks for a rebuild is met only by a build that started after it was
+// queued; a canceled build meets nothing, and a job's own earlier attempts never count.
+func TestBuiltByMeetsEveryJobButARebuild(t *testing.T) {
 	l := workdir.Layout{Root: t.TempDir()}
 	c := strings.Repeat("d3", 20)
 	dir := filepath.Join(l.RefDir("p", "refs/heads/b0"), c[:8]+"-2")
 	os.MkdirAll(dir, 0o755)
 	queued := time.Now().Add(-time.Hour)
-	st := &buildlog.Status{Project: "p", Ref: "refs/heads/b0", Commit: c, Path: dir, Job: "watch.job", Result: buildlog.Success,
+	st := &buildlog.Status{Project: "p", Ref: "refs/heads/b0", Commit: c, Path: dir, Job: "watch.job", Result: outcome.Success,
 		Started: queued.Add(time.Minute)}
 	if err := st.Save(workdir.StatusPath(dir)); err != nil {
 		t.Fatal(err)
 	}
 	sc := &scanner{layout: l}
-	retry := spool.Job{Project: "p", Ref: "refs/heads/b0", Commit: c, Source: spool.SourceManual,
-		Attempts: []spool.Attempt{{At: time.Now(), Reason: "the build process was killed by signal 9 (SIGKILL)"}}}
+	webhook := spool.Job{Project: "p", Ref: "refs/heads/b0", Commit: c, Source: spool.SourceWebhook}
+	rebuild := webhook
+	rebuild.Rebuild = true
+	retry := webhook
+	retry.Attempts = []spool.Attempt{{At: time.Now(), Reason: "the build process was killed by signal 9 (SIGKILL)"}}
 	for _, tc := range []struct {
-		name string
-		job  spool.Job
-		want bool
+		name   string
+		job    spool.Job
+		queued time.Time
+		want   bool
 	}{
-		{"manual.job", retry, true},
-		{"manual.job", spool.Job{Project: "p", Ref: "refs/heads/b0", Commit: c, Source: spool.SourceManual}, false},
-		{"other.job", spool.Job{Project: "p", Ref: "refs/heads/b0", Commit: c, Source: spool.SourceWatch}, true},
-		{"watch.job", retry, false}, // its own build
+		{"redelivered.job", webhook, queued, true},
+		{"retry.job", retry, queued, true},
+		{"other.job", spool.Job{Project: "p", Ref: "refs/heads/b0", Commit: c, Source: spool.SourceWatch}, queued, true},
+		{"rebuild.job", rebuild, queued, true},                       // rebuilt by another job since it was queued
+		{"rebuild.job", rebuild, queued.Add(2 * time.Minute), false}, // the build it asks to repeat
+		{"watch.job", retry, queued, false},                          // its own build
+		{"nocommit.job", spool.Job{Project: "p", Ref: "refs/heads/b0"}, queued, false},
 	} {
-		if got := sc.builtBy(tc.name, tc.job, queued) != ""; got != tc.want {
-			t.Errorf("builtBy(%s, %s, %d attempts) = %v, want %v", tc.name, tc.job.Source, len(tc.job.Attempts), got, tc.want)
+		if got := sc.builtBy(tc.name, tc.job, tc.queued) != ""; got != tc.want {
+			t.Errorf("builtBy(%s, rebuild %v, %d attempts) = %v, want %v", tc.name, tc.job.Rebuild, len(tc.job.Attempts), got, tc.want)
 		}
 	}
-	// A rebuild asked for by hand after that build, retried: the build it asks to repeat
-	// does not meet it.
-	if dir := sc.builtBy("manual.job", retry, queued.Add(2*time.Minute)); dir != "" {
-		t.Errorf("a retried rebuild is taken as met by the build it repeats: %s", dir)
-	}
 	// A build that was canceled (or stopped for a retry of its own) met nothing.
-	st.Result = buildlog.Canceled
+	st.Result = outcome.Canceled
 	if err := st.Save(workdir.StatusPath(dir)); err != nil {
 		t.Fatal(err)
 	}
-	if got := sc.builtBy("manual.job", retry, queued); got != "" {
-		t.Errorf("a retry is taken as met by a canceled build: %s", got)
+	if got := sc.builtBy("redelivered.job", webhook, queued); got != "" {
+		t.Errorf("a job is taken as met by a canceled build: %s", got)
 	}
 }
 
@@ -63,7 +66,7 @@ func TestBuiltByCountsForWatchJobsAndRetries(t *testing.T) {
 // recorded or printed, never the same words twice.
 func TestOrWhySaysEachReasonOnce(t *testing.T) {
 	for _, c := range []struct{ why, reason, stderr, want string }{
-		{"canceled because pipelined stopped", spool.StoppedReason, "", spool.StoppedReason},
+		{"canceled because pipelined stopped", outcome.StoppedReason, "", outcome.StoppedReason},
 		{"an infrastructure error stopped the build", "clone: disk full", "", "an infrastructure error stopped the build: clone: disk full"},
 		{"the build process was killed by signal 9 (SIGKILL)", "", "line 1\nlast line", "the build process was killed by signal 9 (SIGKILL): last line"},
 		{"x", "", "", "x"},

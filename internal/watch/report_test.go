@@ -163,7 +163,7 @@ func TestReportOfAJobThatCannotBeWritten(t *testing.T) {
 	writeFile(t, tmp, "")
 	rep := NewReport()
 	rep.begin(cfg, nil)
-	w := &Watcher{cfg: cfg, layout: layout, spool: sp, log: discard, rep: rep, lastErr: map[string]string{}}
+	w := &Watcher{cfg: cfg, layout: layout, spool: sp, log: discard, rep: rep}
 	w.poll(context.Background(), &remote{url: repo.Remote, projects: cfg.Projects}, map[string]string{})
 	var b strings.Builder
 	rep.WriteTo(&b)

@@ -5,11 +5,12 @@ import (
 	"time"
 )
 
-// schedule says when each remote is due (SPEC §6): every interval after its last poll
+// Schedule says when each remote is due (SPEC §6): every interval after its last poll
 // started, so that one slow remote delays nothing but itself. It holds no clock and starts
-// nothing: the watcher's loop asks it what is due at a time it gives, which lets the rules
-// be tested without real time.
-type schedule struct {
+// nothing: its owner (the watcher's loop, or the daemon that runs a pass of
+// pipeline-watch --once for the remotes due) asks it what is due at a time it gives, which
+// lets the rules be tested without real time.
+type Schedule struct {
 	every   time.Duration // 0: each remote once (--once)
 	entries map[string]*entry
 }
@@ -22,14 +23,16 @@ type entry struct {
 	rank     int       // position in the configuration, which breaks ties between equal due times
 }
 
-func newSchedule(every time.Duration) *schedule {
-	return &schedule{every: every, entries: map[string]*entry{}}
+// NewSchedule returns an empty schedule of remotes due every interval; 0 polls a remote
+// only when it is made due.
+func NewSchedule(every time.Duration) *Schedule {
+	return &Schedule{every: every, entries: map[string]*entry{}}
 }
 
-// set makes urls the remotes of the schedule, every one due at now: a new configuration
-// is polled right away, including by a remote in flight, as soon as its poll ends (that
-// poll asked on behalf of the old configuration).
-func (s *schedule) set(urls []string, now time.Time) {
+// Set makes urls the remotes of the schedule, every one due at due (zero: not due): a new
+// configuration is polled right away, including by a remote in flight, as soon as its
+// poll ends (that poll asked on behalf of the old configuration).
+func (s *Schedule) Set(urls []string, due time.Time) {
 	for _, e := range s.entries {
 		e.gone = true
 	}
@@ -39,7 +42,7 @@ func (s *schedule) set(urls []string, now time.Time) {
 			e = &entry{}
 			s.entries[url] = e
 		}
-		e.due, e.gone, e.rank = now, false, i
+		e.due, e.gone, e.rank = due, false, i
 	}
 	for url, e := range s.entries {
 		if e.gone && !e.inFlight {
@@ -48,10 +51,10 @@ func (s *schedule) set(urls []string, now time.Time) {
 	}
 }
 
-// take returns at most n of the remotes due at now, the longest overdue first, and marks
+// Take returns at most n of the remotes due at now, the longest overdue first, and marks
 // them in flight and due again one interval from now. A remote in flight is never due: it
 // is skipped, not waited for and not started twice.
-func (s *schedule) take(now time.Time, n int) []string {
+func (s *Schedule) Take(now time.Time, n int) []string {
 	var due []string
 	for url, e := range s.entries {
 		if !e.inFlight && !e.due.IsZero() && !e.due.After(now) {
@@ -77,8 +80,8 @@ func (s *schedule) take(now time.Time, n int) []string {
 	return due
 }
 
-// done marks the end of a remote's poll, at now.
-func (s *schedule) done(url string, now time.Time) {
+// Done marks the end of a remote's poll, at now.
+func (s *Schedule) Done(url string, now time.Time) {
 	e := s.entries[url]
 	if e == nil {
 		return
@@ -89,8 +92,8 @@ func (s *schedule) done(url string, now time.Time) {
 	}
 }
 
-// next returns the earliest time a remote not in flight is due, and false if none ever is.
-func (s *schedule) next() (time.Time, bool) {
+// Next returns the earliest time a remote not in flight is due, and false if none ever is.
+func (s *Schedule) Next() (time.Time, bool) {
 	var first time.Time
 	for _, e := range s.entries {
 		if !e.inFlight && !e.due.IsZero() && (first.IsZero() || e.due.Before(first)) {
@@ -100,8 +103,14 @@ func (s *schedule) next() (time.Time, bool) {
 	return first, !first.IsZero()
 }
 
+// InFlight reports whether a poll of url runs.
+func (s *Schedule) InFlight(url string) bool {
+	e := s.entries[url]
+	return e != nil && e.inFlight
+}
+
 // endedSince reports whether the last poll of one of urls ended at t or later.
-func (s *schedule) endedSince(urls []string, t time.Time) bool {
+func (s *Schedule) endedSince(urls []string, t time.Time) bool {
 	for _, url := range urls {
 		if e := s.entries[url]; e != nil && !e.ended.Before(t) {
 			return true
@@ -110,9 +119,9 @@ func (s *schedule) endedSince(urls []string, t time.Time) bool {
 	return false
 }
 
-// dueNow makes the remotes urls due at now: a poll asked for by hand. One in flight is
+// DueNow makes the remotes urls due at now: a poll asked for by hand. One in flight is
 // polled again as soon as it ends, since it may have asked before the push it is for.
-func (s *schedule) dueNow(urls []string, now time.Time) {
+func (s *Schedule) DueNow(urls []string, now time.Time) {
 	for _, url := range urls {
 		if e := s.entries[url]; e != nil {
 			e.due = now

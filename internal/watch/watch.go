@@ -9,7 +9,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -41,6 +40,10 @@ type Options struct {
 	// Report, if set, collects what the polls decide (for Once: pipeline-watch --once
 	// prints it).
 	Report *Report
+	// RememberErrors logs a remote's error once while it lasts (the watcher, and the
+	// daemon's passes, through a record in the work directory); without it every error is
+	// logged.
+	RememberErrors bool
 }
 
 // Defaults.
@@ -57,9 +60,6 @@ type Watcher struct {
 	spool  *spool.Spool
 	log    *slog.Logger
 	rep    *Report // nil unless Options.Report
-
-	mu      sync.Mutex
-	lastErr map[string]string // remote → last error reported, "" once it recovered
 
 	sshOptions []string // connection sharing for ssh remotes, across polls
 
@@ -90,7 +90,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	w := &Watcher{o: o, cfg: cfg, layout: layout, spool: sp, log: o.Logger, rep: o.Report, lastErr: map[string]string{}, jobKeys: map[string]string{}}
+	w := &Watcher{o: o, cfg: cfg, layout: layout, spool: sp, log: o.Logger, rep: o.Report, jobKeys: map[string]string{}}
 	w.rep.begin(cfg, o.Projects)
 	// ssh master connections outlive one poll by a minute, so that the next poll of the
 	// host reuses them; they close by themselves when the watcher stops.
@@ -108,9 +108,9 @@ func (w *Watcher) loop(ctx context.Context) {
 	if w.o.Once {
 		every, reload = 0, nil
 	}
-	sched := newSchedule(every)
+	sched := NewSchedule(every)
 	remotes, urls := w.remotes()
-	sched.set(urls, time.Now())
+	sched.Set(urls, time.Now())
 	// Buffered for every poll that can be in flight: a poll never waits to report its end.
 	finished := make(chan string, w.o.Concurrency)
 	running := 0
@@ -120,7 +120,7 @@ func (w *Watcher) loop(ctx context.Context) {
 	var pending pendingJobs
 	for {
 		now := time.Now()
-		if due := sched.take(now, w.o.Concurrency-running); len(due) > 0 {
+		if due := sched.Take(now, w.o.Concurrency-running); len(due) > 0 {
 			if !pending.serves(due, sched, now) {
 				pending = pendingJobs{keys: w.pending(), at: now}
 			}
@@ -139,12 +139,12 @@ func (w *Watcher) loop(ctx context.Context) {
 		case <-reload:
 			if w.reload() {
 				remotes, urls = w.remotes()
-				sched.set(urls, time.Now())
+				sched.Set(urls, time.Now())
 			}
 		case <-w.o.PollNow:
-			sched.dueNow(w.requested(remotes, urls), time.Now())
+			sched.DueNow(w.requested(remotes, urls), time.Now())
 		case url := <-finished:
-			sched.done(url, time.Now())
+			sched.Done(url, time.Now())
 			running--
 			if running == 0 && !w.o.Once && time.Since(freed) >= w.o.Interval {
 				// Nothing in flight: give the memory of the polls (outputs, goroutine
@@ -185,15 +185,15 @@ const maxPendingAge = time.Second
 // serves reports whether the snapshot may serve the polls of due starting at now: it is
 // young, and was taken after the previous poll of each of them ended, so that it holds the
 // jobs those polls wrote (a remote never sees a stale view of its own jobs).
-func (p pendingJobs) serves(due []string, sched *schedule, now time.Time) bool {
+func (p pendingJobs) serves(due []string, sched *Schedule, now time.Time) bool {
 	return p.keys != nil && now.Sub(p.at) < maxPendingAge && !sched.endedSince(due, p.at)
 }
 
 // timerFor sets the timer to the next due time, and returns its channel; nil (never
 // ready) when nothing is due or no poll could start then: the watcher sleeps without
 // waking up in vain.
-func (w *Watcher) timerFor(t *time.Timer, sched *schedule, running int) <-chan time.Time {
-	next, ok := sched.next()
+func (w *Watcher) timerFor(t *time.Timer, sched *Schedule, running int) <-chan time.Time {
+	next, ok := sched.Next()
 	if !ok || running >= w.o.Concurrency {
 		t.Stop()
 		return nil
@@ -259,15 +259,34 @@ type remote struct {
 	projects []*config.Project
 }
 
-// remotes groups the enabled, watched projects by remote URL; urls lists the remotes in
-// the order of the configuration.
+// remotes groups the watched projects of the watcher by remote URL (see groupRemotes).
 func (w *Watcher) remotes() (byURL map[string]*remote, urls []string) {
+	return groupRemotes(w.cfg, w.o.Projects)
+}
+
+// RemoteProjects lists the remotes the watcher polls, in the order of the configuration,
+// and for each the names of the projects that watch it.
+func RemoteProjects(cfg *config.Config) (urls []string, projects map[string][]string) {
+	byURL, urls := groupRemotes(cfg, nil)
+	projects = make(map[string][]string, len(byURL))
+	for url, r := range byURL {
+		for _, p := range r.projects {
+			projects[url] = append(projects[url], p.Name)
+		}
+	}
+	return urls, projects
+}
+
+// groupRemotes groups the enabled, watched projects by remote URL, restricted to only when
+// it is not empty; urls lists the remotes in the order of the configuration. One
+// ls-remote of a URL serves every project that watches it.
+func groupRemotes(cfg *config.Config, only []string) (byURL map[string]*remote, urls []string) {
 	byURL = map[string]*remote{}
-	for _, p := range w.cfg.Projects {
+	for _, p := range cfg.Projects {
 		if notPolled(p) != "" {
 			continue
 		}
-		if len(w.o.Projects) > 0 && !slices.Contains(w.o.Projects, p.Name) {
+		if len(only) > 0 && !slices.Contains(only, p.Name) {
 			continue
 		}
 		r := byURL[p.Remote]
@@ -400,22 +419,36 @@ func (w *Watcher) pending() map[string]string {
 	return keys
 }
 
-// report logs a remote's error when it differs from the last one, and its recovery: a
-// remote that fails every interval is logged once, not every interval.
+// report logs a remote's error when it differs from the last one (numbers aside: git's
+// "after 3001 ms"), and its recovery with the count of polls that failed: a remote that
+// fails every interval is logged once, not every interval, across passes too.
 func (w *Watcher) report(url string, err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	last, seen := w.lastErr[url]
+	if !w.o.RememberErrors {
+		if err != nil {
+			w.log.Error("cannot list the remote", "remote", git.MaskURL(url), "error", git.MaskURLsIn(err.Error(), url))
+		}
+		return
+	}
+	st := loadRemoteState(w.layout, url)
+	now := time.Now().UTC()
 	switch {
-	case err == nil && seen && last != "":
-		w.log.Info("remote answers again", "remote", git.MaskURL(url))
-		w.lastErr[url] = ""
-	case err != nil && err.Error() != last:
-		// git's errors come masked; this also covers any other error that quotes the URL.
-		w.log.Error("cannot list the remote", "remote", git.MaskURL(url), "error", git.MaskURLsIn(err.Error(), url))
-		w.lastErr[url] = err.Error()
+	case err == nil && st.Error != "":
+		w.log.Info("remote answers again", "remote", git.MaskURL(url), "failed_polls", st.Failed,
+			"failing_since", st.Since.Format(time.RFC3339))
+		saveRemoteState(w.layout, url, remoteState{})
 	case err == nil:
-		w.lastErr[url] = ""
+	case st.Error != "" && sameError(st.Error, git.MaskURLsIn(err.Error(), url)):
+		st.Failed++
+		saveRemoteState(w.layout, url, st)
+	default:
+		// git's errors come masked; this also covers any other error that quotes the URL.
+		msg := git.MaskURLsIn(err.Error(), url)
+		attrs := []any{"remote", git.MaskURL(url), "error", msg}
+		if st.Error != "" {
+			attrs = append(attrs, "after_failed_polls", st.Failed)
+		}
+		w.log.Error("cannot list the remote", attrs...)
+		saveRemoteState(w.layout, url, remoteState{Error: msg, Since: now, Failed: 1})
 	}
 }
 

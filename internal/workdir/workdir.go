@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"pipelined/internal/exitcode"
 )
 
 // Layout is a work directory.
@@ -38,11 +36,21 @@ func Open(dir string) (Layout, error) {
 		return l, err
 	}
 	if info, err := os.Stat(l.StateDir()); err != nil || !info.IsDir() {
-		return l, exitcode.Usagef("%s is not a pipelined work directory: it has no .pipelined/ (is --workdir mistyped? "+
-			"pipelined and pipeline-build create it on their first run)", l.Root)
+		return l, &NotWorkdirError{Root: l.Root}
 	}
 	return l, nil
 }
+
+// NotWorkdirError is a --workdir that is not a work directory: a usage error.
+type NotWorkdirError struct{ Root string }
+
+func (e *NotWorkdirError) Error() string {
+	return e.Root + " is not a pipelined work directory: it has no .pipelined/ (is --workdir mistyped? " +
+		"pipelined and pipeline-build create it on their first run)"
+}
+
+// ExitCode is 2, a usage error (package exitcode).
+func (e *NotWorkdirError) ExitCode() int { return 2 }
 
 // StateDir is pipelined's own state, which no project name can collide with: project names
 // start with a letter or digit.
@@ -251,4 +259,25 @@ func Finish(tmpDir string) (string, error) {
 		return tmpDir, err
 	}
 	return final, nil
+}
+
+// Removals lists the build directories a removal renamed aside (RemovingName) and did not
+// delete: a shutdown interrupted it. Each is to be deleted: its build is gone already.
+func (l Layout) Removals() []string {
+	var dirs []string
+	projects, _ := os.ReadDir(l.Root)
+	for _, p := range projects {
+		if !p.IsDir() || strings.HasPrefix(p.Name(), ".") {
+			continue
+		}
+		refs, _ := os.ReadDir(filepath.Join(l.Root, p.Name()))
+		for _, r := range refs {
+			if !r.IsDir() {
+				continue
+			}
+			found, _ := filepath.Glob(filepath.Join(l.Root, p.Name(), r.Name(), RemovingPrefix+"*"))
+			dirs = append(dirs, found...)
+		}
+	}
+	return dirs
 }

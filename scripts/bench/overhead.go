@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/outcome"
 )
 
 // overhead compares a build through pipeline-build with the same command sequence run
@@ -71,7 +72,7 @@ func (b *bench) pipelineBuild(cfg, workdir, project, commit string) (time.Durati
 	dirs, _ := filepath.Glob(filepath.Join(workdir, project, "*", "*"))
 	sort.Slice(dirs, func(i, j int) bool { return modTime(dirs[i]).After(modTime(dirs[j])) })
 	st, err := buildlog.LoadStatus(filepath.Join(dirs[0], "build.json"))
-	if err != nil || st.Result != buildlog.Success {
+	if err != nil || st.Result != outcome.Success {
 		fail(fmt.Errorf("the %s build did not succeed: %v %+v", project, err, st))
 	}
 	return u.wall, st

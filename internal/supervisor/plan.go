@@ -7,21 +7,12 @@ import (
 	"pipelined/internal/config"
 	"pipelined/internal/engine"
 	"pipelined/internal/git"
+	"pipelined/internal/outcome"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
 
-// queued is a job file in spool/new/ as the last scan read it.
-type queued struct {
-	name  string
-	job   spool.Job
-	since time.Time // modification time: the queue is first in, first out
-	// builtBy is, for a job the watcher wrote, the directory of a build of the same commit
-	// that another job made: the job was written before that build showed, and is moot.
-	builtBy string
-}
-
-// running is a build that runs, as plan sees it.
+// running is a build that runs (or is starting), as plan sees it.
 type running struct {
 	name      string
 	job       spool.Job
@@ -41,32 +32,42 @@ const (
 // decision is one action on one job, with the reason for all but start.
 type decision struct {
 	action action
-	q      queued // for interrupt: the running build's job name and job
+	q      Queued // for interrupt: the running build's job name and job
 	reason string
 	engine string // for start: the Docker engine it runs on, "" for a project without Docker
 }
 
-// plan is the dispatch state machine. It walks the queue in FIFO order and decides which
+// plan decides what to dispatch. It walks the queue in FIFO order and decides which
 // jobs start now, within the free slots and each project's own limit; which are refused
 // (unknown or disabled project); which are dropped (a duplicate of a job running or queued
-// ahead of it, a watch job for a commit another job has built, or a job superseded by a
+// ahead of it, a job for a commit that is built already, or a job superseded by a
 // newer commit of its branch queued behind it); and which running builds are interrupted
 // (interruptible projects, superseded the same way). A job waiting out its retry back-off,
 // or whose project is at its limit, is passed over and does not hold up the jobs behind it;
 // wake is the earliest time a job in back-off becomes due (zero if none). plan does no
 // I/O: the caller carries the decisions out.
 //
+// A project that serializes (the default) runs one build of a ref at a time, in the order
+// its jobs were queued: a job waits while a build of its ref runs, or while an older job of
+// its ref waits (for a back-off, a slot or an engine). So the last deploy of a ref is
+// always that of its newest commit queued, whatever retries and restarts happen between.
+// A job that asks for a rebuild is never dropped as built already, and waits rather than
+// being dropped while the same commit is running.
+//
 // A project that builds images needs a slot on a Docker engine as well: one of its engines
 // (the key engines; any when empty) that is up and has a free slot (engines, which plan
 // does not change). Projects without Docker need none.
-func plan(queue []queued, runs []running, slots int, cfg *config.Config, engines *engine.Pool, now time.Time) (decisions []decision, wake time.Time) {
+func plan(queue []Queued, runs []running, slots int, cfg *config.Config, engines *engine.Pool, now time.Time) (decisions []decision, wake time.Time) {
 	engines = engines.Clone()
-	taken := map[string]bool{}     // keys running or queued ahead
-	perProject := map[string]int{} // builds running or starting
+	runningKeys := map[string]bool{} // what the running builds stand for
+	queuedKeys := map[string]bool{}  // what the jobs queued ahead stand for
+	busyRefs := map[string]bool{}    // refs with a build running, or an older job waiting
+	perProject := map[string]int{}   // builds running or starting
 	for _, r := range runs {
 		if r.job.Commit != "" && !r.withdrawn {
-			taken[r.job.Key()] = true // a build being canceled does not stand for its commit
+			runningKeys[r.job.Key()] = true // a build being canceled does not stand for its commit
 		}
+		busyRefs[branchKey(r.job)] = true
 		perProject[r.job.Project]++
 	}
 	newest := newestOfBranches(queue, cfg)
@@ -76,42 +77,52 @@ func plan(queue []queued, runs []running, slots int, cfg *config.Config, engines
 		// very commit running; a build without one may be building the queued commit. Neither
 		// interrupts nor is interrupted: which commit is newer is not known here.
 		if n, ok := newest[branchKey(r.job)]; ok && !r.withdrawn && p != nil && p.Interruptible &&
-			n.job.Commit != "" && r.job.Commit != "" && n.job.Commit != r.job.Commit {
-			decisions = append(decisions, decision{action: interrupt, q: queued{name: r.name, job: r.job}, reason: supersededBy(n.job)})
+			n.Job.Commit != "" && r.job.Commit != "" && n.Job.Commit != r.job.Commit {
+			decisions = append(decisions, decision{action: interrupt, q: Queued{Name: r.name, Job: r.job}, reason: supersededBy(n.Job)})
 		}
 	}
 	for _, q := range queue {
-		if reason := refusal(cfg, q.job); reason != "" {
+		if reason := refusal(cfg, q.Job); reason != "" {
 			decisions = append(decisions, decision{action: refuse, q: q, reason: reason})
 			continue
 		}
-		key := q.job.Key()
-		switch n, ok := newest[branchKey(q.job)]; {
-		case taken[key]:
+		key, p := q.Job.Key(), cfg.Project(q.Job.Project)
+		switch n, ok := newest[branchKey(q.Job)]; {
+		case queuedKeys[key] || runningKeys[key] && !q.Job.Rebuild:
 			decisions = append(decisions, decision{action: drop, q: q, reason: "the same project, ref and commit is running or queued ahead"})
 			continue
-		case q.builtBy != "":
-			decisions = append(decisions, decision{action: drop, q: q, reason: "already built in " + q.builtBy})
+		case q.BuiltBy != "":
+			decisions = append(decisions, decision{action: drop, q: q, reason: "already built in " + q.BuiltBy})
 			continue
-		case ok && n.name != q.name && n.job.Commit != q.job.Commit:
-			decisions = append(decisions, decision{action: drop, q: q, reason: supersededBy(n.job)})
+		case ok && n.Name != q.Name && n.Job.Commit != q.Job.Commit:
+			decisions = append(decisions, decision{action: drop, q: q, reason: supersededBy(n.Job)})
 			continue
 		}
-		taken[key] = true
-		if at := spool.RetryAt(q.job); at.After(now) {
+		queuedKeys[key] = true
+		ref := branchKey(q.Job)
+		if p.Serialize || runningKeys[key] {
+			// Its turn comes after the build of its ref (or of its very commit) and after
+			// every older job of its ref; later jobs of the ref wait behind it.
+			wasBusy := busyRefs[ref]
+			busyRefs[ref] = true
+			if wasBusy || runningKeys[key] {
+				continue
+			}
+		}
+		if at := outcome.RetryAt(q.Job.Attempts); at.After(now) {
 			if wake.IsZero() || at.Before(wake) {
 				wake = at
 			}
 			continue
 		}
-		if limit := cfg.Project(q.job.Project).Limit; limit > 0 && perProject[q.job.Project] >= int(limit) {
+		if limit := p.Limit; limit > 0 && perProject[q.Job.Project] >= int(limit) {
 			continue
 		}
 		if slots <= 0 {
 			continue
 		}
 		d := decision{action: start, q: q}
-		if p := cfg.Project(q.job.Project); p.Build {
+		if p.Build {
 			e, ok := engines.Pick(p.EngineNames())
 			if !ok {
 				continue // no engine for it now; later jobs may have one
@@ -120,7 +131,7 @@ func plan(queue []queued, runs []running, slots int, cfg *config.Config, engines
 			d.engine = e.Name
 		}
 		decisions = append(decisions, d)
-		perProject[q.job.Project]++
+		perProject[q.Job.Project]++
 		slots--
 	}
 	return decisions, wake
@@ -128,11 +139,11 @@ func plan(queue []queued, runs []running, slots int, cfg *config.Config, engines
 
 // newestOfBranches returns, for each branch of a project that supersedes, the job queued
 // last: the commit that is wanted now. Tags are never superseded: each is a release.
-func newestOfBranches(queue []queued, cfg *config.Config) map[string]queued {
-	newest := map[string]queued{}
+func newestOfBranches(queue []Queued, cfg *config.Config) map[string]Queued {
+	newest := map[string]Queued{}
 	for _, q := range queue {
-		if p := cfg.Project(q.job.Project); p != nil && p.Enabled && p.Supersede && git.IsBranch(q.job.Ref) {
-			newest[branchKey(q.job)] = q
+		if p := cfg.Project(q.Job.Project); p != nil && p.Enabled && p.Supersede && git.IsBranch(q.Job.Ref) {
+			newest[branchKey(q.Job)] = q
 		}
 	}
 	return newest
