@@ -33,6 +33,10 @@ func CheckRef(ref string) error {
 	return nil
 }
 
+// ValidRefFormat reports whether a full ref name obeys git-check-ref-format(1): git
+// ls-remote --refs silently leaves out the refs that do not.
+func ValidRefFormat(ref string) bool { return checkRefFormat(ref) == "" }
+
 // checkRefFormat applies the rules of git-check-ref-format(1) to a full ref name and
 // returns the first one broken, or "".
 func checkRefFormat(ref string) string {
