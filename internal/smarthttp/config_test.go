@@ -1,0 +1,117 @@
+package smarthttp
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"pipelined/internal/testenv"
+)
+
+func TestParseConfig(t *testing.T) {
+	cases := []struct {
+		name string
+		in   string
+		want []Entry
+		err  string
+	}{
+		{"empty", "", nil, ""},
+		{"values, a valueless boolean, dotted and multi-line subsections",
+			"user.name\nA B\x00http.sslverify\x00http.https://a.example.com/x.y/.extraheader\nX: 1\nY\x00url.https://real/.insteadof\nhttps://alias/\x00",
+			[]Entry{{Section: "user", Name: "name", Value: "A B"}, {Section: "http", Name: "sslverify", NoValue: true},
+				{Section: "http", Subsection: "https://a.example.com/x.y/", Name: "extraheader", Value: "X: 1\nY"},
+				{Section: "url", Subsection: "https://real/", Name: "insteadof", Value: "https://alias/"}}, ""},
+		{"cut off", "user.name\nA\x00http.proxy\nx", nil, "unexpected output"},
+		{"a warning on the same pipe", "warning: something\nhttp.proxy\nx\x00", nil, "unexpected output"},
+		{"no section", "name\nx\x00", nil, "unexpected output"},
+		{"upper case", "HTTP.proxy\nx\x00", nil, "unexpected output"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseConfig([]byte(tc.in))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("ParseConfig(%q) error %v, want %q", tc.in, err, tc.err)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("ParseConfig(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+// isolatedEnv is the test's environment without what would send remotes to git (proxies,
+// GIT_ variables, the machine's CA settings, HOME), plus a HOME and a global configuration
+// of the test's own and vars.
+func isolatedEnv(t *testing.T, global string, vars ...string) []string {
+	t.Helper()
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		lower := strings.ToLower(name)
+		if strings.HasSuffix(lower, "_proxy") || strings.HasPrefix(name, "GIT_") || strings.HasPrefix(name, "SSL_CERT_") ||
+			name == "HOME" || name == "XDG_CONFIG_HOME" || name == "NETRC" || strings.HasPrefix(name, "GNUTLS_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	home := t.TempDir()
+	file := filepath.Join(home, "gitconfig")
+	if err := os.WriteFile(file, []byte(global), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return append(env, append([]string{"HOME=" + home, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=" + file,
+		"GIT_TERMINAL_PROMPT=0"}, vars...)...)
+}
+
+func TestReadSnapshot(t *testing.T) {
+	testenv.Require(t, "git")
+	env := isolatedEnv(t, "[http]\n\tsslVerify\n[credential \"https://x.example.com\"]\n\thelper = store\n")
+	snap, err := ReadSnapshot(t.Context(), env, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Entry{{Section: "http", Name: "sslverify", NoValue: true},
+		{Section: "credential", Subsection: "https://x.example.com", Name: "helper", Value: "store"}}
+	// The repository the test runs in adds its own configuration after the global one.
+	if len(snap.Entries) < 2 || !reflect.DeepEqual(snap.Entries[:2], want) || snap.Netrc {
+		t.Fatalf("snapshot %+v, want %+v first, and no .netrc", snap.Entries, want)
+	}
+	home := lookup(env, "HOME")
+	if err := os.WriteFile(filepath.Join(home, ".netrc"), []byte("machine x login y password z\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if snap, err = ReadSnapshot(t.Context(), env, 0); err != nil || !snap.Netrc {
+		t.Fatalf("with a .netrc: %+v, %v", snap, err)
+	}
+}
+
+func TestReadSnapshotOfABrokenConfiguration(t *testing.T) {
+	testenv.Require(t, "git")
+	env := isolatedEnv(t, "[broken\n")
+	_, err := ReadSnapshot(t.Context(), env, 0)
+	if err == nil || !strings.Contains(err.Error(), "bad config line 1") {
+		t.Fatalf("error %v, want git's own words", err)
+	}
+	// Every remote then goes to git, which says what is wrong.
+	_, err = New(env).List(t.Context(), "https://127.0.0.1:1/r.git", env, 0)
+	if err == nil || !strings.Contains(err.Error(), "reading git's configuration") {
+		t.Fatalf("List error %v", err)
+	}
+}
+
+func TestRootsOfAnUnusableCAFile(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "x.pem")
+	os.WriteFile(notPEM, []byte("not a certificate"), 0o644)
+	for _, file := range []string{notPEM, filepath.Join(dir, "missing.pem")} {
+		pool, why := (&Snapshot{Env: []string{"GIT_SSL_CAINFO=" + file}}).roots()
+		if pool != nil || why == "" {
+			t.Errorf("roots with %s = %v, %q; want a reason for git", file, pool, why)
+		}
+	}
+}
