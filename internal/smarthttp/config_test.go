@@ -44,33 +44,9 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
-// isolatedEnv is the test's environment without what would send remotes to git (proxies,
-// GIT_ variables, the machine's CA settings, HOME), plus a HOME and a global configuration
-// of the test's own and vars.
-func isolatedEnv(t *testing.T, global string, vars ...string) []string {
-	t.Helper()
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		lower := strings.ToLower(name)
-		if strings.HasSuffix(lower, "_proxy") || strings.HasPrefix(name, "GIT_") || strings.HasPrefix(name, "SSL_CERT_") ||
-			name == "HOME" || name == "XDG_CONFIG_HOME" || name == "NETRC" || strings.HasPrefix(name, "GNUTLS_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	home := t.TempDir()
-	file := filepath.Join(home, "gitconfig")
-	if err := os.WriteFile(file, []byte(global), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return append(env, append([]string{"HOME=" + home, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=" + file,
-		"GIT_TERMINAL_PROMPT=0"}, vars...)...)
-}
-
 func TestReadSnapshot(t *testing.T) {
 	testenv.Require(t, "git")
-	env := isolatedEnv(t, "[http]\n\tsslVerify\n[credential \"https://x.example.com\"]\n\thelper = store\n")
+	env := testenv.IsolatedGitEnv(t, "[http]\n\tsslVerify\n[credential \"https://x.example.com\"]\n\thelper = store\n")
 	snap, err := ReadSnapshot(t.Context(), env, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +68,7 @@ func TestReadSnapshot(t *testing.T) {
 
 func TestReadSnapshotOfABrokenConfiguration(t *testing.T) {
 	testenv.Require(t, "git")
-	env := isolatedEnv(t, "[broken\n")
+	env := testenv.IsolatedGitEnv(t, "[broken\n")
 	_, err := ReadSnapshot(t.Context(), env, 0)
 	if err == nil || !strings.Contains(err.Error(), "bad config line 1") {
 		t.Fatalf("error %v, want git's own words", err)

@@ -93,7 +93,7 @@ var refusedAnswers = []struct {
 
 func TestListLeavesToGitWhatItDoesNotHandle(t *testing.T) {
 	ca := testenv.NewCA(t)
-	env := git.SafeEnv(isolatedEnv(t, "", "GIT_SSL_CAINFO="+ca.File))
+	env := git.SafeEnv(testenv.IsolatedGitEnv(t, "", "GIT_SSL_CAINFO="+ca.File))
 	c := New(env)
 	defer c.Close()
 	for _, tc := range refusedAnswers {
@@ -109,7 +109,7 @@ func TestListLeavesToGitWhatItDoesNotHandle(t *testing.T) {
 
 func TestListErrorsReadLikeGits(t *testing.T) {
 	ca := testenv.NewCA(t)
-	env := git.SafeEnv(isolatedEnv(t, "", "GIT_SSL_CAINFO="+ca.File))
+	env := git.SafeEnv(testenv.IsolatedGitEnv(t, "", "GIT_SSL_CAINFO="+ca.File))
 	c := New(env)
 	defer c.Close()
 	withUser := func(u string) string { return strings.Replace(u, "https://", "https://bot:hunter2@", 1) + "/r.git" }
@@ -151,7 +151,7 @@ func TestAHungRemoteTimesOutBesideAHealthyOneAndNothingLeaks(t *testing.T) {
 	root := t.TempDir()
 	manyRefs(t, root, "healthy")
 	ca := testenv.NewCA(t)
-	env := git.SafeEnv(isolatedEnv(t, "", "GIT_SSL_CAINFO="+ca.File))
+	env := git.SafeEnv(testenv.IsolatedGitEnv(t, "", "GIT_SSL_CAINFO="+ca.File))
 	srv := testenv.ServeGitHTTPS(t, ca, root, testenv.HTTPSGitOptions{})
 	hung, hungOpen := testenv.HangingTLSServer(t, ca)
 	before := runtime.NumGoroutine()

@@ -83,7 +83,7 @@ func TestListIsWhatGitLsRemotePrints(t *testing.T) {
 	manyRefs(t, root, "many")
 	testenv.Git(t, "", "init", "-q", "--bare", filepath.Join(root, "empty.git"))
 	ca := testenv.NewCA(t)
-	env := git.SafeEnv(isolatedEnv(t, "", "GIT_SSL_CAINFO="+ca.File))
+	env := git.SafeEnv(testenv.IsolatedGitEnv(t, "", "GIT_SSL_CAINFO="+ca.File))
 	for _, o := range []testenv.HTTPSGitOptions{{}, {V0Only: true}} {
 		srv := testenv.ServeGitHTTPS(t, ca, root, o)
 		c := New(env)
@@ -115,7 +115,7 @@ func TestListSendsTheURLsCredentialsAsGitDoes(t *testing.T) {
 	root := t.TempDir()
 	manyRefs(t, root, "private")
 	ca := testenv.NewCA(t)
-	env := git.SafeEnv(isolatedEnv(t, "", "GIT_SSL_CAINFO="+ca.File))
+	env := git.SafeEnv(testenv.IsolatedGitEnv(t, "", "GIT_SSL_CAINFO="+ca.File))
 	srv := testenv.ServeGitHTTPS(t, ca, root, testenv.HTTPSGitOptions{User: "bot", Password: "s3cr%t"})
 	c := New(env)
 	defer c.Close()
