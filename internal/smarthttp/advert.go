@@ -26,7 +26,13 @@ func (l *listing) add(id, name []byte) error {
 		return errTooManyRefs
 	}
 	// git reads an object id in either case and prints it in lower case.
-	l.out = append(append(append(append(l.out, bytes.ToLower(id)...), '\t'), name...), '\n')
+	for _, c := range id {
+		if c >= 'A' && c <= 'F' {
+			c += 'a' - 'A'
+		}
+		l.out = append(l.out, c)
+	}
+	l.out = append(append(append(l.out, '\t'), name...), '\n')
 	return nil
 }
 
@@ -197,11 +203,12 @@ func readLsRefs(r *pktReader, l *listing) error {
 		if kind != pktData {
 			return useGit("malformed answer: special packet among refs")
 		}
-		fields := bytes.SplitN(line, []byte{' '}, 3)
-		if len(fields) < 2 || !isObjectID(fields[0]) {
+		id, rest, ok := bytes.Cut(line, []byte{' '})
+		if !ok || !isObjectID(id) {
 			return useGit("malformed answer: invalid ls-refs line")
 		}
-		if err := l.add(fields[0], fields[1]); err != nil {
+		name, _, _ := bytes.Cut(rest, []byte{' '})
+		if err := l.add(id, name); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package smarthttp
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -183,5 +184,22 @@ func TestLsRefsRequest(t *testing.T) {
 	want = pkts("command=ls-refs\n", "0001", "ref-prefix refs/heads/\n", "ref-prefix refs/tags/\n", "0000")
 	if got != want {
 		t.Errorf("request without agent and object-format = %q, want %q", got, want)
+	}
+}
+
+// BenchmarkReadLsRefs is the parsing part of an in-process listing: 500 refs of ls-refs
+// into git ls-remote's text.
+func BenchmarkReadLsRefs(b *testing.B) {
+	var lines []string
+	for i := 0; i < 500; i++ {
+		lines = append(lines, fmt.Sprintf("%s refs/heads/branch-%04d\n", id1, i))
+	}
+	answer := pkts(append(lines, "0000")...)
+	b.SetBytes(int64(len(answer)))
+	for b.Loop() {
+		var l listing
+		if err := readLsRefs(newPktReader(strings.NewReader(answer)), &l); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
