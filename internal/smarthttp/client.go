@@ -70,18 +70,18 @@ func New(env []string) *Client { return &Client{env: env} }
 
 // List returns the branches and tags of remote as git ls-remote --heads --tags --refs
 // prints them, or an error wrapping ErrUseGit when git must list it instead. env is the
-// environment git would list it with; timeout bounds the listing (both requests), and the
-// first call's reading of git's configuration. Other errors read like git's, the remote's
-// credentials masked.
+// environment git would list it with; timeout bounds the listing (both requests, and for
+// the first call the reading of git's configuration). Other errors read like git's, the
+// remote's credentials masked.
 func (c *Client) List(ctx context.Context, remote string, env []string, timeout time.Duration) ([]byte, error) {
-	p := c.prepare(ctx, timeout)
-	if why := p.decide(remote, env); why != "" {
-		return nil, useGit("%s", why)
-	}
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
+	}
+	p := c.prepare(ctx)
+	if why := p.decide(remote, env); why != "" {
+		return nil, useGit("%s", why)
 	}
 	var handshake atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
@@ -108,7 +108,9 @@ func (c *Client) Close() {
 	}
 }
 
-func (c *Client) prepare(ctx context.Context, timeout time.Duration) *pass {
+// prepare learns, at the first call, what the pass needs: git's configuration (read within
+// ctx, the first listing's time), the TLS roots, the transport.
+func (c *Client) prepare(ctx context.Context) *pass {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.p != nil {
@@ -116,7 +118,7 @@ func (c *Client) prepare(ctx context.Context, timeout time.Duration) *pass {
 	}
 	p := &pass{}
 	var roots *x509.CertPool
-	if p.snap, p.snapErr = ReadSnapshot(ctx, c.env, timeout); p.snapErr == nil {
+	if p.snap, p.snapErr = ReadSnapshot(ctx, c.env); p.snapErr == nil {
 		roots, p.tlsWhy = p.snap.roots()
 	}
 	p.tr = &http.Transport{
@@ -155,10 +157,7 @@ func (p *pass) decide(remote string, env []string) string {
 // Credentials in the URL are sent as git sends them: only once the server has asked, with
 // Basic, and then on each request.
 func (p *pass) list(ctx context.Context, remote string) ([]byte, error) {
-	u, err := url.Parse(remote)
-	if err != nil {
-		return nil, useGit("parsing the URL: %v", err)
-	}
+	u, _ := url.Parse(remote) // Decide made sure it parses
 	base := strings.TrimSuffix((&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String(), "/") + "/"
 	discover := func(auth *url.Userinfo) (*http.Response, error) {
 		return p.do(ctx, http.MethodGet, base+"info/refs?service=git-upload-pack", nil, auth)
@@ -196,10 +195,8 @@ func (p *pass) do(ctx context.Context, method, target string, body []byte, auth 
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target, rd)
-	if err != nil {
-		return nil, useGit("making the request: %v", err)
-	}
+	// Cannot fail: the method is GET or POST, and target is a parsed URL written again.
+	req, _ := http.NewRequestWithContext(ctx, method, target, rd)
 	h := req.Header
 	h.Set("User-Agent", agent)
 	h.Set("Git-Protocol", "version=2")

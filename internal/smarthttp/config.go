@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	"pipelined/internal/git"
 	"pipelined/internal/procexec"
@@ -38,19 +37,22 @@ type Entry struct {
 // maxConfigOutput bounds what git config may print.
 const maxConfigOutput = 1 << 20
 
-// ReadSnapshot runs git config once with env, and looks for $HOME/.netrc and _netrc.
-func ReadSnapshot(ctx context.Context, env []string, timeout time.Duration) (*Snapshot, error) {
+// ReadSnapshot runs git config once with env, within ctx, and looks for $HOME/.netrc and
+// _netrc.
+func ReadSnapshot(ctx context.Context, env []string) (*Snapshot, error) {
 	var out bytes.Buffer
 	w := &limitWriter{w: &out, left: maxConfigOutput}
 	argv := []string{"git", "--no-pager", "config", "--null", "--list"}
-	if _, err := procexec.Run(ctx, procexec.Cmd{Argv: argv, Env: env, Output: w, Timeout: timeout}); err != nil {
-		if msg := git.Message(out.Bytes()); msg != "" {
-			return nil, fmt.Errorf("git config: %s (%w)", msg, err)
-		}
-		return nil, fmt.Errorf("git config: %w", err)
-	}
-	if w.left < 0 {
+	_, err := procexec.Run(ctx, procexec.Cmd{Argv: argv, Env: env, Output: w})
+	switch msg := git.Message(out.Bytes()); {
+	case w.left < 0:
 		return nil, fmt.Errorf("git config: more than %d KiB", maxConfigOutput>>10)
+	case err != nil && (strings.HasPrefix(msg, "fatal:") || strings.HasPrefix(msg, "error:")):
+		// Only git's own complaint: the rest of the output is configuration, which may
+		// hold secrets.
+		return nil, fmt.Errorf("git config: %s (%w)", msg, err)
+	case err != nil:
+		return nil, fmt.Errorf("git config: %w", err)
 	}
 	entries, err := ParseConfig(out.Bytes())
 	if err != nil {

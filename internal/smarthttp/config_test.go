@@ -1,11 +1,14 @@
 package smarthttp
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"pipelined/internal/testenv"
 )
@@ -47,7 +50,7 @@ func TestParseConfig(t *testing.T) {
 func TestReadSnapshot(t *testing.T) {
 	testenv.Require(t, "git")
 	env := testenv.IsolatedGitEnv(t, "[http]\n\tsslVerify\n[credential \"https://x.example.com\"]\n\thelper = store\n")
-	snap, err := ReadSnapshot(t.Context(), env, 0)
+	snap, err := ReadSnapshot(t.Context(), env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +64,7 @@ func TestReadSnapshot(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(home, ".netrc"), []byte("machine x login y password z\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if snap, err = ReadSnapshot(t.Context(), env, 0); err != nil || !snap.Netrc {
+	if snap, err = ReadSnapshot(t.Context(), env); err != nil || !snap.Netrc {
 		t.Fatalf("with a .netrc: %+v, %v", snap, err)
 	}
 }
@@ -69,7 +72,7 @@ func TestReadSnapshot(t *testing.T) {
 func TestReadSnapshotOfABrokenConfiguration(t *testing.T) {
 	testenv.Require(t, "git")
 	env := testenv.IsolatedGitEnv(t, "[broken\n")
-	_, err := ReadSnapshot(t.Context(), env, 0)
+	_, err := ReadSnapshot(t.Context(), env)
 	if err == nil || !strings.Contains(err.Error(), "bad config line 1") {
 		t.Fatalf("error %v, want git's own words", err)
 	}
@@ -89,5 +92,41 @@ func TestRootsOfAnUnusableCAFile(t *testing.T) {
 		if pool != nil || why == "" {
 			t.Errorf("roots with %s = %v, %q; want a reason for git", file, pool, why)
 		}
+	}
+}
+
+func TestReadSnapshotOfAnEndlessConfiguration(t *testing.T) {
+	testenv.Require(t, "git")
+	env := testenv.IsolatedGitEnv(t, "[user]\n\tname = "+strings.Repeat("x", maxConfigOutput)+"\n")
+	if _, err := ReadSnapshot(t.Context(), env); err == nil || !strings.Contains(err.Error(), "more than 1024 KiB") {
+		t.Fatalf("error %v, want the cap", err)
+	}
+}
+
+func TestAnUnusableCAFileSendsOnlyHTTPSRemotesToGit(t *testing.T) {
+	testenv.Require(t, "git")
+	notPEM := filepath.Join(t.TempDir(), "x.pem")
+	os.WriteFile(notPEM, []byte("not a certificate"), 0o644)
+	env := testenv.IsolatedGitEnv(t, "", "GIT_SSL_CAINFO="+notPEM)
+	c := New(env)
+	defer c.Close()
+	_, err := c.List(t.Context(), "https://127.0.0.1:1/r.git", env, time.Minute)
+	if !errors.Is(err, ErrUseGit) || !strings.Contains(err.Error(), "no certificate in the CA file") {
+		t.Errorf("https: %v, want ErrUseGit for the CA file", err)
+	}
+	// Plain http needs no CA: it is listed (and here finds nothing listening).
+	_, err = c.List(t.Context(), "http://127.0.0.1:1/r.git", env, time.Minute)
+	if err == nil || errors.Is(err, ErrUseGit) || !strings.Contains(err.Error(), "Failed to connect to 127.0.0.1 port 1") {
+		t.Errorf("http: %v, want a connection error", err)
+	}
+}
+
+func TestReadSnapshotCanceled(t *testing.T) {
+	testenv.Require(t, "git")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := ReadSnapshot(ctx, testenv.IsolatedGitEnv(t, ""))
+	if err == nil || !strings.HasPrefix(err.Error(), "git config: ") || !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want git config's cancellation", err)
 	}
 }

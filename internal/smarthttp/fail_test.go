@@ -121,6 +121,10 @@ func TestListErrorsReadLikeGits(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	refused := withUser("https://" + l.Addr().String())
 	l.Close()
+	closes := withUser(fakeServer(t, ca, func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _ := http.NewResponseController(w).Hijack()
+		conn.Close() // hangs up without a word
+	}))
 	other := testenv.NewCA(t) // a server whose certificate the configured CA did not sign
 	otherURL := withUser(fakeServer(t, other, answer(tooMany, "0000")))
 
@@ -133,6 +137,8 @@ func TestListErrorsReadLikeGits(t *testing.T) {
 		{refused, "git ls-remote " + git.MaskURL(refused) + ": fatal: unable to access '" +
 			strings.Replace(refused, "bot:hunter2@", "", 1) + "/': Failed to connect to 127.0.0.1 port " +
 			strings.TrimPrefix(l.Addr().String(), "127.0.0.1:") + ": connection refused", false},
+		{closes, "git ls-remote " + git.MaskURL(closes) + ": fatal: unable to access '" +
+			strings.Replace(closes, "bot:hunter2@", "", 1) + "/': EOF", false},
 		{otherURL, "TLS handshake", true},
 		{"https://bot:hunter2@pipelined-test.invalid/r.git", "resolving the host", true},
 	}
