@@ -25,7 +25,9 @@ func CheckRef(ref string) error {
 	if reason := checkRefFormat(ref); reason != "" {
 		return fmt.Errorf("ref %q is not a valid git ref name: %s", ref, reason)
 	}
-	for _, c := range strings.Split(ref, "/") {
+	for rest, more := ref, true; more; {
+		var c string
+		c, rest, more = strings.Cut(rest, "/")
 		if strings.HasPrefix(c, "-") {
 			return fmt.Errorf("ref %q has a component starting with '-', which could be taken for an option", ref)
 		}
@@ -65,7 +67,10 @@ func checkRefFormat(ref string) string {
 			return fmt.Sprintf("it contains %q", c)
 		}
 	}
-	for _, c := range strings.Split(ref, "/") {
+	// Components without strings.Split: every ref of every listing comes through here.
+	for rest, more := ref, true; more; {
+		var c string
+		c, rest, more = strings.Cut(rest, "/")
 		if strings.HasPrefix(c, ".") {
 			return "a component begins with ."
 		}
