@@ -12,10 +12,12 @@ import (
 )
 
 // list returns the branches and tags of a remote: an http(s) remote in-process when git's
-// configuration leaves it alone (SPEC §6), through git ls-remote otherwise. Both together
-// stay within the watcher's Timeout: git gets what the in-process attempt left.
+// configuration leaves it alone (SPEC §6), through git ls-remote otherwise. Each is bounded
+// by the watcher's Timeout, and git gets all of it, so that its error (which names the
+// timeout) is the same at every poll and logged once: a remote that does not answer costs
+// one Timeout; one that answers slowly and then in a way left to git (almost always a
+// status line, at once) may cost two.
 func (w *Watcher) list(ctx context.Context, url string, env []string) ([]git.Ref, []string, error) {
-	deadline := time.Now().Add(w.o.Timeout)
 	if smarthttp.Handles(url) {
 		out, err := w.https.client(w.o).List(ctx, url, env, w.o.Timeout)
 		if err == nil {
@@ -27,11 +29,7 @@ func (w *Watcher) list(ctx context.Context, url string, env []string) ([]git.Ref
 		}
 		w.log.Debug("listing through git", "remote", git.MaskURL(url), "reason", err.Error())
 	}
-	timeout := w.o.Timeout
-	if timeout > 0 { // 0: no bound
-		timeout = max(time.Until(deadline), time.Millisecond)
-	}
-	return git.LsRemote(ctx, url, env, timeout)
+	return git.LsRemote(ctx, url, env, w.o.Timeout)
 }
 
 // httpsPass holds the in-process lister of the current pass. A pass of pipeline-watch
