@@ -25,13 +25,19 @@ func CheckRef(ref string) error {
 	if reason := checkRefFormat(ref); reason != "" {
 		return fmt.Errorf("ref %q is not a valid git ref name: %s", ref, reason)
 	}
-	for _, c := range strings.Split(ref, "/") {
+	for rest, more := ref, true; more; {
+		var c string
+		c, rest, more = strings.Cut(rest, "/")
 		if strings.HasPrefix(c, "-") {
 			return fmt.Errorf("ref %q has a component starting with '-', which could be taken for an option", ref)
 		}
 	}
 	return nil
 }
+
+// ValidRefFormat reports whether a full ref name obeys git-check-ref-format(1): git
+// ls-remote --refs silently leaves out the refs that do not.
+func ValidRefFormat(ref string) bool { return checkRefFormat(ref) == "" }
 
 // checkRefFormat applies the rules of git-check-ref-format(1) to a full ref name and
 // returns the first one broken, or "".
@@ -61,7 +67,10 @@ func checkRefFormat(ref string) string {
 			return fmt.Sprintf("it contains %q", c)
 		}
 	}
-	for _, c := range strings.Split(ref, "/") {
+	// Components without strings.Split: every ref of every listing comes through here.
+	for rest, more := ref, true; more; {
+		var c string
+		c, rest, more = strings.Cut(rest, "/")
 		if strings.HasPrefix(c, ".") {
 			return "a component begins with ."
 		}

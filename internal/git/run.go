@@ -60,8 +60,14 @@ func SharedSSH(dir string, persist time.Duration) []string {
 		"-o", fmt.Sprintf("ControlPersist=%d", int(persist.Seconds()))}
 }
 
-// maxLsRemoteOutput bounds what is read from ls-remote: about 10,000 refs.
-const maxLsRemoteOutput = 1 << 20
+// MaxLsRemoteOutput bounds what is read from ls-remote: about 10,000 refs. A listing made
+// in-process (internal/smarthttp) is bounded by the same figure.
+const MaxLsRemoteOutput = 1 << 20
+
+// TooManyRefs is the error of a listing longer than MaxLsRemoteOutput, however it was made.
+func TooManyRefs(remote string) error {
+	return fmt.Errorf("git ls-remote %s: more than %d KiB of refs", MaskURL(remote), MaxLsRemoteOutput>>10)
+}
 
 // LsRemote lists the branches and tags of remote. env is the complete environment (see
 // SafeEnv); timeout 0 means none. Refs that git or pipelined refuses come back as problems.
@@ -69,11 +75,11 @@ const maxLsRemoteOutput = 1 << 20
 func LsRemote(ctx context.Context, remote string, env []string, timeout time.Duration) (refs []Ref, problems []string, err error) {
 	// One pipe for stdout and stderr: with --quiet, git writes to stderr only when it fails;
 	// a warning on success shows up as a problem line.
-	out := &cappedBuffer{max: maxLsRemoteOutput}
+	out := &cappedBuffer{max: MaxLsRemoteOutput}
 	_, err = procexec.Run(ctx, procexec.Cmd{Argv: LsRemoteArgs(remote), Env: env, Output: out, Timeout: timeout})
 	switch {
 	case out.overflow:
-		return nil, nil, fmt.Errorf("git ls-remote %s: more than %d KiB of refs", MaskURL(remote), maxLsRemoteOutput>>10)
+		return nil, nil, TooManyRefs(remote)
 	case err != nil:
 		return nil, nil, commandError("ls-remote", remote, out.buf.Bytes(), err)
 	}

@@ -77,7 +77,7 @@ func TestLsRemoteRefusesMoreRefsThanItsCap(t *testing.T) {
 	var packed strings.Builder
 	packed.WriteString("# pack-refs with: peeled fully-peeled sorted \n")
 	head, name := repo.Head(), strings.Repeat("n", 200)
-	for i := 0; packed.Len() < maxLsRemoteOutput*6/5; i++ {
+	for i := 0; packed.Len() < MaxLsRemoteOutput*6/5; i++ {
 		fmt.Fprintf(&packed, "%s refs/heads/%s%06d\n", head, name, i)
 	}
 	if err := os.WriteFile(filepath.Join(repo.Remote, "packed-refs"), []byte(packed.String()), 0o644); err != nil {

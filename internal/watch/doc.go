@@ -1,7 +1,8 @@
 // Package watch finds new work (SPEC §6): it asks every distinct remote of the enabled,
-// watched projects for its branches and tags with git ls-remote, and writes a job into the
-// spool for every matching (project, ref, commit) that has no build directory and no job
-// queued or running. The work directory and the spool are its only state: deleting a build
+// watched projects for its branches and tags with git ls-remote (http(s) remotes
+// in-process through internal/smarthttp when git's configuration leaves them alone), and
+// writes a job into the spool for every matching (project, ref, commit) that has no build
+// directory and no job queued or running. The work directory and the spool are its only state: deleting a build
 // directory lets the commit be built again.
 //
 // Each remote has a schedule of its own: it is due every interval after its last poll

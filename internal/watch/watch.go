@@ -61,7 +61,8 @@ type Watcher struct {
 	log    *slog.Logger
 	rep    *Report // nil unless Options.Report
 
-	sshOptions []string // connection sharing for ssh remotes, across polls
+	sshOptions []string  // connection sharing for ssh remotes, across polls
+	https      httpsPass // lists http(s) remotes in-process (list.go)
 
 	jobKeys map[string]string // "new/NAME" or "cur/NAME" → the job's key: see pending
 }
@@ -98,6 +99,7 @@ func Run(ctx context.Context, o Options) error {
 		w.sshOptions = git.SharedSSH(dir, o.Interval+time.Minute)
 	}
 	w.loop(ctx)
+	w.https.end()
 	return nil
 }
 
@@ -210,6 +212,7 @@ func (w *Watcher) reload() bool {
 		return false
 	}
 	w.cfg = cfg
+	w.https.end() // git's configuration is read again too
 	w.log.Info("configuration reloaded", "projects", len(cfg.Projects))
 	return true
 }
@@ -325,7 +328,7 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string
 		w.rep.failed(r, err)
 		return
 	}
-	refs, problems, err := git.LsRemote(ctx, r.url, git.SafeEnv(e.List(), w.sshOptions...), w.o.Timeout)
+	refs, problems, err := w.list(ctx, r.url, git.SafeEnv(e.List(), w.sshOptions...))
 	if ctx.Err() != nil {
 		return
 	}

@@ -34,8 +34,13 @@ type usage struct {
 }
 
 func measure(env []string, name string, args ...string) usage {
+	return measureIn(append(os.Environ(), env...), name, args...)
+}
+
+// measureIn is measure with exactly the environment env.
+func measureIn(env []string, name string, args ...string) usage {
 	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

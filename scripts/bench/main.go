@@ -1,5 +1,6 @@
 // Command bench measures pipelined as SPEC §10 and the "make bench" issue ask: the idle
-// footprint of the daemon and its watcher, the cost and scale of polling, the dispatch
+// footprint of the daemon and its watcher, the cost and scale of polling (https listed
+// in-process against git ls-remote over the same TLS server among them), the dispatch
 // latency, the pipeline's overhead over the bare commands, the memory and CPU of a build
 // that prints a gigabyte, and shallow against full clones. It sets up everything it needs
 // (repositories, git daemons, an sshd on 127.0.0.1, the base image), measures the anchors
@@ -39,6 +40,10 @@ type bench struct {
 var current *bench
 
 func main() {
+	if root := os.Getenv(serveEnv); root != "" {
+		serveHTTPS(root) // a child: the https server of httpsListing
+		return
+	}
 	b := &bench{}
 	current = b
 	out := flag.String("out", "bench-results.json", "where to write the figures as JSON")
@@ -63,6 +68,7 @@ func main() {
 		{"idle", b.idle},
 		{"poll cost", b.pollCost},
 		{"poll scale", b.pollScale},
+		{"https listing", b.httpsListing},
 		{"dispatch", b.dispatch},
 		{"overhead", b.overhead},
 		{"log streaming", b.logStreaming},
