@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -230,7 +229,11 @@ Example:
 			if err := paths.Require(); err != nil {
 				return err
 			}
-			o := admin.PollOptions{Config: paths.Config, Workdir: paths.Workdir, Logger: cli.NewLogger(os.Stderr)}
+			watchBin, err := cli.FindSibling("pipeline-watch")
+			if err != nil {
+				return err
+			}
+			o := admin.PollOptions{Config: paths.Config, Workdir: paths.Workdir, Watch: watchBin}
 			if len(args) == 1 {
 				o.Project = args[0]
 			}

@@ -11,9 +11,9 @@ import (
 	"pipelined/internal/config"
 	"pipelined/internal/engine"
 	"pipelined/internal/exitcode"
+	"pipelined/internal/polling"
 	"pipelined/internal/procexec"
 	"pipelined/internal/supervisor"
-	"pipelined/internal/watch"
 )
 
 // options are pipelined's flags: the original command line (SPEC §3) and --grace.
@@ -79,7 +79,7 @@ EXIT STATUS
        line, section and key)`
 
 func newRootCommand() *cobra.Command {
-	o := options{limit: 1, interval: 60, pollTime: int(watch.DefaultTimeout.Seconds())}
+	o := options{limit: 1, interval: 60, pollTime: int(polling.DefaultTimeout.Seconds())}
 	cmd := &cobra.Command{
 		Use:   "pipelined --workdir PATH --config CONFIG.INI [--limit NUM] [--interval SECONDS] [--dump-config]",
 		Short: "Watch git remotes and run a build pipeline for every new branch and tag",

@@ -11,8 +11,8 @@ import (
 	"pipelined/internal/env"
 	"pipelined/internal/exitcode"
 	"pipelined/internal/git"
+	"pipelined/internal/polling"
 	"pipelined/internal/spool"
-	"pipelined/internal/watch"
 )
 
 // EnqueueOptions describe a job to queue.
@@ -97,7 +97,7 @@ func Enqueue(ctx context.Context, o EnqueueOptions) (Queued, error) {
 			q.Unresolved = err
 		}
 	}
-	if o.OnlyMatching && !watch.Wanted(p, ref) {
+	if o.OnlyMatching && !polling.Wanted(p, ref) {
 		return q, fmt.Errorf("%s: %w", ref, ErrNotMatching)
 	}
 	source := o.Source

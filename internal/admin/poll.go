@@ -2,30 +2,30 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
 
 	"pipelined/internal/config"
 	"pipelined/internal/exitcode"
+	"pipelined/internal/procexec"
 	"pipelined/internal/spool"
-	"pipelined/internal/watch"
 )
 
 // PollOptions describe a `pipelined poll`.
 type PollOptions struct {
 	Config, Workdir string
 	Project         string // "" for every remote
-	Logger          *slog.Logger
+	Watch           string // the pipeline-watch program, for a pass without a daemon
 }
 
 // Poll asks for the remotes (every one, or the project's) to be polled now, whatever the
-// interval: a running daemon is sent SIGUSR1, which it passes to its watcher, with a
-// request file naming the project; without a daemon, one pass runs here and the jobs it
-// writes wait in the spool.
+// interval: a running daemon is sent SIGUSR1 with a request file naming the project, and
+// runs a pass; without a daemon, one pass of pipeline-watch --once runs here, its report
+// on w, and the jobs it writes wait in the spool.
 func Poll(ctx context.Context, w io.Writer, o PollOptions) error {
 	cfg, err := config.Load(o.Config)
 	if err != nil {
@@ -60,22 +60,21 @@ func Poll(ctx context.Context, w io.Writer, o PollOptions) error {
 		fmt.Fprintf(w, "asked pipelined (pid %d) to poll %s now\n", pid, what(o.Project))
 		return nil
 	}
-	var projects []string
+	fmt.Fprintf(w, "no daemon runs on %s: polling %s once here; new jobs wait in the spool for the daemon\n\n", layout.Root, what(o.Project))
+	argv := []string{o.Watch, "--config", o.Config, "--workdir", o.Workdir, "--once"}
 	if o.Project != "" {
-		projects = []string{o.Project}
+		argv = append(argv, "--project", o.Project)
 	}
-	report := watch.NewReport()
-	if err := watch.Run(ctx, watch.Options{Config: o.Config, Workdir: o.Workdir, Once: true, Projects: projects, Logger: o.Logger, Report: report}); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "no daemon runs on %s: polled %s once here; new jobs wait in the spool for the daemon\n\n", layout.Root, what(o.Project))
-	if _, err := report.WriteTo(w); err != nil {
-		return err
-	}
-	if report.Failed() {
+	res, err := procexec.Run(ctx, procexec.Cmd{Argv: argv, Env: os.Environ(), Output: w})
+	var exit *procexec.ExitError
+	if errors.As(err, &exit) && exit.Signal == 0 {
 		// The report and the log have said what; the exit status tells cron and scripts.
-		return &exitcode.SilentError{Code: exitcode.Failure}
+		return &exitcode.SilentError{Code: exit.Code}
 	}
+	if err != nil {
+		return fmt.Errorf("running %s: %w", o.Watch, err)
+	}
+	_ = res
 	return nil
 }
 

@@ -5,7 +5,7 @@ import (
 
 	"pipelined/internal/config"
 	"pipelined/internal/git"
-	"pipelined/internal/watch"
+	"pipelined/internal/polling"
 )
 
 // pollState is the watching of SPEC §6, done by passes: a pass is one pipeline-watch
@@ -13,7 +13,7 @@ import (
 // schedule between passes. A remote in a pass that still runs (a hung remote, say) is not
 // due: it is skipped by the passes that start meanwhile, never asked twice at once.
 type pollState struct {
-	sched    *watch.Schedule
+	sched    *polling.Schedule
 	urls     []string            // the remotes, in the order of the configuration
 	projects map[string][]string // remote → the projects that watch it
 	passes   map[int][]string    // pass → its remotes
@@ -35,7 +35,7 @@ type pollState struct {
 const maxPasses = 4
 
 func (p *pollState) init(interval time.Duration) {
-	p.sched = watch.NewSchedule(interval)
+	p.sched = polling.NewSchedule(interval)
 	p.passes = map[int][]string{}
 	p.only = map[string][]string{}
 }
@@ -43,7 +43,7 @@ func (p *pollState) init(interval time.Duration) {
 // configure makes the remotes of cfg those of the schedule, all of them due now when
 // polling is on: a new configuration is polled right away.
 func (p *pollState) configure(cfg *config.Config, now time.Time, dueNow bool) {
-	p.urls, p.projects = watch.RemoteProjects(cfg)
+	p.urls, p.projects = polling.RemoteProjects(cfg)
 	var due time.Time
 	if dueNow {
 		due = now

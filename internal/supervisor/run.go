@@ -13,8 +13,8 @@ import (
 
 	"pipelined/internal/config"
 	"pipelined/internal/outcome"
+	"pipelined/internal/polling"
 	"pipelined/internal/spool"
-	"pipelined/internal/watch"
 	"pipelined/internal/workdir"
 )
 
@@ -207,7 +207,7 @@ func (r *runtime) executeLater(e Effect) {
 	case StartPass:
 		r.group.Go(func(context.Context) { r.send(r.runPass(e)) })
 	case TakePollRequests:
-		r.group.Go(func(context.Context) { r.send(PollRequested{Projects: watch.TakePollRequests(r.layout)}) })
+		r.group.Go(func(context.Context) { r.send(PollRequested{Projects: polling.TakePollRequests(r.layout)}) })
 	default:
 		panic(fmt.Sprintf("supervisor: no executor for %T", e))
 	}

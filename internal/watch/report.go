@@ -10,6 +10,7 @@ import (
 
 	"pipelined/internal/config"
 	"pipelined/internal/git"
+	"pipelined/internal/polling"
 	"pipelined/internal/workdir"
 )
 
@@ -73,7 +74,7 @@ func (rep *Report) begin(cfg *config.Config, only []string) {
 		if len(only) > 0 && !slices.Contains(only, p.Name) {
 			continue
 		}
-		pr := &projectReport{name: p.Name, remote: git.MaskURL(p.Remote), notPolled: notPolled(p)}
+		pr := &projectReport{name: p.Name, remote: git.MaskURL(p.Remote), notPolled: polling.NotPolled(p)}
 		rep.projects = append(rep.projects, pr)
 		rep.byName[p.Name] = pr
 	}

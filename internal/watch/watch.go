@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"pipelined/internal/config"
 	"pipelined/internal/env"
 	"pipelined/internal/git"
+	"pipelined/internal/polling"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -48,8 +48,8 @@ type Options struct {
 
 // Defaults.
 const (
-	DefaultConcurrency = 8
-	DefaultTimeout     = 30 * time.Second
+	DefaultConcurrency = polling.DefaultConcurrency
+	DefaultTimeout     = polling.DefaultTimeout
 )
 
 // Watcher holds what outlives one poll: the configuration and the last error per remote.
@@ -110,7 +110,7 @@ func (w *Watcher) loop(ctx context.Context) {
 	if w.o.Once {
 		every, reload = 0, nil
 	}
-	sched := NewSchedule(every)
+	sched := polling.NewSchedule(every)
 	remotes, urls := w.remotes()
 	sched.Set(urls, time.Now())
 	// Buffered for every poll that can be in flight: a poll never waits to report its end.
@@ -187,14 +187,14 @@ const maxPendingAge = time.Second
 // serves reports whether the snapshot may serve the polls of due starting at now: it is
 // young, and was taken after the previous poll of each of them ended, so that it holds the
 // jobs those polls wrote (a remote never sees a stale view of its own jobs).
-func (p pendingJobs) serves(due []string, sched *Schedule, now time.Time) bool {
-	return p.keys != nil && now.Sub(p.at) < maxPendingAge && !sched.endedSince(due, p.at)
+func (p pendingJobs) serves(due []string, sched *polling.Schedule, now time.Time) bool {
+	return p.keys != nil && now.Sub(p.at) < maxPendingAge && !sched.EndedSince(due, p.at)
 }
 
 // timerFor sets the timer to the next due time, and returns its channel; nil (never
 // ready) when nothing is due or no poll could start then: the watcher sleeps without
 // waking up in vain.
-func (w *Watcher) timerFor(t *time.Timer, sched *Schedule, running int) <-chan time.Time {
+func (w *Watcher) timerFor(t *time.Timer, sched *polling.Schedule, running int) <-chan time.Time {
 	next, ok := sched.Next()
 	if !ok || running >= w.o.Concurrency {
 		t.Stop()
@@ -221,7 +221,7 @@ func (w *Watcher) reload() bool {
 // files in the work directory's poll directory (which it removes), or, without any, every
 // remote.
 func (w *Watcher) requested(remotes map[string]*remote, urls []string) []string {
-	named := TakePollRequests(w.layout)
+	named := polling.TakePollRequests(w.layout)
 	var due []string
 	for _, url := range urls {
 		for _, p := range remotes[url].projects {
@@ -240,22 +240,6 @@ func (w *Watcher) requested(remotes map[string]*remote, urls []string) []string 
 	return due
 }
 
-// TakePollRequests reads and removes the poll requests of the work directory: the
-// projects `pipelined poll PROJECT` named. Whatever else is there (a directory, a name that
-// is no project name) is removed too.
-func TakePollRequests(layout workdir.Layout) map[string]bool {
-	dir := layout.PollRequests()
-	entries, _ := os.ReadDir(dir)
-	named := map[string]bool{}
-	for _, e := range entries {
-		os.RemoveAll(filepath.Join(dir, e.Name()))
-		if e.Type().IsRegular() && config.ValidProjectName(e.Name()) {
-			named[e.Name()] = true
-		}
-	}
-	return named
-}
-
 // remote is one remote URL and the projects that watch it: one ls-remote serves them all.
 type remote struct {
 	url      string
@@ -267,53 +251,14 @@ func (w *Watcher) remotes() (byURL map[string]*remote, urls []string) {
 	return groupRemotes(w.cfg, w.o.Projects)
 }
 
-// RemoteProjects lists the remotes the watcher polls, in the order of the configuration,
-// and for each the names of the projects that watch it.
-func RemoteProjects(cfg *config.Config) (urls []string, projects map[string][]string) {
-	byURL, urls := groupRemotes(cfg, nil)
-	projects = make(map[string][]string, len(byURL))
-	for url, r := range byURL {
-		for _, p := range r.projects {
-			projects[url] = append(projects[url], p.Name)
-		}
-	}
-	return urls, projects
-}
-
-// groupRemotes groups the enabled, watched projects by remote URL, restricted to only when
-// it is not empty; urls lists the remotes in the order of the configuration. One
-// ls-remote of a URL serves every project that watches it.
+// groupRemotes is polling.Remotes with the watcher's own type of remote.
 func groupRemotes(cfg *config.Config, only []string) (byURL map[string]*remote, urls []string) {
-	byURL = map[string]*remote{}
-	for _, p := range cfg.Projects {
-		if notPolled(p) != "" {
-			continue
-		}
-		if len(only) > 0 && !slices.Contains(only, p.Name) {
-			continue
-		}
-		r := byURL[p.Remote]
-		if r == nil {
-			r = &remote{url: p.Remote}
-			byURL[p.Remote] = r
-			urls = append(urls, p.Remote)
-		}
-		r.projects = append(r.projects, p)
+	projects, urls := polling.Remotes(cfg, only)
+	byURL = make(map[string]*remote, len(projects))
+	for url, ps := range projects {
+		byURL[url] = &remote{url: url, projects: ps}
 	}
 	return byURL, urls
-}
-
-// notPolled says why the watcher does not poll a project's remote, or "" when it does.
-func notPolled(p *config.Project) string {
-	switch {
-	case !p.Enabled:
-		return "enabled = False"
-	case !p.Watch:
-		return "watch = False"
-	case p.Branches == nil && p.Tags == nil:
-		return "neither branches nor tags is set"
-	}
-	return ""
 }
 
 // poll asks one remote and writes the jobs for its projects. Each decision also goes to the
@@ -344,7 +289,7 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string
 	}
 	for _, p := range r.projects {
 		for _, ref := range refs {
-			if !Wanted(p, ref.Name) {
+			if !polling.Wanted(p, ref.Name) {
 				continue
 			}
 			job := spool.Job{Project: p.Name, Ref: ref.Name, Commit: ref.Commit, Source: spool.SourceWatch}
@@ -370,18 +315,6 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string
 			w.rep.decide(p, ref, actionQueued, "job "+name)
 		}
 	}
-}
-
-// Wanted reports whether the project builds the ref: its name must fully match the
-// project's branches or tags regex.
-func Wanted(p *config.Project, ref string) bool {
-	switch {
-	case git.IsBranch(ref):
-		return p.Branches != nil && p.Branches.MatchString(git.ShortName(ref))
-	case git.IsTag(ref):
-		return p.Tags != nil && p.Tags.MatchString(git.ShortName(ref))
-	}
-	return false
 }
 
 // pending returns the keys of the jobs queued (new/) and running (cur/), each with where it

@@ -1,4 +1,4 @@
-package watch
+package polling
 
 import (
 	"slices"
@@ -109,8 +109,8 @@ func (s *Schedule) InFlight(url string) bool {
 	return e != nil && e.inFlight
 }
 
-// endedSince reports whether the last poll of one of urls ended at t or later.
-func (s *Schedule) endedSince(urls []string, t time.Time) bool {
+// EndedSince reports whether the last poll of one of urls ended at t or later.
+func (s *Schedule) EndedSince(urls []string, t time.Time) bool {
 	for _, url := range urls {
 		if e := s.entries[url]; e != nil && !e.ended.Before(t) {
 			return true
