@@ -9,8 +9,8 @@ import (
 )
 
 // Key describes one configuration key of SPEC §4.2. The table below is the only list of
-// keys: decoding, validation, unknown-key warnings, Dump and the README's configuration
-// reference all read it.
+// keys: decoding, validation, unknown-key warnings, Dump and the configuration reference
+// (docs/configuration.md, pipelined.ini(5)) all read it.
 type Key struct {
 	Name    string // lower-case key as written in the file
 	Default string // the value assumed when the key is absent, as INI text; "" means none
