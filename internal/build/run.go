@@ -37,6 +37,7 @@ type builder struct {
 	image    string         // id of the image the build step made
 	leftover *leftoverCheck // the run step's check for a leftover container
 	canceled atomic.Pointer[time.Time]
+	failOut  *[2]int64 // where the output of the step's first failing command is in build.log
 }
 
 // Run runs one build. It returns nil for success and for a skipped build, a

@@ -83,6 +83,7 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 			}
 			b.log.Step(s.name, time.Now())
 			start := b.log.Size()
+			b.failOut = nil
 			if err = s.run(ctx); err != nil {
 				failed = s.name
 				if full := b.diskFull(s.name, start); full != "" && ctx.Err() == nil && !errors.Is(err, errSkip) {
@@ -112,6 +113,7 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 		}
 	case err != nil:
 		result, reason = buildlog.Failed, fmt.Sprintf("%s: %v", failed, err)
+		b.status.FailedOutput = b.failedOutput()
 	default:
 		return buildlog.Success, ""
 	}
@@ -237,6 +239,7 @@ func (b *builder) commandCapture(ctx context.Context, step string, argv []string
 // run runs one command for command, commandWithin and commandCapture.
 func (b *builder) run(ctx context.Context, step string, argv []string, dir string, e *env.Environment, onStop func(), timeout time.Duration, capture io.Writer) error {
 	b.log.Prompt(argv)
+	outFrom := b.log.Size()
 	var output io.Writer = b.log.File()
 	if capture != nil {
 		output = io.MultiWriter(b.log.File(), capture)
@@ -262,6 +265,7 @@ func (b *builder) run(ctx context.Context, step string, argv []string, dir strin
 	// The save below records the step; a save of its own for the ended group would only
 	// cost a rename per command.
 	b.status.Groups = slices.DeleteFunc(b.status.Groups, func(g procexec.Group) bool { return g == group })
+	b.noteFailure(err != nil || res.TimedOut, outFrom)
 	b.log.Exit(res, err)
 	end := res.Start.Add(res.Duration)
 	b.status.Steps = append(b.status.Steps, buildlog.Command{Step: step, Argv: b.redactArgv(argv), Start: res.Start.UTC(),
