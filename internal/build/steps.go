@@ -618,9 +618,13 @@ func (b *builder) rsync(ctx context.Context) error {
 	if p.Run {
 		src = workdir.DropPath(b.dir)
 	}
+	mkpath, err := b.prepareDestination(ctx, dest)
+	if err != nil {
+		return err
+	}
 	argv := rsync.Args(rsync.Options{Source: src, Destination: dest, Checksum: p.Rsync.Checksum,
-		Preserve: p.Rsync.Preserve, Delete: p.Rsync.Delete, IncludeFrom: include})
-	return b.command(ctx, StepRsync, argv, b.dir, b.env, nil)
+		Preserve: p.Rsync.Preserve, Delete: p.Rsync.Delete, IncludeFrom: include, MkPath: mkpath})
+	return b.explainRsync(b.command(ctx, StepRsync, argv, b.dir, b.env, nil), dest, mkpath)
 }
 
 // errorCallback runs error_callback after a failed, skipped or canceled build, with
