@@ -189,6 +189,7 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	} else {
 		b.status.Source = spool.SourceManual
 	}
+	b.setCommitURL()
 	// build.json first: from now on the build can be found by its job, whatever fails.
 	if err := b.save(); err != nil {
 		os.Remove(b.dir) // empty still; a directory without a status would count as built
@@ -269,6 +270,7 @@ func (b *builder) finish(result, reason string) error {
 	took := now.Sub(b.status.Started)
 	b.status.Result, b.status.Reason = result, reason
 	b.status.Finished, b.status.Seconds = now, took.Seconds()
+	b.setCommitURL() // an annotated tag's commit is known after the checkout
 	b.log.Result(result, took, reason)
 	if result != buildlog.Success {
 		return b.save()

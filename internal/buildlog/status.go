@@ -64,6 +64,8 @@ type Status struct {
 	// TailLines and TailBytes, secret values masked): the error itself, where Reason only
 	// says "rsync exited with status 11".
 	FailedOutput []string `json:"failed_output,omitempty"`
+	// CommitURL links the commit on the status pages (the key commit_url), "" for none.
+	CommitURL string `json:"commit_url,omitempty"`
 }
 
 // Command is one command a step ran.
