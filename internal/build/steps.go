@@ -119,6 +119,7 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 	}
 	b.status.FailedStep = failed
 	b.status.Result = result
+	b.status.Reason = reason // for error_callback, which may read build.json (scripts/notify)
 	if result == buildlog.Failed && (failed == StepDockerBuild || failed == StepDockerRun) {
 		if down := b.engineDown(ctx); down != nil {
 			// Not the project's failure: the engine went away under it (SPEC §5.1).
