@@ -10,7 +10,8 @@
 # (the base image the tests build on, as there is no registry), webhook (the webhook receiver
 # test), systemd (systemd-analyze verify of the unit), chromium (the status page, opened in
 # a headless browser), nginx (the status page served over HTTP, as an operator would),
-# exim4-daemon-light (a real mail transfer agent for the mail notification callback),
+# exim4-daemon-light (a real mail transfer agent for the mail notification callback), curl
+# (the chat notification callback posts with it),
 # man-db (the man pages, rendered with man -l). The benchmarks add openssh-server.
 set -eu
 
@@ -26,6 +27,7 @@ ssh openssh-client
 chromium chromium
 nginx nginx-light
 exim4 exim4-daemon-light
+curl curl
 man man-db'
 
 missing=''
