@@ -75,7 +75,7 @@ func TestTheStatusPageLivesOverHTTP(t *testing.T) {
 	dir, page := s.runningBuild(t)
 	s.openPages(t, page)
 	s.logGrowsInThePage(t, dir, page)
-	index := dumpDOM(t, s.web.base+"/index.html", 3*time.Second, filepath.Join(artifacts(t), "status-page.png"))
+	index := dumpDOM(t, s.web.base+"/index.html", 3*time.Second, filepath.Join(artifacts(t), "status-page-live.png"))
 	for _, want := range []string{"Failing now (1)", "error: &lt;b&gt;the real reason&lt;/b&gt; in main.c:12", "Running (1)", "by watch",
 		`href="https://git.example.com/site/commit/` + s.repo.Head() + `"`, ` ago)</span>`} {
 		if !strings.Contains(index, want) {

@@ -7,7 +7,8 @@ package page
 //   - a running build's page (pre#log with data-follow) follows build.log: every 2 s it asks
 //     for the bytes past what it has (a Range request; a server that ignores Range sends
 //     the whole file, which is cut), appends them as text, and reads build.json; when the
-//     build has ended it shows the result and stops. A build.json gone means the
+//     build has ended it shows the result and stops. A reader scrolled to the end stays
+//     there as the log grows. A build.json gone means the
 //     successful build's directory lost its .tmp: the page goes there.
 //
 // Everything it adds is text (textContent), never markup.
@@ -41,7 +42,8 @@ const script = `(function () {
   function append(buf) {
     if (buf.byteLength === 0) return;
     offset += buf.byteLength;
-    var atEnd = window.innerHeight + window.scrollY >= document.body.scrollHeight - 8;
+    // Follow the end only when the reader has scrolled there, as tail -f would.
+    var atEnd = window.scrollY > 0 && window.innerHeight + window.scrollY >= document.body.scrollHeight - 8;
     log.appendChild(document.createTextNode(decoder.decode(buf, {stream: true})));
     if (atEnd) window.scrollTo(0, document.body.scrollHeight);
   }
