@@ -62,7 +62,12 @@ branches = .*
 		t.Errorf("pipelined status:\n%s", st.stdout)
 	}
 
-	// What comes later is built: a new commit of main, a new branch.
+	laterCommitsAreBuilt(t, s, repo, p, old)
+}
+
+// laterCommitsAreBuilt pushes a commit to a recorded branch and a new branch: both are built,
+// the recorded commits are not.
+func laterCommitsAreBuilt(t *testing.T, s *site, repo *testenv.Repo, p *process, old string) {
 	repo.Branch("main")
 	head := repo.Commit("later", map[string]string{"later": "1"})
 	repo.Push("main")

@@ -61,9 +61,27 @@ func startMTA(t *testing.T, s *site) *mta {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
+	server, submit := eximConfigs(s, root, name, gid, port)
+	p := startProcess(t, exim, "-C", server, "-bdf", "-oX", strconv.Itoa(port))
+	testenv.Eventually(t, 30*time.Second, "exim does not listen", func() bool {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil || p.exited()
+	})
+	if p.exited() {
+		t.Fatalf("exim -bdf exited:\n%s", p.stderr())
+	}
+	return &mta{sendmail: exim + " -C " + submit + " -odi", mailbox: filepath.Join(root, "box", "mailbox")}
+}
+
+// eximConfigs writes the daemon's configuration (listen on 127.0.0.1:port, deliver into
+// root/box/mailbox) and the submitting sendmail's (relay everything to that daemon).
+func eximConfigs(s *site, root, user string, gid, port int) (server, submit string) {
 	common := fmt.Sprintf("primary_hostname = pipelined.test\nqualify_domain = pipelined.test\nexim_user = %s\nexim_group = %d\nnever_users =\n",
-		name, gid)
-	server := s.file("mta/server.conf", common+fmt.Sprintf(`spool_directory = %[1]s/spool
+		user, gid)
+	server = s.file("mta/server.conf", common+fmt.Sprintf(`spool_directory = %[1]s/spool
 log_file_path = %[1]s/log/%%slog
 daemon_smtp_ports = %[2]d
 local_interfaces = 127.0.0.1
@@ -79,8 +97,8 @@ mailbox:
   file = %[1]s/box/mailbox
   user = %[3]s
   mode = 0644
-`, root, port, name), 0o644)
-	submit := s.file("mta/submit.conf", common+fmt.Sprintf(`spool_directory = %[1]s/spool-submit
+`, root, port, user), 0o644)
+	submit = s.file("mta/submit.conf", common+fmt.Sprintf(`spool_directory = %[1]s/spool-submit
 log_file_path = %[1]s/log/submit-%%slog
 begin routers
 relay:
@@ -94,18 +112,7 @@ smtp:
   hosts_avoid_tls = *
   allow_localhost
 `, root, port), 0o644)
-	p := startProcess(t, exim, "-C", server, "-bdf", "-oX", strconv.Itoa(port))
-	testenv.Eventually(t, 30*time.Second, "exim does not listen", func() bool {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil || p.exited()
-	})
-	if p.exited() {
-		t.Fatalf("exim -bdf exited:\n%s", p.stderr())
-	}
-	return &mta{sendmail: exim + " -C " + submit + " -odi", mailbox: filepath.Join(root, "box", "mailbox")}
+	return server, submit
 }
 
 // messages waits for n messages in the mailbox and returns them.
@@ -204,6 +211,19 @@ success_callback = %[4]s/mail ops@example.com
 		}
 	}
 	checkMails(t, m.messages(t, 2), subject)
+	checkPost(t, chat, subject, repo.Head()[:8])
+	for _, project := range []string{"mailed", "chatted"} {
+		log := readFile(t, filepath.Join(s.onlyBuild(project), "build.log"))
+		// What the build printed is its own; the webhook's URL is nowhere in the log.
+		if strings.Contains(log, "s3cr3t-h00k") {
+			t.Errorf("%s: build.log holds the webhook's URL:\n%s", project, log)
+		}
+	}
+}
+
+// checkPost checks the one post the chat webhook got.
+func checkPost(t *testing.T, chat *chatReceiver, subject, short string) {
+	t.Helper()
 	chat.mu.Lock()
 	posts := chat.posts
 	chat.mu.Unlock()
@@ -218,17 +238,10 @@ success_callback = %[4]s/mail ops@example.com
 	if err := json.Unmarshal([]byte(body), &msg); err != nil {
 		t.Fatalf("the post is not JSON: %v\n%s", err, body)
 	}
-	for _, want := range []string{"chatted main " + repo.Head()[:8] + ": failed at step prepare", subject + " Bcc: victim@example.com",
+	for _, want := range []string{"chatted main " + short + ": failed at step prepare", subject + " Bcc: victim@example.com",
 		"token ***", `rsync: mkdir "/srv/x" failed`} {
 		if !strings.Contains(msg.Text, want) {
 			t.Errorf("the chat message lacks %q:\n%s", want, msg.Text)
-		}
-	}
-	for _, project := range []string{"mailed", "chatted"} {
-		log := readFile(t, filepath.Join(s.onlyBuild(project), "build.log"))
-		// What the build printed is its own; the webhook's URL is nowhere in the log.
-		if strings.Contains(log, "s3cr3t-h00k") {
-			t.Errorf("%s: build.log holds the webhook's URL:\n%s", project, log)
 		}
 	}
 }

@@ -105,8 +105,13 @@ rsync.destination = %[2]s/afile/${BUILD_REF_NAME}
 		t.Errorf("a local rsync got --mkpath:\n%s", log)
 	}
 
-	// An rsync older than 3.2.3 (this one says so, then runs the real one without
-	// --mkpath): the reason names the directory the destination lacks.
+	oldRsyncNamesTheMissingDirectory(t, s, module)
+}
+
+// oldRsyncNamesTheMissingDirectory: with an rsync older than 3.2.3 (this one says so, then
+// runs the real one, which gets no --mkpath), the reason names the directory the remote
+// destination lacks.
+func oldRsyncNamesTheMissingDirectory(t *testing.T, s *site, module string) {
 	real := lookPath(t, "rsync")
 	fake := s.file("old/rsync", fmt.Sprintf("#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'rsync  version 3.1.3  protocol version 31'; exit 0; fi\nexec %s \"$@\"\n", real), 0o755)
 	os.RemoveAll(filepath.Join(module, "app"))

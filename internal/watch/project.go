@@ -1,12 +1,57 @@
 package watch
 
 import (
+	"strings"
 	"time"
 
 	"pipelined/internal/config"
 	"pipelined/internal/git"
+	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
+
+// pollProject writes the jobs of one project for the refs its remote listed: those it
+// wants, neither queued nor running nor built yet. The first poll of a project with
+// build_existing = False records them instead (see recordExisting).
+func (w *Watcher) pollProject(p *config.Project, refs []git.Ref, pending map[string]string) {
+	recording, recordedAll := !p.BuildExisting && !w.layout.Polled(p.Name), true
+	for _, ref := range refs {
+		if !Wanted(p, ref.Name) {
+			continue
+		}
+		job := spool.Job{Project: p.Name, Ref: ref.Name, Commit: ref.Commit, Source: spool.SourceWatch}
+		if where := pending[job.Key()]; where != "" {
+			w.rep.decide(p, ref, actionSkipped, "already "+where)
+			continue
+		}
+		if dir := w.layout.Existing(p.Name, ref.Name, ref.Commit); dir != "" {
+			detail := "already built in " + dir
+			switch {
+			case strings.HasSuffix(dir, workdir.TmpSuffix):
+				detail += " (not successful, or still running)"
+			case strings.HasSuffix(dir, workdir.RecordedSuffix):
+				detail = "recorded without a build in " + dir + " (build_existing = False)"
+			}
+			w.rep.decide(p, ref, actionSkipped, detail)
+			continue
+		}
+		if recording {
+			recordedAll = w.recordExisting(p, ref) && recordedAll
+			continue
+		}
+		name, err := w.spool.Write(job)
+		if err != nil {
+			w.log.Error("cannot write a job", "project", p.Name, "ref", ref.Name, "error", err.Error())
+			w.rep.decide(p, ref, actionError, "cannot write the job: "+err.Error())
+			continue
+		}
+		w.log.Info("enqueued", "project", p.Name, "ref", ref.Name, "commit", workdir.ShortCommit(ref.Commit), "job", name)
+		w.rep.decide(p, ref, actionQueued, "job "+name)
+	}
+	if recording && recordedAll {
+		w.markPolled(p)
+	}
+}
 
 // RecordedReason is what a recorded marker, `pipelined status` and the pages say of a
 // commit that build_existing = False kept from being built.
