@@ -132,12 +132,30 @@ func writeRef(layout workdir.Layout, project string, r *ref, now time.Time) erro
 	}
 	for _, b := range builds {
 		dir := filepath.Join(layout.Root, filepath.FromSlash(b.Dir))
+		if b.Result != buildlog.Running && pageFresh(dir) {
+			continue // a finished build's page changes no more: its log is not read again
+		}
 		err := writeFile(filepath.Join(dir, config.StatusPageName), buildPage(b, readLogTail(workdir.LogPath(dir)), now))
 		if !errors.Is(err, fs.ErrNotExist) { // a build renamed or removed meanwhile
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// pageFresh reports whether a build's page was written after its build.json and build.log
+// last changed.
+func pageFresh(dir string) bool {
+	page, err := os.Lstat(filepath.Join(dir, config.StatusPageName))
+	if err != nil {
+		return false
+	}
+	for _, f := range []string{workdir.StatusPath(dir), workdir.LogPath(dir)} {
+		if info, err := os.Lstat(f); err != nil || info.ModTime().After(page.ModTime()) {
+			return false
+		}
+	}
+	return true
 }
 
 // read gathers the builds of the work directory and the queue.

@@ -146,3 +146,25 @@ func TestABadgeThatCannotBeWrittenIsReported(t *testing.T) {
 		t.Errorf("status.svg: %v", err)
 	}
 }
+
+// TestAFinishedBuildsPageIsWrittenOnce: its log is not read again at every rewrite of the
+// pages, until its records change.
+func TestAFinishedBuildsPageIsWrittenOnce(t *testing.T) {
+	l := workdir.Layout{Root: t.TempDir()}
+	dir := fakeBuild(t, l, "web", "refs/heads/main", strings.Repeat("a", 40), buildlog.Failed, time.Now())
+	if err := Write(l, nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(dir, "index.html")
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(workdir.StatusPath(dir), old, old)
+	os.Chtimes(workdir.LogPath(dir), old, old)
+	os.WriteFile(page, []byte("kept"), 0o644)
+	if err := Write(l, nil, time.Now()); err != nil || readPage(t, page) != "kept" {
+		t.Errorf("a fresh page was written again: %v", err)
+	}
+	setStatus(t, dir, func(st *buildlog.Status) { st.Reason = "changed" })
+	if err := Write(l, nil, time.Now()); err != nil || !strings.Contains(readPage(t, page), "changed") {
+		t.Errorf("the page of a changed build was not written again: %v", err)
+	}
+}
