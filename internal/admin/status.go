@@ -19,7 +19,7 @@ import (
 
 // Status writes what `pipelined status` shows, read from the spool and the work directory
 // alone, so it works whether the daemon runs or not: whether the daemon runs, the queued
-// jobs in order, the running builds with their elapsed time, and each ref's latest build.
+// jobs in order, the running builds with their elapsed time, and each ref's state (writeRefs).
 // With a configuration (configPath not ""), each ref with keep_builds or keep_days also
 // says what retention removes now or next.
 func Status(w io.Writer, workdirPath, configPath string) error {
