@@ -5,7 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"pipelined/internal/buildlog"
 	"pipelined/internal/safeopen"
@@ -52,8 +51,8 @@ func readLogTail(path string) logTail {
 // page was written, which the script then follows while the build runs, reading build.log
 // with Range requests (served over HTTP). Its links are relative to its directory, so
 // that they still work when a successful build's directory loses its .tmp.
-func buildPage(b build, log logTail, now time.Time) []byte {
-	w := &writer{now: now}
+func buildPage(b build, log logTail) []byte {
+	w := &writer{}
 	w.head(b.Project+" "+name(b.Ref)+" "+b.Short, false)
 	w.raw(`<p><a href="../../../index.html">All projects</a> · <a href="../../index.html">`)
 	w.text(b.Project)

@@ -73,7 +73,6 @@ pre#log { background: #212121; color: #eee; padding: .6em; overflow-x: auto; fon
 type writer struct {
 	bytes.Buffer
 	prefix string
-	now    time.Time
 }
 
 // raw writes markup as it is; text writes a value escaped.
@@ -115,7 +114,7 @@ func (w *writer) end() { w.raw("\n<script>", script, "</script>\n</body></html>\
 
 // indexPage is WORKDIR/index.html: each ref's state, failing refs first.
 func indexPage(s *site) []byte {
-	w := &writer{now: s.Generated}
+	w := &writer{}
 	w.head("builds", len(s.Running) > 0)
 	w.raw("<h1>Builds</h1>\n", `<p class="small">Generated `, when(s.Generated),
 		" by pipelined. Each ref's state: its newest build that succeeded or failed; a project's page lists its other builds.</p>\n")
@@ -159,7 +158,7 @@ func indexPage(s *site) []byte {
 
 // projectPage is WORKDIR/PROJECT/index.html: each ref's badge and recent builds.
 func projectPage(s *site) []byte {
-	w := &writer{prefix: "../", now: s.Generated}
+	w := &writer{prefix: "../"}
 	p := s.Projects[0]
 	w.head(p.Name, len(s.Running) > 0)
 	w.raw(`<p><a href="../index.html">All projects</a></p>`, "\n\n<h1>")

@@ -93,7 +93,7 @@ func Write(layout workdir.Layout, sp *spool.Spool, now time.Time) error {
 	for _, p := range s.Projects {
 		keep(writeFile(filepath.Join(layout.ProjectDir(p.Name), config.StatusPageName), projectPage(s.only(p))))
 		for _, r := range p.Refs {
-			keep(writeRef(layout, p.Name, r, s.Generated))
+			keep(writeRef(layout, p.Name, r))
 		}
 	}
 	if len(errs) > 0 {
@@ -119,7 +119,7 @@ func (s *site) only(p *project) *site {
 }
 
 // writeRef writes a ref's badges, its `latest` link and the pages of its recent builds.
-func writeRef(layout workdir.Layout, project string, r *ref, now time.Time) error {
+func writeRef(layout workdir.Layout, project string, r *ref) error {
 	refDir := filepath.Join(layout.Root, filepath.FromSlash(r.Dir))
 	svg := badge(r.State.Result)
 	errs := []error{writeBadge(layout, project, r.Ref, svg), writeFile(filepath.Join(refDir, "status.svg"), svg)}
@@ -135,7 +135,7 @@ func writeRef(layout workdir.Layout, project string, r *ref, now time.Time) erro
 		if b.Result != buildlog.Running && pageFresh(dir) {
 			continue // a finished build's page changes no more: its log is not read again
 		}
-		err := writeFile(filepath.Join(dir, config.StatusPageName), buildPage(b, readLogTail(workdir.LogPath(dir)), now))
+		err := writeFile(filepath.Join(dir, config.StatusPageName), buildPage(b, readLogTail(workdir.LogPath(dir))))
 		if !errors.Is(err, fs.ErrNotExist) { // a build renamed or removed meanwhile
 			errs = append(errs, err)
 		}
