@@ -21,7 +21,7 @@ test: deps ## gofmt and go vet, then every test (end-to-end included) with the r
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-bench: deps build ## Go benchmarks of the hot code, then scripts/bench: the table of README "Performance"
+bench: deps build ## Go benchmarks of the hot code, then scripts/bench: the table of docs/performance.md
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 	$(GO) run ./scripts/bench -bin bin -out bench-results.json
 
@@ -36,15 +36,17 @@ lint: ## gofmt (must list nothing), go vet, staticcheck if installed
 tidy: ## fail if go mod tidy would change go.mod or go.sum
 	$(GO) mod tidy -diff
 
-install: build ## install binaries, man pages, the systemd unit, webhook files and an example config (PREFIX, DESTDIR)
+install: build ## install binaries, man pages, the systemd unit, webhook files, notification callbacks and an example config (PREFIX, DESTDIR)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/pipelined/webhook
+		$(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/pipelined/webhook $(DESTDIR)$(PREFIX)/share/pipelined/notify
 	install -m 755 bin/pipelined bin/pipeline-watch bin/pipeline-build scripts/webhook/pipelined-webhook $(DESTDIR)$(PREFIX)/bin/
 	@# --generate-man-pages MANDIR writes MANDIR/man1/*.1; pipelined also MANDIR/man5/pipelined.ini.5
 	for b in pipelined pipeline-watch pipeline-build; do bin/$$b --generate-man-pages $(DESTDIR)$(PREFIX)/share/man || exit 1; done
 	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' scripts/pipelined.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/pipelined.service
 	install -m 644 scripts/webhook/hooks.json $(DESTDIR)$(PREFIX)/share/pipelined/webhook/
 	install -m 644 scripts/pipelined.ini.example $(DESTDIR)$(PREFIX)/share/pipelined/
+	install -m 755 scripts/notify/mail scripts/notify/chat $(DESTDIR)$(PREFIX)/share/pipelined/notify/
+	install -m 644 scripts/notify/build-facts.awk $(DESTDIR)$(PREFIX)/share/pipelined/notify/
 
 clean: ## remove bin/
 	rm -rf bin

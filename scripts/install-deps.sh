@@ -9,8 +9,10 @@
 # is the operator's), rsync. Needed by the tests: python3 (configparser oracle), busybox-static
 # (the base image the tests build on, as there is no registry), webhook (the webhook receiver
 # test), systemd (systemd-analyze verify of the unit), chromium (the status page, opened in
-# a headless browser), man-db (the man pages, rendered with man -l). The benchmarks add
-# openssh-server.
+# a headless browser), nginx (the status page served over HTTP, as an operator would),
+# exim4-daemon-light (a real mail transfer agent for the mail notification callback), curl
+# (the chat notification callback posts with it),
+# man-db (the man pages, rendered with man -l). The benchmarks add openssh-server.
 set -eu
 
 # command  package
@@ -23,6 +25,9 @@ systemd-analyze systemd
 sshd openssh-server
 ssh openssh-client
 chromium chromium
+nginx nginx-light
+exim4 exim4-daemon-light
+curl curl
 man man-db'
 
 missing=''

@@ -87,8 +87,9 @@ them match branches or tags; or "failed", and on the next line git's own words; 
 is not polled (enabled = False, watch = False, or neither branches nor tags is set). Under
 it, one line for each matching ref, sorted by name: "queued" with the job file's name,
 "skipped" because the commit already has a build directory (named: delete it to build the
-commit again) or a job queued or running, or "error" when the job file could not be
-written. Refs of the remote that git or pipelined refuses are listed as "ignored". The last
+commit again), a job queued or running, or a commit recorded without a build, "recorded"
+at a first poll with build_existing = False (counted as skipped), or "error" when the job
+file or the record could not be written. Refs of the remote that git or pipelined refuses are listed as "ignored". The last
 line adds it up.
 
 SIGNALS

@@ -18,12 +18,14 @@ import (
 func newStatusCommand(paths *cli.Paths) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status --workdir PATH [--config CONFIG.INI]",
-		Short: "Show the daemon, queued jobs, running builds and each ref's latest result",
+		Short: "Show the daemon, queued jobs, running builds and each ref's state",
 		Long: `status reads the spool and the work directory and shows whether the daemon runs (and its
 pid), the queued jobs in the order they will run (a job waiting to be retried says which
 attempt failed, why, and when it runs next), the running builds with their elapsed time,
-and for each ref its latest build: result, commit, age, duration, directory and how many
-builds it has. With --config (optional here), a ref whose project sets keep_builds or
+and for each ref its state — its newest build that succeeded or failed: result, commit,
+age, duration, directory and how many builds it has; under it a newer build that did not
+decide (canceled, running) and a failure's last lines of output. A ref recorded without
+a build (build_existing = False) says so. With --config (optional here), a ref whose project sets keep_builds or
 keep_days also says what retention removes now, or which build its next build pushes out.
 It works whether the daemon runs or not.
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,14 +14,13 @@ import (
 	"pipelined/internal/config"
 	"pipelined/internal/engine"
 	"pipelined/internal/outcome"
-	"pipelined/internal/retention"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
 
 // Status writes what `pipelined status` shows, read from the spool and the work directory
 // alone, so it works whether the daemon runs or not: whether the daemon runs, the queued
-// jobs in order, the running builds with their elapsed time, and each ref's latest build.
+// jobs in order, the running builds with their elapsed time, and each ref's state (writeRefs).
 // With a configuration (configPath not ""), each ref with keep_builds or keep_days also
 // says what retention removes now or next.
 func Status(w io.Writer, workdirPath, configPath string) error {
@@ -93,67 +91,9 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", j.Project, quoted(j.Ref), orAny(workdir.ShortCommit(j.Commit)), state, dir)
 	}
 
-	fmt.Fprintf(tw, "\nREFS (the latest build of each)\n")
+	fmt.Fprintf(tw, "\nREFS (each ref's state: its newest build that succeeded or failed)\n")
 	writeRefs(tw, layout, cfg, now)
 	return tw.Flush()
-}
-
-// writeRefs writes a line per ref: its latest build's result, commit, age, duration and
-// directory, how many builds it has, and with a configuration that sets keep_builds or
-// keep_days, what retention removes now or would remove after the ref's next build.
-func writeRefs(w io.Writer, layout workdir.Layout, cfg *config.Config, now time.Time) {
-	projects, _ := filepath.Glob(filepath.Join(layout.Root, "*"))
-	for _, projectDir := range projects {
-		project := filepath.Base(projectDir)
-		if !config.ValidProjectName(project) {
-			continue
-		}
-		var policy retention.Policy
-		if cfg != nil {
-			if p := cfg.Project(project); p != nil {
-				policy = retention.Policy{KeepBuilds: int(p.KeepBuilds), KeepDays: int(p.KeepDays)}
-			}
-		}
-		refs, _ := filepath.Glob(filepath.Join(projectDir, "*"))
-		for _, refDir := range refs {
-			// Only a retention policy needs every build read; the listing needs the latest.
-			builds, count := retention.ReadRecent(refDir, 1)
-			if policy.Set() {
-				builds = retention.Read(refDir)
-				count = len(builds)
-			}
-			if len(builds) == 0 {
-				continue
-			}
-			latest := builds[0]
-			ref, result, short, age, took := filepath.Base(refDir), "unknown", "?", "?", "?"
-			if st := latest.Status; st != nil {
-				ref, result, short = st.Ref, st.Result, st.ShortCommit
-				if !st.Finished.IsZero() {
-					age = since(now, st.Finished) + " ago"
-					took = (time.Duration(st.Seconds * float64(time.Second))).Round(time.Second).String()
-				} else {
-					age = "started " + since(now, st.Started) + " ago"
-				}
-			}
-			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%d builds%s\n", project, quoted(ref), result, short, age, took,
-				latest.Dir, count, retentionNote(builds, policy, now))
-		}
-	}
-}
-
-// retentionNote says what retention removes now, or next.
-func retentionNote(builds []retention.Build, p retention.Policy, now time.Time) string {
-	if !p.Set() {
-		return ""
-	}
-	if due := retention.Plan(builds, p, now); len(due) > 0 {
-		return fmt.Sprintf("; retention removes %d now, first %s (%s)", len(due), filepath.Base(due[0].Dir), due[0].Reason)
-	}
-	if next, ok := retention.Next(builds, p, now); ok {
-		return "; next to go: " + filepath.Base(next.Dir)
-	}
-	return "; retention removes nothing yet"
 }
 
 type statusOf struct {

@@ -38,6 +38,7 @@ type builder struct {
 	image    string         // id of the image the build step made
 	leftover *leftoverCheck // the run step's check for a leftover container
 	canceled atomic.Pointer[time.Time]
+	failOut  *[2]int64 // where the output of the step's first failing command is in build.log
 }
 
 // Run runs one build. It returns nil for success and for a skipped build, a
@@ -190,6 +191,7 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	} else {
 		b.status.Source = spool.SourceManual
 	}
+	b.setCommitURL()
 	// build.json first: from now on the build can be found by its job, whatever fails.
 	if err := b.save(); err != nil {
 		os.Remove(b.dir) // empty still; a directory without a status would count as built
@@ -270,6 +272,7 @@ func (b *builder) finish(result, reason string) error {
 	took := now.Sub(b.status.Started)
 	b.status.Result, b.status.Reason = result, reason
 	b.status.Finished, b.status.Seconds = now, took.Seconds()
+	b.setCommitURL() // an annotated tag's commit is known after the checkout
 	b.log.Result(result, took, reason)
 	if result != outcome.Success {
 		return b.save()

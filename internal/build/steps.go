@@ -89,6 +89,7 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 			}
 			b.log.Step(s.name, time.Now())
 			start := b.log.Size()
+			b.failOut = nil
 			if err = s.run(ctx); err != nil {
 				failed = s.name
 				if full := b.diskFull(s.name, start); full != "" && ctx.Err() == nil && !errors.Is(err, errSkip) {
@@ -122,9 +123,11 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 		}
 	default:
 		result, reason = outcome.Failed, fmt.Sprintf("%s: %v", failed, err)
+		b.status.FailedOutput = b.failedOutput()
 	}
 	b.status.FailedStep = failed
 	b.status.Result = result
+	b.status.Reason = reason // for error_callback, which may read build.json (scripts/notify)
 	if result == outcome.Failed && (failed == StepDockerBuild || failed == StepDockerRun) {
 		if down := b.engineDown(ctx); down != nil {
 			// Not the project's failure: the engine went away under it (SPEC §5.1).
@@ -236,6 +239,7 @@ func (b *builder) commandCapture(ctx context.Context, step string, argv []string
 // run runs one command for command, commandWithin and commandCapture.
 func (b *builder) run(ctx context.Context, step string, argv []string, dir string, e *env.Environment, onStop func(), timeout time.Duration, capture io.Writer) error {
 	b.log.Prompt(argv)
+	outFrom := b.log.Size()
 	var output io.Writer = b.log.File()
 	if capture != nil {
 		output = io.MultiWriter(b.log.File(), capture)
@@ -261,6 +265,7 @@ func (b *builder) run(ctx context.Context, step string, argv []string, dir strin
 	// The save below records the step; a save of its own for the ended group would only
 	// cost a rename per command.
 	b.status.Groups = slices.DeleteFunc(b.status.Groups, func(g procexec.Group) bool { return g == group })
+	b.noteFailure(err != nil || res.TimedOut, outFrom)
 	b.log.Exit(res, err)
 	end := res.Start.Add(res.Duration)
 	b.status.Steps = append(b.status.Steps, buildlog.Command{Step: step, Argv: b.redactArgv(argv), Start: res.Start.UTC(),
@@ -613,9 +618,13 @@ func (b *builder) rsync(ctx context.Context) error {
 	if p.Run {
 		src = workdir.DropPath(b.dir)
 	}
+	mkpath, err := b.prepareDestination(ctx, dest)
+	if err != nil {
+		return err
+	}
 	argv := rsync.Args(rsync.Options{Source: src, Destination: dest, Checksum: p.Rsync.Checksum,
-		Preserve: p.Rsync.Preserve, Delete: p.Rsync.Delete, IncludeFrom: include})
-	return b.command(ctx, StepRsync, argv, b.dir, b.env, nil)
+		Preserve: p.Rsync.Preserve, Delete: p.Rsync.Delete, IncludeFrom: include, MkPath: mkpath})
+	return b.explainRsync(b.command(ctx, StepRsync, argv, b.dir, b.env, nil), dest, mkpath)
 }
 
 // errorCallback runs error_callback after a failed, skipped or canceled build, with

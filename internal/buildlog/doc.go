@@ -2,7 +2,7 @@
 // output goes into as it comes, framed by lines pipelined writes itself, and build.json,
 // the machine-readable status, rewritten atomically at every step transition.
 //
-// build.log lines written by pipelined have stable prefixes, documented in the README:
+// build.log lines written by pipelined have stable prefixes, documented in docs/builds.md:
 //
 //	==> step NAME at TIME        a step begins
 //	$ ARGV…                      the command about to run, shell-quoted

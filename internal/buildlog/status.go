@@ -52,6 +52,13 @@ type Status struct {
 	Finished   time.Time `json:"finished,omitzero"`
 	Seconds    float64   `json:"duration_seconds,omitempty"`
 	Steps      []Command `json:"steps"`
+
+	// FailedOutput is the last lines the failing command of FailedStep printed (bounded by
+	// TailLines and TailBytes, secret values masked): the error itself, where Reason only
+	// says "rsync exited with status 11".
+	FailedOutput []string `json:"failed_output,omitempty"`
+	// CommitURL links the commit on the status pages (the key commit_url), "" for none.
+	CommitURL string `json:"commit_url,omitempty"`
 }
 
 // Command is one command a step ran.

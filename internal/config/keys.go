@@ -9,8 +9,8 @@ import (
 )
 
 // Key describes one configuration key of SPEC §4.2. The table below is the only list of
-// keys: decoding, validation, unknown-key warnings, Dump and the README's configuration
-// reference all read it.
+// keys: decoding, validation, unknown-key warnings, Dump and the configuration reference
+// (docs/configuration.md, pipelined.ini(5)) all read it.
 type Key struct {
 	Name    string // lower-case key as written in the file
 	Default string // the value assumed when the key is absent, as INI text; "" means none
@@ -49,6 +49,7 @@ var Keys = []Key{
 	{"shallow", "True", "Shallow clone (`--depth 1`) instead of a full one.", func(p *Project) any { return &p.Shallow }},
 	{"branches", "", "Regex (Go RE2) that must match the whole name below refs/heads/ for a branch to be built; empty builds no branch.", func(p *Project) any { return &p.Branches }},
 	{"tags", "", "Regex that must match the whole name below refs/tags/ for a tag to be built; empty builds no tag.", func(p *Project) any { return &p.Tags }},
+	{"build_existing", "True", "False: the first poll of the project records the commits its matching refs have then without building them (PROJECT/REF/SHORT.recorded); later commits, and refs created later, are built as usual.", func(p *Project) any { return &p.BuildExisting }},
 	{"env_file", "", "File of NAME=value lines (blank lines and # comments ignored), read when a build starts; a relative path is relative to the configuration file.", func(p *Project) any { return &p.EnvFile }},
 	{"env", "", "Inline NAME=value lines, one per continuation line; they override env_file.", func(p *Project) any { return &p.Env }},
 	{"dockerfile", "Dockerfile", "Dockerfile path relative to the checkout; it must stay inside it.", func(p *Project) any { return &p.Dockerfile }},
@@ -74,6 +75,7 @@ var Keys = []Key{
 	{"interruptible", "False", "With supersede, also cancel a running build of the branch when a newer commit of it is queued (BUILD_STATUS=canceled, reason \"superseded by SHORT\").", func(p *Project) any { return &p.Interruptible }},
 	{"keep_builds", "", "Keep only the newest N finished builds of each ref (their directories and the images they built); empty keeps all. The newest build of a ref and its newest successful build are always kept.", func(p *Project) any { return &p.KeepBuilds }},
 	{"keep_days", "", "Remove finished builds older than D days, with the same exceptions as keep_builds; empty keeps all.", func(p *Project) any { return &p.KeepDays }},
+	{"commit_url", "", "Link of a build's commit on the status pages, $-interpolated when the build starts over BUILD_PROJECT, BUILD_REF, BUILD_REF_NAME, BUILD_COMMIT and BUILD_SHORT_COMMIT only (each URL-escaped); it must start with http:// or https://. For example: `https://git.example.com/app/commit/${BUILD_COMMIT}`", func(p *Project) any { return &p.CommitURL }},
 	{"prepare_callback", "", "Command run in the checkout after it is made and before the docker build.", func(p *Project) any { return &p.PrepareCallback }},
 	{"success_callback", "", "Command run at the end of a build whose steps all succeeded.", func(p *Project) any { return &p.SuccessCallback }},
 	{"error_callback", "", "Command run when a build fails or is canceled, with BUILD_STATUS and BUILD_STEP set.", func(p *Project) any { return &p.ErrorCallback }},

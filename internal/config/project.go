@@ -26,6 +26,8 @@ type Project struct {
 	Shallow  bool           // clone with --depth 1
 	Branches *regexp.Regexp // anchored; nil builds no branch
 	Tags     *regexp.Regexp // anchored; nil builds no tag
+	// BuildExisting false: the first poll records the refs' commits instead of building them.
+	BuildExisting bool
 
 	EnvFile string    // read at build time; "" for none
 	Env     []env.Var // inline variables
@@ -54,6 +56,8 @@ type Project struct {
 	Interruptible bool  // … and cancels its running build
 	KeepBuilds    Count // finished builds kept per ref, the newest; 0 keeps all
 	KeepDays      Count // finished builds older than this many days are removed; 0 keeps all
+
+	CommitURL string // $-template of a commit's link on the status pages; see CommitLink
 
 	PrepareCallback []string // argument vector; nil for none
 	SuccessCallback []string
@@ -129,6 +133,10 @@ var safeProjectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 // project may be called that, as its directory would take the page's place.
 const StatusPageName = "index.html"
 
+// BadgesDirName is the work directory's tree of badges at readable URLs
+// (badges/PROJECT/branch/NAME.svg): no project's directory.
+const BadgesDirName = "badges"
+
 // ValidProjectName reports whether name may be a project (section) name.
 func ValidProjectName(name string) bool { return safeProjectName.MatchString(name) }
 
@@ -142,6 +150,8 @@ func decodeProject(sec *Section, p *problems, shared *decoded) *Project {
 		mine.errorf(sec.Line, sec.Name, "", "section name is not a usable project name: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 100 characters (it names a directory and a container)")
 	} else if strings.EqualFold(sec.Name, StatusPageName) {
 		mine.errorf(sec.Line, sec.Name, "", "%s is the work directory's status page, so it cannot be a project's directory: choose another project name", StatusPageName)
+	} else if strings.EqualFold(sec.Name, BadgesDirName) {
+		mine.errorf(sec.Line, sec.Name, "", "%s/ holds the badges of every project, so it cannot be a project's directory: choose another project name", BadgesDirName)
 	}
 	for _, k := range Keys {
 		text, set := sec.Values[k.Name]
@@ -316,6 +326,8 @@ func checkText(key, text string, field *string) string {
 				return fmt.Sprintf("%q is not an engine name: lower-case letters, digits, '.', '_' and '-', as in pipelined --engine NAME=DOCKER_HOST", name)
 			}
 		}
+	case "commit_url":
+		return checkCommitURL(text)
 	case "tag", "label", "rsync.destination":
 		if err := env.Check(text); err != nil {
 			return err.Error()

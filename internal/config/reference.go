@@ -6,7 +6,7 @@ import (
 )
 
 // Reference returns the configuration reference as a Markdown table, from the key table.
-// The README holds a copy between markers, which a test keeps current.
+// docs/configuration.md holds a copy between markers, which a test keeps current.
 func Reference() string {
 	var b strings.Builder
 	b.WriteString("| key | type | default | meaning |\n|---|---|---|---|\n")

@@ -11,29 +11,30 @@ const (
 	referenceEnd   = "<!-- end of config-reference -->"
 )
 
-// TestREADMEHasTheCurrentConfigReference keeps the README's key table equal to Keys.
-func TestREADMEHasTheCurrentConfigReference(t *testing.T) {
-	const path = "../../README.md"
+// TestDocsHaveTheCurrentConfigReference keeps the key table of docs/configuration.md equal
+// to Keys.
+func TestDocsHaveTheCurrentConfigReference(t *testing.T) {
+	const path = "../../docs/configuration.md"
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme := string(data)
-	begin := strings.Index(readme, referenceBegin)
-	end := strings.Index(readme, referenceEnd)
+	doc := string(data)
+	begin := strings.Index(doc, referenceBegin)
+	end := strings.Index(doc, referenceEnd)
 	if begin < 0 || end < begin {
-		t.Fatalf("README.md lacks the config-reference markers")
+		t.Fatalf("docs/configuration.md lacks the config-reference markers")
 	}
-	current := readme[begin+len(referenceBegin) : end]
+	current := doc[begin+len(referenceBegin) : end]
 	if current == Reference() {
 		return
 	}
 	if *update {
-		readme = readme[:begin+len(referenceBegin)] + Reference() + readme[end:]
-		if err := os.WriteFile(path, []byte(readme), 0o644); err != nil {
+		doc = doc[:begin+len(referenceBegin)] + Reference() + doc[end:]
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Errorf("README.md's configuration reference is out of date; run go test ./internal/config -update")
+	t.Errorf("docs/configuration.md's configuration reference is out of date; run go test ./internal/config -update")
 }

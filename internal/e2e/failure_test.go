@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -37,8 +36,9 @@ func TestFailureAtEachStepIsRecorded(t *testing.T) {
 	bad := badTreeCommit(t, repo)
 	cb := s.file("cb.sh", callbackScript, 0o755)
 	fail := s.file("fail.sh", "#!/bin/sh\necho failing on purpose\nexit 4\n", 0o755)
-	readonly := filepath.Join(s.dir, "readonly")
-	os.MkdirAll(readonly, 0o555)
+	// A file where the destination's parent would be: rsync's step fails, even for root
+	// (who may write into a read-only directory, and pipelined makes missing parents).
+	readonly := s.file("not-a-directory", "", 0o644)
 	cases := []struct {
 		project, keys, commit, step string
 	}{

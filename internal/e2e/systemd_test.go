@@ -30,7 +30,8 @@ func TestInstallAndTheSystemdUnit(t *testing.T) {
 	for _, f := range []string{"bin/pipelined", "bin/pipeline-watch", "bin/pipeline-build", "bin/pipelined-webhook",
 		"share/man/man1/pipelined.1", "share/man/man1/pipeline-watch.1", "share/man/man1/pipeline-build.1",
 		"share/man/man1/pipelined-status.1", "share/man/man1/pipelined-enqueue.1", "share/man/man5/pipelined.ini.5",
-		"lib/systemd/system/pipelined.service", "share/pipelined/webhook/hooks.json", "share/pipelined/pipelined.ini.example"} {
+		"lib/systemd/system/pipelined.service", "share/pipelined/webhook/hooks.json", "share/pipelined/pipelined.ini.example",
+		"share/pipelined/notify/mail", "share/pipelined/notify/chat", "share/pipelined/notify/build-facts.awk"} {
 		if _, err := os.Stat(filepath.Join(prefix, f)); err != nil {
 			t.Errorf("make install did not install %s", f)
 		}

@@ -2,7 +2,6 @@ package page
 
 import (
 	"bytes"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +42,7 @@ var colours = map[string]string{
 	"skipped":  "#757575",
 	"running":  "#1565c0",
 	"unknown":  "#757575",
+	"recorded": "#9e9e9e",
 }
 
 func colour(result string) string {
@@ -62,6 +62,9 @@ th, td { text-align: left; padding: .3em .5em; border-bottom: 1px solid #ddd; ve
 .result { color: #fff; padding: .1em .45em; border-radius: .3em; font-weight: bold; white-space: nowrap; }
 .reason, .small { color: #555; font-size: .9em; }
 code { font-size: .95em; }
+pre.out { background: #f5f5f5; border-left: .25em solid #c62828; padding: .4em .6em; overflow-x: auto; font-size: .85em; margin: .3em 0; white-space: pre-wrap; }
+pre#log { background: #212121; color: #eee; padding: .6em; overflow-x: auto; font-size: .85em; white-space: pre-wrap; }
+.ago { color: #555; font-size: .9em; }
 @media (max-width: 40em) { th.opt, td.opt { display: none; } }
 </style>`
 
@@ -70,7 +73,6 @@ code { font-size: .95em; }
 type writer struct {
 	bytes.Buffer
 	prefix string
-	now    time.Time
 }
 
 // raw writes markup as it is; text writes a value escaped.
@@ -91,20 +93,41 @@ func (w *writer) link(label, rel string, more ...string) {
 	w.raw("</a>")
 }
 
-// indexPage is WORKDIR/index.html: each ref's latest build, failing refs first.
+// refreshSeconds is how often a page with a running build reloads itself (a meta
+// refresh: it works without script, and a page written when nothing runs has none, so the
+// reloading stops by itself).
+const refreshSeconds = 5
+
+// head starts a page; running makes it refresh itself.
+func (w *writer) head(title string, running bool) {
+	w.raw("<!DOCTYPE html>\n<html lang=\"en\"><head>", style, "\n")
+	if running {
+		w.raw(`<meta http-equiv="refresh" content="`, strconv.Itoa(refreshSeconds), `">`, "\n")
+	}
+	w.raw("<title>pipelined: ")
+	w.text(title)
+	w.raw("</title></head><body>\n")
+}
+
+// end ends a page, with the script that adds what only the reader's clock knows.
+func (w *writer) end() { w.raw("\n<script>", script, "</script>\n</body></html>\n") }
+
+// indexPage is WORKDIR/index.html: each ref's state, failing refs first.
 func indexPage(s *site) []byte {
-	w := &writer{now: s.Generated}
-	w.raw("<!DOCTYPE html>\n<html lang=\"en\"><head>", style, "\n<title>pipelined: builds</title></head><body>\n<h1>Builds</h1>\n")
-	w.raw(`<p class="small">Generated `, when(s.Generated), " by pipelined. Each ref's latest build; a project's page lists its older builds.</p>\n")
+	w := &writer{}
+	w.head("builds", len(s.Running) > 0)
+	w.raw("<h1>Builds</h1>\n", `<p class="small">Generated `, when(s.Generated),
+		" by pipelined. Each ref's state: its newest build that succeeded or failed; a project's page lists its other builds.</p>\n")
 	if len(s.Failing) > 0 {
 		w.raw("<h2>Failing now (", strconv.Itoa(len(s.Failing)), ")</h2>\n<ul>")
 		for _, b := range s.Failing {
 			w.raw("<li>")
-			w.link(b.Project+" "+name(b.Ref), b.Dir, "build.log")
+			w.buildLink(b.Project+" "+name(b.Ref), b)
 			w.raw(" at <code>")
 			w.text(b.Short)
 			w.raw("</code>: ")
 			w.text(short(b.Reason, 200))
+			w.output(b.Output)
 			w.raw("</li>\n")
 		}
 		w.raw("</ul>\n")
@@ -119,7 +142,7 @@ func indexPage(s *site) []byte {
 			w.raw("<tr><td>")
 			w.text(name(r.Ref))
 			w.raw("</td>")
-			w.buildCells(r.Latest)
+			w.buildCells(r.State, r.Newer)
 			w.raw("</tr>\n")
 		}
 		w.raw("</table>\n")
@@ -129,86 +152,152 @@ func indexPage(s *site) []byte {
 	}
 	w.raw("\n")
 	w.queue(s)
-	w.raw("\n</body></html>\n")
+	w.end()
 	return w.Bytes()
 }
 
-// projectPage is WORKDIR/PROJECT/index.html: each ref's badge, latest and older builds.
+// projectPage is WORKDIR/PROJECT/index.html: each ref's badge and recent builds.
 func projectPage(s *site) []byte {
-	w := &writer{prefix: "../", now: s.Generated}
+	w := &writer{prefix: "../"}
 	p := s.Projects[0]
-	w.raw("<!DOCTYPE html>\n<html lang=\"en\"><head>", style, "\n<title>pipelined: ")
-	w.text(p.Name)
-	w.raw("</title></head><body>\n", `<p><a href="../index.html">All projects</a></p>`, "\n\n<h1>")
+	w.head(p.Name, len(s.Running) > 0)
+	w.raw(`<p><a href="../index.html">All projects</a></p>`, "\n\n<h1>")
 	w.text(p.Name)
 	w.raw("</h1>\n", `<p class="small">Generated `, when(s.Generated), " by pipelined.</p>\n")
 	for _, r := range p.Refs {
 		w.raw("\n<h2>")
 		w.text(name(r.Ref))
 		w.raw(` <img src="`)
-		w.text(href("", baseName(r.Dir), "status.svg"))
+		w.text(href(w.prefix, BadgePath(p.Name, r.Ref)))
 		w.raw(`" alt="`)
-		w.text(r.Latest.Result)
+		w.text(r.State.Result)
 		w.raw(`" height="20"></h2>`, "\n")
 		w.raw(`<table><tr><th>result</th><th>commit</th><th class="opt">finished</th><th class="opt">took</th><th>links</th></tr>`, "\n")
-		for _, b := range append([]build{r.Latest}, r.Older...) {
+		builds := r.Recent
+		if len(builds) == 0 {
+			builds = []build{r.State} // recorded without a build
+		}
+		for _, b := range builds {
 			w.raw("<tr>")
-			w.buildCells(b)
+			w.buildCells(b, nil)
 			w.raw("</tr>\n")
 		}
 		w.raw("</table>\n")
 	}
 	w.raw("\n")
 	w.queue(s)
-	w.raw("\n</body></html>\n")
+	w.end()
 	return w.Bytes()
 }
 
 // buildCells writes a build's cells: result (a word on a colour) and reason, commit and
-// subject, when it finished, how long it took, and its links.
-func (w *writer) buildCells(b build) {
-	w.raw(`<td><span class="result" style="background:`, colour(b.Result), `">`)
-	w.text(b.Result)
-	w.raw("</span>")
+// subject and what started the build, when it finished, how long it took, and its links.
+// newer, if not nil, is a newer build of the ref that did not decide its state.
+func (w *writer) buildCells(b build, newer *build) {
+	w.raw("<td>")
+	w.result(b.Result)
 	if b.Reason != "" {
 		w.raw(`<br><span class="reason">`)
 		w.text(short(b.Reason, 200))
 		w.raw("</span>")
 	}
+	if newer != nil {
+		w.raw(`<br><span class="small">newer: `)
+		w.buildLink(newer.Result+" "+newer.Short, *newer)
+		if newer.Reason != "" {
+			w.raw(" (")
+			w.text(short(newer.Reason, 120))
+			w.raw(")")
+		}
+		w.raw("</span>")
+	}
 	w.raw("</td>\n<td>")
-	w.commit(b.Short, b.Subject)
+	w.commit(b)
 	w.raw("</td>\n", `<td class="opt">`)
-	if b.Finished.IsZero() {
+	switch {
+	case b.Result == "recorded":
+		w.raw("recorded ", when(b.Finished), "</td>\n", `<td class="opt">—</td>`, "\n")
+	case b.Finished.IsZero():
 		w.raw("started ", when(b.Started), "</td>\n", `<td class="opt">—</td>`, "\n")
-	} else {
-		w.raw(when(b.Finished), `<br><span class="small">`, ago(w.now, b.Finished), "</span></td>\n")
-		w.raw(`<td class="opt">`, b.Duration.String(), "</td>\n")
+	default:
+		w.raw(when(b.Finished), "</td>\n", `<td class="opt">`, b.Duration.String(), "</td>\n")
 	}
 	w.raw("<td>")
+	w.buildLinks(b)
+	w.raw("</td>")
+}
+
+// buildLinks writes the links of a build: its page, log, record and artifacts.
+func (w *writer) buildLinks(b build) {
+	if b.Page {
+		w.link("page", b.Dir, config.StatusPageName)
+		w.raw("\n")
+	}
 	if b.HasLog {
 		w.link("log", b.Dir, "build.log")
+		w.raw("\n")
 	}
-	w.raw("\n")
 	if b.HasJSON {
 		w.link("status", b.Dir, "build.json")
+		w.raw("\n")
 	}
-	w.raw("\n")
 	if b.Drop {
 		w.raw(`<a href="`)
 		w.text(href(w.prefix, b.Dir, "drop"))
 		w.raw(`/">artifacts</a>`)
 	}
-	w.raw("</td>")
 }
 
-// commit writes a short commit and its subject.
-func (w *writer) commit(shortCommit, subject string) {
-	w.raw("<code>")
-	w.text(shortCommit)
-	w.raw("</code>")
-	if subject != "" {
+// buildLink links a build's page, or its log when it has none.
+func (w *writer) buildLink(label string, b build) {
+	switch {
+	case b.Page:
+		w.link(label, b.Dir, config.StatusPageName)
+	case b.HasLog:
+		w.link(label, b.Dir, "build.log")
+	default:
+		w.text(label)
+	}
+}
+
+func (w *writer) result(result string) {
+	w.raw(`<span class="result" style="background:`, colour(result), `">`)
+	w.text(result)
+	w.raw("</span>")
+}
+
+// output writes a failure's last lines of output.
+func (w *writer) output(lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	w.raw(`<pre class="out">`)
+	w.text(strings.Join(lines, "\n"))
+	w.raw("</pre>")
+}
+
+// commit writes a short commit (linked when the build has commit_url), its subject and
+// what started the build.
+func (w *writer) commit(b build) {
+	if link := b.CommitURL; strings.HasPrefix(link, "https://") || strings.HasPrefix(link, "http://") {
+		w.raw(`<a href="`)
+		w.text(link)
+		w.raw(`"><code>`)
+		w.text(b.Short)
+		w.raw("</code></a>")
+	} else {
+		w.raw("<code>")
+		w.text(b.Short)
+		w.raw("</code>")
+	}
+	if b.Subject != "" {
 		w.raw(" ")
-		w.text(short(subject, 80))
+		w.text(short(b.Subject, 80))
+	}
+	if b.Source != "" {
+		w.raw(`<br><span class="small">by `)
+		w.text(b.Source)
+		w.raw("</span>")
 	}
 }
 
@@ -223,65 +312,54 @@ func (w *writer) queue(s *site) {
 			w.raw("</td><td>")
 			w.text(name(b.Ref))
 			w.raw("</td><td>")
-			w.commit(b.Short, b.Subject)
+			w.commit(b)
 			w.raw(`</td><td class="opt">`, when(b.Started), "</td>\n<td>")
-			if b.HasLog {
-				w.link("log", b.Dir, "build.log")
-			}
+			w.buildLinks(b)
 			w.raw("</td></tr>\n")
 		}
 		w.raw("</table>")
 	} else {
 		w.raw("<p>No build is running.</p>")
 	}
-	w.raw("\n<h2>Queued (", strconv.Itoa(len(s.Queued)), ")</h2>\n")
-	if len(s.Queued) > 0 {
-		w.raw(`<table><tr><th>project</th><th>ref</th><th>commit</th><th class="opt">queued</th><th class="opt">by</th></tr>`, "\n")
-		for _, q := range s.Queued {
-			w.raw("<tr><td>")
-			w.text(q.Project)
-			w.raw("</td><td>")
-			w.text(name(q.Ref))
-			if q.Note != "" {
-				w.raw(`<br><span class="reason">`)
-				w.text(short(q.Note, 200))
-				w.raw("</span>")
-			}
-			w.raw("</td><td><code>")
-			w.text(q.Short)
-			w.raw(`</code></td><td class="opt">`, when(q.Since), `</td><td class="opt">`)
-			w.text(q.Source)
-			w.raw("</td></tr>\n")
-		}
-		w.raw("</table>")
-	} else {
-		w.raw("<p>Nothing is queued.</p>")
-	}
+	w.queued(s.Queued)
 }
 
-// when is a time as the pages show it, in UTC.
+// queued writes the jobs queued.
+func (w *writer) queued(jobs []queuedJob) {
+	w.raw("\n<h2>Queued (", strconv.Itoa(len(jobs)), ")</h2>\n")
+	if len(jobs) == 0 {
+		w.raw("<p>Nothing is queued.</p>")
+		return
+	}
+	w.raw(`<table><tr><th>project</th><th>ref</th><th>commit</th><th class="opt">queued</th><th class="opt">by</th></tr>`, "\n")
+	for _, q := range jobs {
+		w.raw("<tr><td>")
+		w.text(q.Project)
+		w.raw("</td><td>")
+		w.text(name(q.Ref))
+		if q.Note != "" {
+			w.raw(`<br><span class="reason">`)
+			w.text(short(q.Note, 200))
+			w.raw("</span>")
+		}
+		w.raw("</td><td><code>")
+		w.text(q.Short)
+		w.raw(`</code></td><td class="opt">`, when(q.Since), `</td><td class="opt">`)
+		w.text(q.Source)
+		w.raw("</td></tr>\n")
+	}
+	w.raw("</table>")
+}
+
+// when is a time as the pages show it: absolute, in UTC, in a <time> element whose
+// datetime the script turns into a relative hint ("5 min ago") when the page is shown — a
+// hint written here would be wrong by the time anyone reads it.
 func when(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
-}
-
-// ago is how long before now t was, roughly.
-func ago(now, t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	t = t.UTC()
+	return `<time datetime="` + t.Format(time.RFC3339) + `">` + t.Format("2006-01-02 15:04 UTC") + "</time>"
 }
 
 // short cuts s to n characters.
@@ -300,28 +378,4 @@ func name(ref string) string {
 		}
 	}
 	return ref
-}
-
-// baseName is the last segment of a slash-separated path.
-func baseName(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[i+1:]
-	}
-	return p
-}
-
-// badge is a ref's status.svg: "build | RESULT", in the result's colour.
-func badge(result string) []byte {
-	const left = 44
-	right := 8 + 7*len(result)
-	return []byte(fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" width="%[1]d" height="20" role="img" aria-label="build: %[3]s">
-<title>build: %[3]s</title>
-<rect width="%[2]d" height="20" fill="#555"/>
-<rect x="%[2]d" width="%[4]d" height="20" fill="%[5]s"/>
-<g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">
-<text x="6" y="14">build</text>
-<text x="%[6]d" y="14">%[3]s</text>
-</g>
-</svg>
-`, left+right, left, escaper.Replace(result), right, colour(result), left+4))
 }

@@ -10,6 +10,9 @@ type Options struct {
 	Preserve    bool
 	Delete      bool
 	IncludeFrom string // absolute path, "" for none
+	// MkPath adds --mkpath (rsync 3.2.3 and later): a remote destination's missing
+	// directories are made by the receiving rsync. A local destination's are made before.
+	MkPath bool
 }
 
 // Args is the rsync command line of SPEC §7.1.
@@ -26,6 +29,9 @@ func Args(o Options) []string {
 	}
 	if o.IncludeFrom != "" {
 		args = append(args, "--include-from", o.IncludeFrom)
+	}
+	if o.MkPath {
+		args = append(args, "--mkpath")
 	}
 	return append(args, "--", o.Source+"/", o.Destination)
 }

@@ -43,7 +43,7 @@ type projectReport struct {
 
 // decision is what became of one matching ref.
 type decision struct {
-	action string // actionQueued, actionSkipped or actionError
+	action string // actionQueued, actionSkipped, actionRecorded or actionError
 	ref    string
 	commit string
 	detail string
@@ -54,6 +54,8 @@ const (
 	actionQueued  = "queued"
 	actionSkipped = "skipped"
 	actionError   = "error"
+	// actionRecorded: the first poll with build_existing = False recorded it, not built.
+	actionRecorded = "recorded"
 )
 
 // NewReport returns an empty report, for Options.Report.
@@ -198,7 +200,7 @@ func (rep *Report) WriteTo(w io.Writer) (int64, error) {
 			switch d.action {
 			case actionQueued:
 				queued++
-			case actionSkipped:
+			case actionSkipped, actionRecorded:
 				skipped++
 			default:
 				notWritten++

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -288,32 +287,7 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string
 		w.log.Warn("ignoring a ref of the remote", "remote", git.MaskURL(r.url), "problem", git.MaskURLsIn(msg, r.url))
 	}
 	for _, p := range r.projects {
-		for _, ref := range refs {
-			if !polling.Wanted(p, ref.Name) {
-				continue
-			}
-			job := spool.Job{Project: p.Name, Ref: ref.Name, Commit: ref.Commit, Source: spool.SourceWatch}
-			if where := pending[job.Key()]; where != "" {
-				w.rep.decide(p, ref, actionSkipped, "already "+where)
-				continue
-			}
-			if dir := w.layout.Existing(p.Name, ref.Name, ref.Commit); dir != "" {
-				detail := "already built in " + dir
-				if strings.HasSuffix(dir, workdir.TmpSuffix) {
-					detail += " (not successful, or still running)"
-				}
-				w.rep.decide(p, ref, actionSkipped, detail)
-				continue
-			}
-			name, err := w.spool.Write(job)
-			if err != nil {
-				w.log.Error("cannot write a job", "project", p.Name, "ref", ref.Name, "error", err.Error())
-				w.rep.decide(p, ref, actionError, "cannot write the job: "+err.Error())
-				continue
-			}
-			w.log.Info("enqueued", "project", p.Name, "ref", ref.Name, "commit", workdir.ShortCommit(ref.Commit), "job", name)
-			w.rep.decide(p, ref, actionQueued, "job "+name)
-		}
+		w.pollProject(p, refs, pending)
 	}
 }
 

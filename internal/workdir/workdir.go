@@ -144,7 +144,8 @@ func (l Layout) Exists(project, ref, commit string) bool {
 // does not build a commit again.
 func (l Layout) Existing(project, ref, commit string) string {
 	base := filepath.Join(l.RefDir(project, ref), ShortCommit(commit))
-	for _, p := range []string{base, base + TmpSuffix} {
+	// A commit recorded without a build (build_existing = False) counts as built.
+	for _, p := range []string{base, base + TmpSuffix, base + RecordedSuffix} {
 		if _, err := os.Lstat(p); err == nil {
 			return p
 		}

@@ -1,0 +1,80 @@
+package page
+
+// script is the pages' only script, inline, and it only adds to a page that reads the
+// same without it:
+//   - each <time datetime> gets a relative hint ("5 min ago"), from the reader's clock,
+//     refreshed every 15 s;
+//   - a running build's page (pre#log with data-follow) follows build.log: every 2 s it asks
+//     for the bytes past what it has (a Range request; a server that ignores Range sends
+//     the whole file, which is cut), appends them as text, and reads build.json; when the
+//     build has ended it shows the result and stops. A reader scrolled to the end stays
+//     there as the log grows. A build.json gone means the
+//     successful build's directory lost its .tmp: the page goes there.
+//
+// Everything it adds is text (textContent), never markup.
+const script = `(function () {
+  "use strict";
+  function ago(s) {
+    s = Math.max(0, Math.round(s));
+    if (s < 60) return s + " s ago";
+    if (s < 3600) return Math.floor(s / 60) + " min ago";
+    if (s < 172800) return Math.floor(s / 3600) + " h ago";
+    return Math.floor(s / 86400) + " days ago";
+  }
+  function hints() {
+    var now = Date.now();
+    document.querySelectorAll("time[datetime]").forEach(function (t) {
+      var h = t.nextElementSibling;
+      if (!h || h.className !== "ago") {
+        h = document.createElement("span");
+        h.className = "ago";
+        t.parentNode.insertBefore(h, t.nextSibling);
+      }
+      h.textContent = " (" + ago((now - Date.parse(t.getAttribute("datetime"))) / 1000) + ")";
+    });
+  }
+  hints();
+  setInterval(hints, 15000);
+
+  var log = document.getElementById("log");
+  if (!log || !log.dataset.follow || location.protocol === "file:") return;
+  var offset = Number(log.dataset.offset), decoder = new TextDecoder();
+  function append(buf) {
+    if (buf.byteLength === 0) return;
+    offset += buf.byteLength;
+    // Follow the end only when the reader has scrolled there, as tail -f would.
+    var atEnd = window.scrollY > 0 && window.innerHeight + window.scrollY >= document.body.scrollHeight - 8;
+    log.appendChild(document.createTextNode(decoder.decode(buf, {stream: true})));
+    if (atEnd) window.scrollTo(0, document.body.scrollHeight);
+  }
+  function readLog() {
+    return fetch(log.dataset.follow, {headers: {Range: "bytes=" + offset + "-"}, cache: "no-store"}).then(function (r) {
+      if (r.status === 206) return r.arrayBuffer().then(append);
+      if (r.status === 200) return r.arrayBuffer().then(function (b) { append(b.slice(offset)); });
+    });
+  }
+  function ended(st) {
+    var state = document.getElementById("state");
+    if (state && state.firstChild) state.firstChild.textContent = st.result;
+  }
+  // One request at a time: the next tick is set when this one is done.
+  function tick() {
+    readLog().then(function () {
+      return fetch("build.json", {cache: "no-store"});
+    }).then(function (r) {
+      if (r.status === 404) {
+        location.replace(location.href.replace(/\.tmp\/(index\.html)?([?#].*)?$/, "/$1"));
+        return;
+      }
+      if (!r.ok) return true;
+      return r.json().then(function (st) {
+        if (st.result === "running") return true;
+        return readLog().then(function () { ended(st); });
+      });
+    }).catch(function () { return true; }).then(function (again) {
+      if (again) setTimeout(tick, 2000);
+    });
+  }
+  tick();
+})();
+`
