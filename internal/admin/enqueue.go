@@ -89,8 +89,10 @@ func Enqueue(ctx context.Context, o EnqueueOptions) (Queued, error) {
 		// commit, which its build resolves when it starts.
 		resolved, at, err := resolveRef(ctx, p, ref)
 		switch {
-		case err == nil:
+		case err == nil && commit == "":
 			ref, commit = resolved, at
+		case err == nil:
+			ref = resolved // the commit given is the one built
 		case errors.Is(err, git.ErrNoSuchRef), !git.IsBranch(ref) && !git.IsTag(ref):
 			return q, err
 		default:

@@ -98,4 +98,3 @@ func TestScheduleOnce(t *testing.T) {
 		t.Error("next() after every remote was asked once")
 	}
 }
-
