@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"pipelined/internal/config"
@@ -56,7 +57,12 @@ func Enqueue(ctx context.Context, o EnqueueOptions) (spool.Job, string, error) {
 	if err := git.CheckRefOrName(ref); err != nil {
 		return spool.Job{}, "", &exitcode.UsageError{Err: err}
 	}
-	if !git.IsBranch(ref) && !git.IsTag(ref) {
+	if git.IsPullRequest(ref) && commit == "" {
+		// ls-remote --heads --tags does not list it, and its head moves: the webhook and the
+		// watcher always know the commit.
+		return spool.Job{}, "", exitcode.Usagef("%s is a pull request's head: give the commit to build too", ref)
+	}
+	if !strings.HasPrefix(ref, "refs/") {
 		e, err := env.ForProject(git.SafeEnv(os.Environ()), p.EnvFile, p.Env)
 		if err != nil {
 			return spool.Job{}, "", err

@@ -131,7 +131,7 @@ func plan(queue []queued, runs []running, slots int, cfg *config.Config, engines
 func newestOfBranches(queue []queued, cfg *config.Config) map[string]queued {
 	newest := map[string]queued{}
 	for _, q := range queue {
-		if p := cfg.Project(q.job.Project); p != nil && p.Enabled && p.Supersede && git.IsBranch(q.job.Ref) {
+		if p := cfg.Project(q.job.Project); p != nil && p.Enabled && p.Supersede && git.BuiltLikeBranch(q.job.Ref) {
 			newest[branchKey(q.job)] = q
 		}
 	}

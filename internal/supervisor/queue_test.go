@@ -230,3 +230,15 @@ func TestPlanGivesDockerProjectsAnEngineWithASlot(t *testing.T) {
 		t.Error("plan took a slot of the pool it was given")
 	}
 }
+
+func TestPlanSupersedesOlderJobsOfAPullRequest(t *testing.T) {
+	cfg := testConfig(t)
+	pr := func(name, ref string, c byte) queued {
+		return queued{name: name, job: spool.Job{Project: "sup", Ref: ref, Commit: commit(c), Source: spool.SourceWatch}}
+	}
+	queue := []queued{pr("p1", "refs/pull/7/head", '1'), pr("other", "refs/pull/8/head", '1'), pr("p2", "refs/pull/7/head", '2')}
+	ds, _ := plan(queue, nil, 10, cfg, testPool(), time.Now())
+	if got, want := summary(ds), "p1:drop other:start p2:start"; got != want {
+		t.Errorf("plan = %s, want %s: a request's head moves on like a branch", got, want)
+	}
+}

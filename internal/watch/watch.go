@@ -351,13 +351,15 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string
 }
 
 // Wanted reports whether the project builds the ref: its name must fully match the
-// project's branches or tags regex.
+// project's branches or tags regex, or, for a pull request's head, pull_requests be True.
 func Wanted(p *config.Project, ref string) bool {
 	switch {
 	case git.IsBranch(ref):
 		return p.Branches != nil && p.Branches.MatchString(git.ShortName(ref))
 	case git.IsTag(ref):
 		return p.Tags != nil && p.Tags.MatchString(git.ShortName(ref))
+	case git.IsPullRequest(ref):
+		return p.PullRequests
 	}
 	return false
 }
