@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"pipelined/internal/config"
 	"pipelined/internal/env"
 	"pipelined/internal/exitcode"
+	"pipelined/internal/forge"
 	"pipelined/internal/git"
 	"pipelined/internal/procexec"
 	"pipelined/internal/spool"
@@ -37,6 +39,10 @@ type builder struct {
 	image    string         // id of the image the build step made
 	leftover *leftoverCheck // the run step's check for a leftover container
 	canceled atomic.Pointer[time.Time]
+
+	cfg       *config.Config
+	reportKey string    // the key of this build's status records, once one was queued
+	delivery  *delivery // by hand without a daemon: delivers the statuses; nil otherwise
 }
 
 // Run runs one build. It returns nil for success and for a skipped build, a
@@ -84,15 +90,19 @@ func Run(ctx context.Context, o Options) error {
 	if err := b.setUp(ctx, held); err != nil {
 		return b.setUpFailed(err)
 	}
+	b.started()
 	result, reason := b.runSteps(ctx)
 	// Whatever a step started and hid from its process group (setsid, a double fork) has
 	// become a child of this process (a subreaper): nothing outlives the build (SPEC §8).
 	procexec.KillOrphans()
 	if err := b.finish(result, reason); err != nil {
 		reason = fmt.Sprintf("%s; and recording the result failed: %v", orResult(reason, result), err)
+		b.status.Retry = true
+		b.reportEnd(ctx, result, reason)
 		b.summary(result, reason)
 		return &exitcode.RetryError{Err: errors.New(reason)}
 	}
+	b.reportEnd(ctx, result, reason)
 	b.summary(result, reason)
 	switch {
 	case b.status.Retry:
@@ -136,6 +146,9 @@ func (b *builder) setUpFailed(err error) error {
 		b.status.Result, b.status.Reason, b.status.Finished = buildlog.Failed, reason, time.Now().UTC()
 		b.status.Retry = exitcode.Of(err) == exitcode.Retry
 		_ = b.save()
+		if b.status.Retry {
+			b.reportEnd(context.Background(), buildlog.Failed, reason)
+		}
 	}
 	if b.log != nil {
 		b.log.Close()
@@ -151,6 +164,7 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	if err != nil {
 		return err
 	}
+	b.cfg = cfg
 	if b.layout, err = workdir.New(o.Workdir); err != nil {
 		return err
 	}
@@ -161,8 +175,15 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	case !b.project.Enabled:
 		return exitcode.Usagef("project %q is disabled (enabled = False in %s, line %d)", o.Project, o.Config, b.project.Line)
 	}
-	projectEnv, envErr := env.ForProject(os.Environ(), b.project.EnvFile, b.project.Env)
-	gitEnv := git.SafeEnv(os.Environ())
+	// No forge token reaches a build (SPEC §9), and a pull request's build, whose code may come
+	// from anyone's fork, gets no env or env_file values unless the project allows it.
+	process := forge.WithoutTokens(os.Environ(), cfg)
+	envFile, inline := b.project.EnvFile, b.project.Env
+	if git.IsPullRequest(o.Ref) && !b.project.PullRequestSecrets {
+		envFile, inline = "", nil
+	}
+	projectEnv, envErr := env.ForProject(process, envFile, inline)
+	gitEnv := git.SafeEnv(process)
 	if envErr == nil {
 		gitEnv = git.SafeEnv(projectEnv.List())
 	}
@@ -171,6 +192,8 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 		return err
 	}
 	b.ref, b.commit, b.short = res.ref, res.commit, workdir.ShortCommit(res.commit)
+	_, daemonRuns := spool.DaemonPID(b.layout.DaemonLock())
+	b.delivery = newDelivery(o, cfg, b.layout.OutboxDir(), daemonRuns)
 	// A build by hand makes the work directory a work directory: status, prune and cancel
 	// work on it from now on.
 	if err := os.MkdirAll(b.layout.StateDir(), 0o777); err != nil {
@@ -235,12 +258,16 @@ func (b *builder) setRuntimeEnv() {
 	e.Set(env.BuildRemote, b.project.Remote)
 	e.Set(env.BuildRef, b.ref)
 	e.Set(env.BuildRefName, git.ShortName(b.ref))
-	if git.IsBranch(b.ref) {
+	e.Unset(env.BuildBranch)
+	e.Unset(env.BuildTag)
+	e.Unset(env.BuildPullRequest)
+	switch n, pr := git.PullRequest(b.ref); {
+	case pr:
+		e.Set(env.BuildPullRequest, strconv.Itoa(n))
+	case git.IsBranch(b.ref):
 		e.Set(env.BuildBranch, git.ShortName(b.ref))
-		e.Unset(env.BuildTag)
-	} else {
+	default:
 		e.Set(env.BuildTag, git.ShortName(b.ref))
-		e.Unset(env.BuildBranch)
 	}
 	e.Set(env.BuildCommit, b.commit)
 	e.Unset(env.BuildTagObject) // set by describeHead for an annotated tag
