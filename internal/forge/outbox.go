@@ -175,6 +175,7 @@ func (o *Outbox) removeOlder(e entry) {
 // removed, so that it cannot stop the records after it; the caller logs either way.
 func (o *Outbox) setAside(name, reason string) error {
 	src, dst := filepath.Join(o.dir, outNew, name), filepath.Join(o.dir, outBad, name)
+	os.MkdirAll(filepath.Dir(dst), 0o777)
 	if err := os.Rename(src, dst); err != nil {
 		if rerr := os.RemoveAll(src); rerr != nil {
 			return fmt.Errorf("cannot move it to bad/ (%v) nor remove it (%v)", err, rerr)

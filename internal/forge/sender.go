@@ -2,8 +2,10 @@ package forge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -108,12 +110,12 @@ func (s *Sender) Run(ctx context.Context) {
 // Pass tries each record once (unless its forge is backing off) and returns how many are
 // still waiting, and the earliest time one of them may be tried again.
 func (s *Sender) Pass(ctx context.Context) (waiting int, next time.Time) {
-	o, err := OpenOutbox(s.o.Outbox)
-	if err != nil {
-		s.note("outbox", "cannot open the forge outbox", err.Error())
+	// The outbox is made by the first record: a work directory without a forge stays as it was.
+	o := &Outbox{dir: s.o.Outbox}
+	groups, strange, err := o.list()
+	if errors.Is(err, fs.ErrNotExist) {
 		return 0, time.Time{}
 	}
-	groups, strange, err := o.list()
 	if err != nil {
 		s.note("outbox", "cannot read the forge outbox", err.Error())
 		return 0, time.Time{}
