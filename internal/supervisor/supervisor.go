@@ -160,6 +160,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	go newScanner(s.spool, s.layout, s.log).run(s.scans, s.send)
 	defer close(s.scans)
+	stopSender := s.startSender()
+	defer stopSender()
 	go s.recover()
 	go s.pruner(bgCtx)
 	go s.pageWriter(bgCtx)
