@@ -10,6 +10,7 @@ import (
 
 	"pipelined/internal/buildlog"
 	"pipelined/internal/env"
+	"pipelined/internal/forge"
 	"pipelined/internal/procexec"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
@@ -346,8 +347,10 @@ func (s *supervisor) retry(name string, job spool.Job, reason string) (attrs []a
 			s.log.Error("moved a job that keeps failing to bad/, without its reason file", "job", name, "error", err.Error(),
 				"reasons", strings.TrimSuffix(b.String(), "\n"))
 		}
+		s.reportToForge(forge.SetAsideReport(s.config().Project(job.Project), job, attempt, reason, time.Now()))
 		return []any{"attempt", attempt, "moved_to", dest}, job, false
 	}
+	s.reportToForge(forge.RetryReport(s.config().Project(job.Project), job, attempt, spool.MaxAttempts, reason, time.Now()))
 	if err := s.spool.Retry(name, job); err != nil {
 		s.attempts[name] = job.Attempts
 		inCur = s.spool.Claimed(name)

@@ -25,3 +25,15 @@ func (s *supervisor) startSender() (stop func()) {
 		wg.Wait()
 	}
 }
+
+// reportToForge queues one of the daemon's own statuses: a job an infrastructure error
+// stopped, to be retried, or one set aside in bad/. A status that cannot be queued is
+// logged; it never changes what happens to the job.
+func (s *supervisor) reportToForge(rec forge.Record, ok bool) {
+	if !ok {
+		return // the project reports to no forge, or the job never knew its commit
+	}
+	if err := forge.Enqueue(s.layout.OutboxDir(), rec); err != nil {
+		s.log.Warn("cannot queue the forge status", "project", rec.Project, "ref", rec.Ref, "error", err.Error())
+	}
+}
