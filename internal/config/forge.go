@@ -65,6 +65,13 @@ func checkForge(sec *Section, proj *Project, refused map[string]bool, mine *prob
 		return
 	}
 	if !slices.Contains([]string{ForgeGitHub, ForgeGitea, ForgeGitLab}, f.Kind) {
+		if strings.ContainsAny(f.Kind, "/:") || referenced(sec, "forge") {
+			// A helper key of a file written before forge was a key (%(forge)s/app.git): the
+			// file means what it meant then, and nothing is reported.
+			mine.warnf(sec.KeyLine("forge"), sec.Name, "forge", "is a key of pipelined now (github, gitea or gitlab), but this value is a helper's (an address, or used by %%(forge)s): nothing is reported; rename the helper key%s", sec.where("forge"))
+			f.Kind = ""
+			return
+		}
 		errorf("forge", "%q is not a forge pipelined reports to: use github, gitea (also for Forgejo) or gitlab", f.Kind)
 		return
 	}
@@ -90,6 +97,16 @@ func checkForge(sec *Section, proj *Project, refused map[string]bool, mine *prob
 	if proj.PullRequestSecrets && !proj.PullRequests {
 		mine.warnf(sec.KeyLine("pull_requests.secrets"), sec.Name, "pull_requests.secrets", "has no effect while pull_requests is False")
 	}
+}
+
+// referenced reports whether a value of the section refers to key with %(key)s.
+func referenced(sec *Section, key string) bool {
+	for _, k := range sec.Keys {
+		if t := sec.template(k); t != nil && slices.Contains(t.refs, key) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkForgeURL validates forge.url, or takes it from the remote.

@@ -89,3 +89,18 @@ func TestBadForgeKeysAreRefusedWithTheirLine(t *testing.T) {
 		})
 	}
 }
+
+// TestAnOlderHelperNamedForgeStillLoads: a file that used "forge" as a helper key before it
+// was a key means what it meant then, with a warning.
+func TestAnOlderHelperNamedForgeStillLoads(t *testing.T) {
+	cfg, err := parse("[DEFAULT]\nforge = https://git.example.com\n[shop]\nremote = %(forge)s/shop.git\nbranches = main\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.Projects[0]; p.Forge.Kind != "" || p.Remote != "https://git.example.com/shop.git" {
+		t.Errorf("got forge %q, remote %q", p.Forge.Kind, p.Remote)
+	}
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].Msg, "rename the helper key") {
+		t.Errorf("warnings %v", cfg.Warnings)
+	}
+}

@@ -59,7 +59,7 @@ func checkSecrets(sec *Section, report func(key, msg string)) map[string]bool {
 		}
 		if secret(key) {
 			refused[key] = true
-			report(key, fmt.Sprintf("env refers to %%(%s)s, so this value is also %s, and a secret must not reach %s; %s", key, describeVars(sec, key, offsets), exposure(key), byName))
+			report(key, fmt.Sprintf("env refers to %%(%s)s, so this value is also %s, and a secret must not reach %s; %s, and if it is not secret, say so with a name that does not look like a secret's", key, describeVars(sec, key, offsets), exposure(key), byName))
 			continue
 		}
 		for _, ref := range sec.template(key).refs {
@@ -72,7 +72,11 @@ func checkSecrets(sec *Section, report func(key, msg string)) map[string]bool {
 				via += " (through %(" + h + ")s)"
 			}
 			refused[key] = true
-			report(key, fmt.Sprintf("%s puts %s, into %s; %s, and if the value is not secret, give it a name that does not say so", via, describeVars(sec, h, offsets), exposure(key), byName))
+			advice := fmt.Sprintf("if the value is not secret, give %%(%s)s a name that does not say so", h)
+			if h == "env" {
+				advice = fmt.Sprintf("if a part of it is not secret, give %s a helper key of its own that env does not use", key)
+			}
+			report(key, fmt.Sprintf("%s puts %s, into %s; %s, and %s", via, describeVars(sec, h, offsets), exposure(key), byName, advice))
 			break
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"pipelined/internal/config"
 	"pipelined/internal/git"
@@ -120,3 +121,9 @@ func forgeMessage(body []byte, token string) string {
 // Authorization, which Go drops on a redirect to another host) must never follow a
 // redirect elsewhere.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// NewClient is the HTTP client for a forge's API: bounded by timeout, connection included,
+// following no redirect.
+func NewClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, CheckRedirect: noRedirects}
+}

@@ -77,7 +77,7 @@ func NewSender(o SenderOptions) *Sender {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: o.RequestTimeout, CheckRedirect: noRedirects}
+		o.Client = NewClient(o.RequestTimeout)
 	}
 	return &Sender{o: o, wake: make(chan struct{}, 1), apis: map[string]*apiState{}}
 }

@@ -64,6 +64,8 @@ type Watcher struct {
 	sshOptions []string // connection sharing for ssh remotes, across polls
 
 	jobKeys map[string]string // "new/NAME" or "cur/NAME" → the job's key: see pending
+
+	pullErrs pullErrors // the last error of each project's list of pull requests
 }
 
 // Run loads the configuration and watches until ctx ends (or, with Once, until every
@@ -288,7 +290,7 @@ func notPolled(p *config.Project) string {
 		return "enabled = False"
 	case !p.Watch:
 		return "watch = False"
-	case p.Branches == nil && p.Tags == nil:
+	case p.Branches == nil && p.Tags == nil && !p.PullRequests:
 		return "neither branches nor tags is set"
 	}
 	return ""
@@ -321,7 +323,7 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string
 		w.log.Warn("ignoring a ref of the remote", "remote", git.MaskURL(r.url), "problem", git.MaskURLsIn(msg, r.url))
 	}
 	for _, p := range r.projects {
-		for _, ref := range refs {
+		for _, ref := range slices.Concat(refs, w.pullRequestRefs(ctx, p)) {
 			if !Wanted(p, ref.Name) {
 				continue
 			}
