@@ -3,7 +3,9 @@ package forge
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -186,4 +188,34 @@ func (o *Outbox) setAside(name, reason string) error {
 		return fmt.Errorf("moved to bad/ without its reason file: %v", err)
 	}
 	return nil
+}
+
+// Waiting lists what the outbox at dir holds, without changing anything (for `pipelined
+// status`, which may run beside the daemon): the newest readable record of each commit and
+// context, oldest first, and how many files were set aside in bad/. A missing outbox holds
+// nothing.
+func Waiting(dir string) (records []Record, setAside int, err error) {
+	o := &Outbox{dir: dir}
+	groups, _, err := o.list()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, g := range groups {
+		for _, e := range g {
+			if r, err := o.read(e); err == nil {
+				records = append(records, r)
+				break
+			}
+		}
+	}
+	bad, _ := os.ReadDir(filepath.Join(dir, outBad))
+	for _, b := range bad {
+		if !strings.HasSuffix(b.Name(), ".reason") && !strings.HasPrefix(b.Name(), ".") {
+			setAside++
+		}
+	}
+	return records, setAside, nil
 }
