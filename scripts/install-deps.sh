@@ -9,7 +9,8 @@
 # is the operator's), rsync. Needed by the tests: python3 (configparser oracle), busybox-static
 # (the base image the tests build on, as there is no registry), webhook (the webhook receiver
 # test), systemd (systemd-analyze verify of the unit), chromium (the status page, opened in
-# a headless browser), man-db (the man pages, rendered with man -l). The benchmarks add
+# a headless browser), man-db (the man pages, rendered with man -l), gcc (cgo, for the
+# sqlite of the Gitea that scripts/gitea.sh builds for the forge tests). The benchmarks add
 # openssh-server.
 set -eu
 
@@ -23,7 +24,8 @@ systemd-analyze systemd
 sshd openssh-server
 ssh openssh-client
 chromium chromium
-man man-db'
+man man-db
+gcc gcc'
 
 missing=''
 while read -r cmd pkg; do
