@@ -121,6 +121,26 @@ func TestForgeStatusOutlivesAnOutageAndARestart(t *testing.T) {
 	})
 }
 
+// TestForgeShowsTheDaemonsRetries: a build whose process dies is an infrastructure error;
+// the daemon shows the retry on the forge, and the next attempt's result.
+func TestForgeShowsTheDaemonsRetries(t *testing.T) {
+	s, g, repo, _ := forgeSite(t, "main", "")
+	s.daemon("--interval", "1")
+	head := repo.Head()
+	waitStatus(t, g, head, "pending", time.Minute)
+	pid := findPid(bin.build, s.workdir)
+	if pid == 0 {
+		t.Fatal("no pipeline-build is running")
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	testenv.Eventually(t, time.Minute, "the forge did not show the retry", func() bool {
+		st := latest(g, head)
+		return st.Status == "pending" && strings.HasPrefix(st.Description, "retry 1 of 5: ")
+	})
+	s.file("gate", "", 0o644)
+	waitStatus(t, g, head, "success", 2*time.Minute)
+}
+
 func TestForgePullRequestsAreBuiltOncePerHeadAndClosedOnesNever(t *testing.T) {
 	s, g, repo, _ := forgeSite(t, "main", `pull_requests = True
 env = SECRET_X=hush
