@@ -47,8 +47,10 @@ func (b *builder) report(state forge.State, description string) {
 	}
 }
 
-// started reports the start of the steps, naming where the build runs.
+// started reports the start of the steps, naming where the build runs; by hand with no
+// daemon on the work directory, it begins delivering the build's statuses itself.
 func (b *builder) started() {
+	b.startDelivery()
 	where := b.o.Engine.Name
 	if where == "" {
 		where, _ = os.Hostname()
@@ -75,6 +77,15 @@ func (b *builder) finished(result, reason string) {
 		b.report(forge.Canceled, canceledText(reason))
 	default:
 		b.report(forge.Failed, b.failedText(reason))
+	}
+}
+
+// startDelivery makes the delivery of a build run by hand with no daemon on the work
+// directory; the daemon's Sender delivers otherwise.
+func (b *builder) startDelivery() {
+	if b.delivery == nil {
+		_, daemonRuns := spool.DaemonPID(b.layout.DaemonLock())
+		b.delivery = newDelivery(b.o, b.cfg, b.layout.OutboxDir(), daemonRuns)
 	}
 }
 

@@ -96,11 +96,7 @@ func Run(ctx context.Context, o Options) error {
 	// become a child of this process (a subreaper): nothing outlives the build (SPEC §8).
 	procexec.KillOrphans()
 	if err := b.finish(result, reason); err != nil {
-		reason = fmt.Sprintf("%s; and recording the result failed: %v", orResult(reason, result), err)
-		b.status.Retry = true
-		b.reportEnd(ctx, result, reason)
-		b.summary(result, reason)
-		return &exitcode.RetryError{Err: errors.New(reason)}
+		return b.unrecorded(ctx, result, reason, err)
 	}
 	b.reportEnd(ctx, result, reason)
 	b.summary(result, reason)
@@ -114,6 +110,15 @@ func Run(ctx context.Context, o Options) error {
 	default:
 		return &exitcode.SilentError{Code: exitcode.Failure}
 	}
+}
+
+// unrecorded ends a build whose result could not be recorded: an infrastructure error.
+func (b *builder) unrecorded(ctx context.Context, result, reason string, err error) error {
+	reason = fmt.Sprintf("%s; and recording the result failed: %v", orResult(reason, result), err)
+	b.status.Retry = true
+	b.reportEnd(ctx, result, reason)
+	b.summary(result, reason)
+	return &exitcode.RetryError{Err: errors.New(reason)}
 }
 
 func orResult(reason, result string) string {
@@ -147,6 +152,7 @@ func (b *builder) setUpFailed(err error) error {
 		b.status.Retry = exitcode.Of(err) == exitcode.Retry
 		_ = b.save()
 		if b.status.Retry {
+			b.startDelivery()
 			b.reportEnd(context.Background(), buildlog.Failed, reason)
 		}
 	}
@@ -175,13 +181,7 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	case !b.project.Enabled:
 		return exitcode.Usagef("project %q is disabled (enabled = False in %s, line %d)", o.Project, o.Config, b.project.Line)
 	}
-	// No forge token reaches a build (SPEC §9), and a pull request's build, whose code may come
-	// from anyone's fork, gets no env or env_file values unless the project allows it.
-	process := forge.WithoutTokens(os.Environ(), cfg)
-	envFile, inline := b.project.EnvFile, b.project.Env
-	if git.IsPullRequest(o.Ref) && !b.project.PullRequestSecrets {
-		envFile, inline = "", nil
-	}
+	process, envFile, inline := b.environment(cfg, o.Ref)
 	projectEnv, envErr := env.ForProject(process, envFile, inline)
 	gitEnv := git.SafeEnv(process)
 	if envErr == nil {
@@ -192,8 +192,6 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 		return err
 	}
 	b.ref, b.commit, b.short = res.ref, res.commit, workdir.ShortCommit(res.commit)
-	_, daemonRuns := spool.DaemonPID(b.layout.DaemonLock())
-	b.delivery = newDelivery(o, cfg, b.layout.OutboxDir(), daemonRuns)
 	// A build by hand makes the work directory a work directory: status, prune and cancel
 	// work on it from now on.
 	if err := os.MkdirAll(b.layout.StateDir(), 0o777); err != nil {
@@ -249,6 +247,17 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	b.env = projectEnv
 	b.setRuntimeEnv()
 	return b.save()
+}
+
+// environment returns what a build's environment is composed of: no forge token reaches a
+// build (SPEC §9), and a pull request's build, whose code may come from anyone's fork, gets
+// no env or env_file values unless the project allows it.
+func (b *builder) environment(cfg *config.Config, ref string) (process []string, envFile string, inline []env.Var) {
+	process = forge.WithoutTokens(os.Environ(), cfg)
+	if git.IsPullRequest(ref) && !b.project.PullRequestSecrets {
+		return process, "", nil
+	}
+	return process, b.project.EnvFile, b.project.Env
 }
 
 // setRuntimeEnv sets the BUILD_* variables of SPEC §7.2.

@@ -9,47 +9,50 @@ import (
 // The secret in every case below; no message may contain it.
 const secret = "hunter2-s3cr3t"
 
+// secretCases are configurations with a secret reaching an exposed key, each with the
+// refusals expected.
+var secretCases = []struct {
+	name string
+	src  string
+	// one refusal per command-line key: key, its line, section, and the start of the message
+	want []Error
+}{
+	{"env itself in label", "[web]\nremote = /r\nenv = TOKEN=" + secret + "\nlabel = x=%(env)s\n",
+		[]Error{{Line: 4, Section: "web", Key: "label", Msg: "%(env)s puts the value of env variable TOKEN, a secret, into a command line; "}}},
+	{"a helper in env and in tag", "[web]\nremote = /r\nenv = TOKEN=%(token)s\ntoken = " + secret + "\ntag = app:%(token)s\n",
+		[]Error{{Line: 5, Section: "web", Key: "tag", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into a command line; "}}},
+	{"through another helper", "[web]\nremote = /r\nenv =\n  USER=ci\n  TOKEN=%(token)s\ntoken = " + secret + "\nauth = --token=%(token)s\nsuccess_callback = /bin/notify %(auth)s\n",
+		[]Error{{Line: 8, Section: "web", Key: "success_callback", Msg: "%(auth)s (through %(token)s) puts the value of env variable TOKEN, a secret, into a command line; "}}},
+	{"through a helper that env uses too", "[web]\nremote = /r\nwrapped = <%(token)s>\nenv = TOKEN=%(wrapped)s\ntoken = " + secret + "\nrsync.destination = host:/srv/%(wrapped)s\n",
+		[]Error{{Line: 6, Section: "web", Key: "rsync.destination", Msg: "%(wrapped)s puts the value of env variable TOKEN, a secret, into a command line; "}}},
+	{"everything in [DEFAULT]", "[DEFAULT]\ntoken = " + secret + "\nenv = TOKEN=%(token)s\nlabel = t=%(token)s\n[web]\nremote = /r\n[api]\nremote = /r\n",
+		[]Error{
+			{Line: 4, Section: "web", Key: "label", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into a command line; "},
+			{Line: 4, Section: "api", Key: "label", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into a command line; "},
+		}},
+	{"env refers to a command-line key by a secret variable", "[web]\nremote = /r\nenv = API_TOKEN=%(tag)s\ntag = " + secret + "\n",
+		[]Error{{Line: 4, Section: "web", Key: "tag", Msg: "env refers to %(tag)s, so this value is also the value of env variable API_TOKEN, a secret, and a secret must not reach a command line; "}}},
+	{"a plain helper filling a secret variable", "[web]\nremote = /r\nenv = %(all)s\nall = A=1\n  DB_PASSWORD=" + secret + "\nerror_callback = /bin/x %(all)s\n",
+		[]Error{{Line: 6, Section: "web", Key: "error_callback", Msg: "%(all)s puts the values of env variables A and DB_PASSWORD, secrets, into a command line; "}}},
+	{"the remote, env_file and engines", "[web]\nremote = https://h/r.git?x=%(token)s\nenv = TOKEN=%(token)s\ntoken = " + secret + "\nenv_file = /tmp/%(token)s\nengines = %(token)s\n",
+		[]Error{
+			{Line: 2, Section: "web", Key: "remote", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into a command line; "},
+			{Line: 5, Section: "web", Key: "env_file", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into a command line; "},
+			{Line: 6, Section: "web", Key: "engines", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into an error message; "},
+		}},
+	{"what goes to the forge", "[web]\nremote = https://h/o/r.git\nenv = TOKEN=%(token)s\ntoken = " + secret + "\nforge = gitea\nforge.token_env = GITEA_TOKEN\nforge.target_url = https://ci/%(token)s\n",
+		[]Error{{Line: 7, Section: "web", Key: "forge.target_url", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into what is sent to the forge"}}},
+	{"every command-line key", "[web]\nremote = /r\nenv = T=%(api_token)s\napi_token = " + secret + "\ntag = %(api_token)s\nlabel = %(api_token)s\nrsync.destination = %(api_token)s\nrsync.include = %(api_token)s\ndockerfile = %(api_token)s\nprepare_callback = /bin/x %(api_token)s\nsuccess_callback = /bin/x %(api_token)s\nerror_callback = /bin/x %(api_token)s\n",
+		[]Error{
+			{Line: 5, Section: "web", Key: "tag"}, {Line: 6, Section: "web", Key: "label"},
+			{Line: 7, Section: "web", Key: "rsync.destination"}, {Line: 8, Section: "web", Key: "rsync.include"},
+			{Line: 9, Section: "web", Key: "dockerfile"}, {Line: 10, Section: "web", Key: "prepare_callback"},
+			{Line: 11, Section: "web", Key: "success_callback"}, {Line: 12, Section: "web", Key: "error_callback"},
+		}},
+}
+
 func TestSecretsThroughInterpolationAreRefused(t *testing.T) {
-	cases := []struct {
-		name string
-		src  string
-		// one refusal per command-line key: key, its line, section, and the start of the message
-		want []Error
-	}{
-		{"env itself in label", "[web]\nremote = /r\nenv = TOKEN=" + secret + "\nlabel = x=%(env)s\n",
-			[]Error{{Line: 4, Section: "web", Key: "label", Msg: "%(env)s puts the value of env variable TOKEN, a secret, into a command line; "}}},
-		{"a helper in env and in tag", "[web]\nremote = /r\nenv = TOKEN=%(token)s\ntoken = " + secret + "\ntag = app:%(token)s\n",
-			[]Error{{Line: 5, Section: "web", Key: "tag", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into a command line; "}}},
-		{"through another helper", "[web]\nremote = /r\nenv =\n  USER=ci\n  TOKEN=%(token)s\ntoken = " + secret + "\nauth = --token=%(token)s\nsuccess_callback = /bin/notify %(auth)s\n",
-			[]Error{{Line: 8, Section: "web", Key: "success_callback", Msg: "%(auth)s (through %(token)s) puts the value of env variable TOKEN, a secret, into a command line; "}}},
-		{"through a helper that env uses too", "[web]\nremote = /r\nwrapped = <%(token)s>\nenv = TOKEN=%(wrapped)s\ntoken = " + secret + "\nrsync.destination = host:/srv/%(wrapped)s\n",
-			[]Error{{Line: 6, Section: "web", Key: "rsync.destination", Msg: "%(wrapped)s puts the value of env variable TOKEN, a secret, into a command line; "}}},
-		{"everything in [DEFAULT]", "[DEFAULT]\ntoken = " + secret + "\nenv = TOKEN=%(token)s\nlabel = t=%(token)s\n[web]\nremote = /r\n[api]\nremote = /r\n",
-			[]Error{
-				{Line: 4, Section: "web", Key: "label", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into a command line; "},
-				{Line: 4, Section: "api", Key: "label", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into a command line; "},
-			}},
-		{"env refers to a command-line key by a secret variable", "[web]\nremote = /r\nenv = API_TOKEN=%(tag)s\ntag = " + secret + "\n",
-			[]Error{{Line: 4, Section: "web", Key: "tag", Msg: "env refers to %(tag)s, so this value is also the value of env variable API_TOKEN, a secret, and a secret must not reach a command line; "}}},
-		{"a plain helper filling a secret variable", "[web]\nremote = /r\nenv = %(all)s\nall = A=1\n  DB_PASSWORD=" + secret + "\nerror_callback = /bin/x %(all)s\n",
-			[]Error{{Line: 6, Section: "web", Key: "error_callback", Msg: "%(all)s puts the values of env variables A and DB_PASSWORD, secrets, into a command line; "}}},
-		{"the remote, env_file and engines", "[web]\nremote = https://h/r.git?x=%(token)s\nenv = TOKEN=%(token)s\ntoken = " + secret + "\nenv_file = /tmp/%(token)s\nengines = %(token)s\n",
-			[]Error{
-				{Line: 2, Section: "web", Key: "remote", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into a command line; "},
-				{Line: 5, Section: "web", Key: "env_file", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into a command line; "},
-				{Line: 6, Section: "web", Key: "engines", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into an error message; "},
-			}},
-		{"what goes to the forge", "[web]\nremote = https://h/o/r.git\nenv = TOKEN=%(token)s\ntoken = " + secret + "\nforge = gitea\nforge.token_env = GITEA_TOKEN\nforge.target_url = https://ci/%(token)s\n",
-			[]Error{{Line: 7, Section: "web", Key: "forge.target_url", Msg: "%(token)s puts the value of env variable TOKEN, a secret, into what is sent to the forge"}}},
-		{"every command-line key", "[web]\nremote = /r\nenv = T=%(api_token)s\napi_token = " + secret + "\ntag = %(api_token)s\nlabel = %(api_token)s\nrsync.destination = %(api_token)s\nrsync.include = %(api_token)s\ndockerfile = %(api_token)s\nprepare_callback = /bin/x %(api_token)s\nsuccess_callback = /bin/x %(api_token)s\nerror_callback = /bin/x %(api_token)s\n",
-			[]Error{
-				{Line: 5, Section: "web", Key: "tag"}, {Line: 6, Section: "web", Key: "label"},
-				{Line: 7, Section: "web", Key: "rsync.destination"}, {Line: 8, Section: "web", Key: "rsync.include"},
-				{Line: 9, Section: "web", Key: "dockerfile"}, {Line: 10, Section: "web", Key: "prepare_callback"},
-				{Line: 11, Section: "web", Key: "success_callback"}, {Line: 12, Section: "web", Key: "error_callback"},
-			}},
-	}
-	for _, tc := range cases {
+	for _, tc := range secretCases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parse(tc.src)
 			problems := Problems(err)

@@ -15,24 +15,15 @@ import (
 	"pipelined/internal/testenv"
 )
 
-// TestWebhookPullRequestEventsBecomeBuilds posts pull request events as GitHub and Gitea
-// send them, and a merge request event as GitLab does, to the real receiver with the shipped
-// hooks: an opened or pushed request is built at its head, with the same signature checks as
-// pushes; a closed one, a wrong signature or a project without pull_requests queue nothing.
-func TestWebhookPullRequestEventsBecomeBuilds(t *testing.T) {
-	s := newSite(t)
-	repo := testenv.NewRepo(t, nil)
-	const secret = "0123456789abcdef-pulls-secret"
-	s.writeConfig("[web]\nremote = %s\nwatch = False\nforge = github\nforge.url = http://127.0.0.1:1\nforge.repo = o/web\n"+
-		"forge.token_env = PIPELINED_TEST_NONE\npull_requests = True\n\n[plain]\nremote = %s\nwatch = False\n", repo.Remote, repo.Remote)
-	daemon := s.daemon("--interval", "0")
-	hook, url := s.webhook(secret)
+// poster returns a function that posts body to a hook of the receiver at url for project,
+// with headers in which SIGN stands for the body's HMAC-SHA256 signature with secret.
+func poster(t *testing.T, url, secret string) func(id, project, body string, headers map[string]string) int {
 	sign := func(body []byte) string {
 		m := hmac.New(sha256.New, []byte(secret))
 		m.Write(body)
 		return hex.EncodeToString(m.Sum(nil))
 	}
-	post := func(id, project, body string, headers map[string]string) int {
+	return func(id, project, body string, headers map[string]string) int {
 		req, _ := http.NewRequest("POST", url+id+"?project="+project, bytes.NewReader([]byte(body)))
 		req.Header.Set("Content-Type", "application/json")
 		for k, v := range headers {
@@ -45,6 +36,21 @@ func TestWebhookPullRequestEventsBecomeBuilds(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+}
+
+// TestWebhookPullRequestEventsBecomeBuilds posts pull request events as GitHub and Gitea
+// send them, and a merge request event as GitLab does, to the real receiver with the shipped
+// hooks: an opened or pushed request is built at its head, with the same signature checks as
+// pushes; a closed one, a wrong signature or a project without pull_requests queue nothing.
+func TestWebhookPullRequestEventsBecomeBuilds(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	const secret = "0123456789abcdef-pulls-secret"
+	s.writeConfig("[web]\nremote = %s\nwatch = False\nforge = github\nforge.url = http://127.0.0.1:1\nforge.repo = o/web\n"+
+		"forge.token_env = PIPELINED_TEST_NONE\npull_requests = True\n\n[plain]\nremote = %s\nwatch = False\n", repo.Remote, repo.Remote)
+	daemon := s.daemon("--interval", "0")
+	hook, url := s.webhook(secret)
+	post := poster(t, url, secret)
 	pull := func(action string, n int, head string) string {
 		return fmt.Sprintf(`{"action":%q,"number":%d,"pull_request":{"number":%d,"state":"open","head":{"sha":%q}}}`, action, n, n, head)
 	}
@@ -83,15 +89,22 @@ func TestWebhookPullRequestEventsBecomeBuilds(t *testing.T) {
 	if code := post("gitlab-merge-request", "web", mr, map[string]string{"X-Gitlab-Event": "Merge Request Hook", "X-Gitlab-Token": secret}); code != http.StatusOK {
 		t.Fatalf("GitLab merge request: HTTP %d", code)
 	}
-	for ref, commit := range map[string]string{"refs/pull/7/head": a, "refs/pull/8/head": b, "refs/merge-requests/9/head": c} {
-		testenv.Eventually(t, time.Minute, ref+" was not built", func() bool { return s.hasBuild("web", ref, commit) })
-	}
-	for _, st := range s.finished() {
-		if st.Result != "success" || st.Source != "webhook" {
-			t.Errorf("%s: %s from %s (%s)", st.Ref, st.Result, st.Source, st.Reason)
-		}
-	}
+	s.checkWebhookBuilds(map[string]string{"refs/pull/7/head": a, "refs/pull/8/head": b, "refs/merge-requests/9/head": c})
 	hook.signal(syscall.SIGTERM)
 	daemon.signal(syscall.SIGINT)
 	daemon.wait(t, time.Minute)
+}
+
+// checkWebhookBuilds waits for a successful build of each ref at its commit, queued by the
+// webhook.
+func (s *site) checkWebhookBuilds(want map[string]string) {
+	s.t.Helper()
+	for ref, commit := range want {
+		testenv.Eventually(s.t, time.Minute, ref+" was not built", func() bool { return s.hasBuild("web", ref, commit) })
+	}
+	for _, st := range s.finished() {
+		if st.Result != "success" || st.Source != "webhook" {
+			s.t.Errorf("%s: %s from %s (%s)", st.Ref, st.Result, st.Source, st.Reason)
+		}
+	}
 }
