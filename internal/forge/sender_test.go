@@ -25,15 +25,18 @@ func passUntil(t *testing.T, snd *Sender, deadline time.Duration) {
 func TestRateLimitsAreWaitedOutAsTheForgeSays(t *testing.T) {
 	cases := []struct {
 		name   string
+		kind   string
 		code   int
 		header http.Header
 		body   string
 		wait   time.Duration // what the forge asks for
 	}{
-		{"429 with Retry-After", 429, http.Header{"Retry-After": {"1"}}, `{"message":"slow down"}`, time.Second},
-		{"403 with X-RateLimit-Remaining 0", 403, http.Header{"X-Ratelimit-Remaining": {"0"},
+		{"429 with Retry-After", config.ForgeGitHub, 429, http.Header{"Retry-After": {"1"}}, `{"message":"slow down"}`, time.Second},
+		{"403 with X-RateLimit-Remaining 0", config.ForgeGitHub, 403, http.Header{"X-Ratelimit-Remaining": {"0"},
 			"X-Ratelimit-Reset": {strconv.FormatInt(time.Now().Add(2*time.Second).Unix(), 10)}}, `{"message":"API rate limit exceeded"}`, 2 * time.Second},
-		{"403 secondary limit without headers", 403, nil, `{"message":"You have exceeded a secondary rate limit"}`, rateLimitWait},
+		{"GitLab's 429 with RateLimit-Reset", config.ForgeGitLab, 429, http.Header{"Ratelimit-Remaining": {"0"},
+			"Ratelimit-Reset": {strconv.FormatInt(time.Now().Add(2*time.Second).Unix(), 10)}}, `{"message":"Retry later"}`, 2 * time.Second},
+		{"403 secondary limit without headers", config.ForgeGitHub, 403, nil, `{"message":"You have exceeded a secondary rate limit"}`, rateLimitWait},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,7 +46,7 @@ func TestRateLimitsAreWaitedOutAsTheForgeSays(t *testing.T) {
 				}
 				return 201, nil, "{}"
 			})
-			s := newSite(t, config.ForgeGitHub, f.srv.URL, "")
+			s := newSite(t, tc.kind, f.srv.URL, "")
 			s.enqueue(t, Succeeded, "succeeded", time.Now())
 			snd := s.sender(SenderOptions{})
 			before := time.Now()
