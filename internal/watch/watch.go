@@ -15,6 +15,7 @@ import (
 
 	"pipelined/internal/config"
 	"pipelined/internal/env"
+	"pipelined/internal/forge"
 	"pipelined/internal/git"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
@@ -302,7 +303,7 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string
 	first := r.projects[0]
 	// The first project's environment is used to ask: it may carry a GIT_SSH_COMMAND with a
 	// deploy key. Projects sharing a remote are expected to share its credentials.
-	e, err := env.ForProject(os.Environ(), first.EnvFile, first.Env)
+	e, err := env.ForProject(forge.WithoutTokens(os.Environ(), w.cfg), first.EnvFile, first.Env)
 	if err != nil {
 		w.report(r.url, err)
 		w.rep.failed(r, err)
