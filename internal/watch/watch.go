@@ -163,10 +163,12 @@ func (w *Watcher) loop(ctx context.Context) {
 
 // start polls each of due on a goroutine of its own, which reports its end on finished.
 func (w *Watcher) start(ctx context.Context, due []string, remotes map[string]*remote, pending map[string]string, finished chan<- string) int {
+	// Read here, on the loop that reloads the configuration: no forge token reaches git.
+	environ := forge.WithoutTokens(os.Environ(), w.cfg)
 	for _, url := range due {
 		r := remotes[url]
 		go func() {
-			w.poll(ctx, r, pending)
+			w.poll(ctx, r, pending, environ)
 			finished <- url
 		}()
 	}
@@ -299,11 +301,11 @@ func notPolled(p *config.Project) string {
 
 // poll asks one remote and writes the jobs for its projects. Each decision also goes to the
 // report, if there is one.
-func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string) {
+func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string, environ []string) {
 	first := r.projects[0]
 	// The first project's environment is used to ask: it may carry a GIT_SSH_COMMAND with a
 	// deploy key. Projects sharing a remote are expected to share its credentials.
-	e, err := env.ForProject(forge.WithoutTokens(os.Environ(), w.cfg), first.EnvFile, first.Env)
+	e, err := env.ForProject(environ, first.EnvFile, first.Env)
 	if err != nil {
 		w.report(r.url, err)
 		w.rep.failed(r, err)
