@@ -5,7 +5,7 @@ LDFLAGS := -X pipelined/internal/cli.version=$(VERSION)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: help build deps test bench demo lint tidy install clean
+.PHONY: help build deps gitea test bench demo lint tidy install clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -16,7 +16,11 @@ build: ## build pipelined, pipeline-watch and pipeline-build into bin/ (static: 
 deps: ## install the Debian packages the tests and the demo need, if missing
 	scripts/install-deps.sh
 
-test: deps ## gofmt and go vet, then every test (end-to-end included) with the race detector
+gitea: deps ## build the Gitea the forge tests run against, once into a cache (5 to 30 minutes the first time)
+	scripts/gitea.sh >/dev/null
+
+# gitea comes before go test, so that its first build is not counted in the tests' timeout.
+test: deps gitea ## gofmt and go vet, then every test (end-to-end included) with the race detector
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...

@@ -11,8 +11,9 @@
 # test), systemd (systemd-analyze verify of the unit), chromium (the status page, opened in
 # a headless browser), nginx (the status page served over HTTP, as an operator would),
 # exim4-daemon-light (a real mail transfer agent for the mail notification callback), curl
-# (the chat notification callback posts with it),
-# man-db (the man pages, rendered with man -l). The benchmarks add openssh-server.
+# (the chat notification callback posts with it), man-db (the man pages, rendered with
+# man -l), gcc (cgo, for the sqlite of the Gitea that scripts/gitea.sh builds for the forge
+# tests). The benchmarks add openssh-server.
 set -eu
 
 # command  package
@@ -28,7 +29,8 @@ chromium chromium
 nginx nginx-light
 exim4 exim4-daemon-light
 curl curl
-man man-db'
+man man-db
+gcc gcc'
 
 missing=''
 while read -r cmd pkg; do

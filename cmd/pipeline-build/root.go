@@ -23,15 +23,17 @@ import (
 // options are pipeline-build's flags.
 type options struct {
 	cli.Paths
-	job    string
-	grace  time.Duration
-	engine string
+	job     string
+	grace   time.Duration
+	engine  string
+	deliver bool
 }
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
 	o.Paths.AddFlags(fs)
 	fs.Var(cli.Named(&o.job, "FILE"), "job", "job file to build (how pipelined calls it); instead of PROJECT REF [COMMIT]")
 	fs.DurationVar(&o.grace, "grace", procexec.DefaultGrace, "on a signal, time to stop the current command, remove its container and run error_callback")
+	fs.BoolVar(&o.deliver, "deliver", false, "build nothing: deliver the forge statuses waiting in the work directory's outbox, then exit (how pipelined delivers them)")
 	fs.Var(cli.Named(&o.engine, "NAME[=DOCKER_HOST]"), "engine", `the Docker engine to build on (pipelined passes the one it chose): its DOCKER_HOST for every docker command; an engine not named "local" gets the checkout copied in and the artifacts copied out instead of bind mounts`)
 }
 
@@ -74,6 +76,9 @@ EXIT STATUS
 		Annotations: map[string]string{cli.ManEnvironment: environment, cli.ManFiles: files},
 		Args:        cobra.RangeArgs(0, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.deliver {
+				return o.deliverStatuses(cmd, args)
+			}
 			bo, err := o.buildOptions(args)
 			if err != nil {
 				return err
@@ -209,4 +214,18 @@ func endAtSecondSignal(sigs []os.Signal) (stop func()) {
 		}
 	}()
 	return func() { signal.Stop(ch); close(done) }
+}
+
+// deliverStatuses is pipeline-build --deliver: until the outbox is empty, or a stop signal.
+func (o *options) deliverStatuses(cmd *cobra.Command, args []string) error {
+	if err := o.Require(); err != nil {
+		return err
+	}
+	if len(args) > 0 || o.job != "" {
+		return exitcode.Usagef("--deliver builds nothing: give no job, project or ref")
+	}
+	cli.SurviveBrokenPipes()
+	ctx, _, stop := cli.CancelOnSignals(cmd.Context(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
+	defer stop()
+	return build.DeliverStatuses(ctx, o.Config, o.Workdir, cli.NewLogger(os.Stderr))
 }

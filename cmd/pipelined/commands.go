@@ -104,7 +104,7 @@ Example:
 	}
 	paths.AddFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.Source, "source", "manual", "who asks for the build, recorded in the job and build.json")
-	cmd.Flags().BoolVar(&o.OnlyMatching, "only-matching", false, "queue only a ref the project's branches or tags regex matches")
+	cmd.Flags().BoolVar(&o.OnlyMatching, "only-matching", false, "queue only a ref the project builds: its branches or tags regex matches, or a pull request's head with pull_requests = True")
 	cmd.Flags().BoolVar(&o.Rebuild, "rebuild", false, "build the commit again even if it is built already")
 	return cmd
 }

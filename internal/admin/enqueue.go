@@ -82,6 +82,11 @@ func Enqueue(ctx context.Context, o EnqueueOptions) (Queued, error) {
 	if err := git.CheckRefOrName(ref); err != nil {
 		return q, &exitcode.UsageError{Err: err}
 	}
+	if git.IsPullRequest(ref) && commit == "" {
+		// ls-remote --heads --tags does not list it, and its head moves: the webhook and the
+		// watcher always know the commit.
+		return q, exitcode.Usagef("%s is a pull request's head: give the commit to build too", ref)
+	}
 	if commit == "" || !git.IsBranch(ref) && !git.IsTag(ref) {
 		// The commit the ref points to now is what is queued: a job for a commit that is
 		// built already costs nothing, and the log names it from the start. A short name

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +14,7 @@ import (
 	"pipelined/internal/buildlog"
 	"pipelined/internal/config"
 	"pipelined/internal/engine"
+	"pipelined/internal/forge"
 	"pipelined/internal/outcome"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
@@ -91,9 +93,31 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", j.Project, quoted(j.Ref), orAny(workdir.ShortCommit(j.Commit)), state, dir)
 	}
 
+	writeForge(tw, layout, now)
 	fmt.Fprintf(tw, "\nREFS (each ref's state: its newest build that succeeded or failed)\n")
 	writeRefs(tw, layout, cfg, now)
 	return tw.Flush()
+}
+
+// writeForge lists the statuses waiting to be delivered to the forge, if any: a work
+// directory without a forge shows nothing more.
+func writeForge(w io.Writer, layout workdir.Layout, now time.Time) {
+	waiting, setAside, err := forge.Waiting(layout.OutboxDir())
+	if err != nil {
+		fmt.Fprintf(w, "\nFORGE STATUSES (cannot read the outbox: %v)\n", err)
+		return
+	}
+	if len(waiting) == 0 && setAside == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nFORGE STATUSES WAITING (%d)\n", len(waiting))
+	for _, r := range waiting {
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%s\n", r.Project, quoted(r.Ref), workdir.ShortCommit(r.Commit), r.State,
+			"since "+since(now, r.At), quoted(forge.Cut(r.Description, 80)))
+	}
+	if setAside > 0 {
+		fmt.Fprintf(w, "  %d not delivered and set aside in %s, each with a .reason file\n", setAside, filepath.Join(layout.OutboxDir(), "bad"))
+	}
 }
 
 type statusOf struct {

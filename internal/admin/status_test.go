@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"pipelined/internal/buildlog"
 	"pipelined/internal/config"
 	"pipelined/internal/engine"
+	"pipelined/internal/forge"
 	"pipelined/internal/outcome"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
@@ -80,5 +82,31 @@ func TestStatusSaysWhyAJobPinnedToUnknownEnginesWaits(t *testing.T) {
 	engines = append(engines, engine.State{Engine: engine.Engine{Name: "arm64", Slots: 1}})
 	if why := unservedEngines(cfg, engines, "pinned"); why != "" {
 		t.Errorf("pinned, with arm64: %q", why)
+	}
+}
+
+func TestStatusShowsForgeStatusesWaiting(t *testing.T) {
+	l := workdir.Layout{Root: t.TempDir()}
+	if _, err := spool.Open(l.SpoolDir()); err != nil {
+		t.Fatal(err)
+	}
+	var before bytes.Buffer
+	if err := Status(&before, l.Root, ""); err != nil || strings.Contains(before.String(), "FORGE") {
+		t.Fatalf("without a forge: %v\n%s", err, before.String())
+	}
+	cfg, err := config.Parse(strings.NewReader("[web]\nremote = https://h/o/web.git\nforge = gitea\nforge.token_env = T\n"), "c.ini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := forge.NewRecord(cfg.Projects[0], "refs/pull/3/head", strings.Repeat("cd", 20), forge.Succeeded, "succeeded in 3s", time.Now())
+	if err := forge.Enqueue(l.OutboxDir(), r); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Status(&out, l.Root, ""); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "FORGE STATUSES WAITING (1)") || !regexp.MustCompile(`web +refs/pull/3/head +cdcdcdcd +succeeded +since`).MatchString(out.String()) {
+		t.Errorf("status does not show the waiting status:\n%s", out.String())
 	}
 }

@@ -47,6 +47,10 @@ func resolve(ctx context.Context, remote, ref, commit string, env []string, time
 	if strings.HasPrefix(ref, "refs/") && commit != "" {
 		return r, nil
 	}
+	if git.IsPullRequest(ref) {
+		// ls-remote --heads --tags does not list it: the watcher and the webhook give the commit.
+		return r, exitcode.Usagef("%s is a pull request's head: give the commit to build too", ref)
+	}
 	if timeout == 0 {
 		timeout = DefaultResolveTimeout
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"pipelined/internal/config"
 	"pipelined/internal/env"
 	"pipelined/internal/exitcode"
+	"pipelined/internal/forge"
 	"pipelined/internal/git"
 	"pipelined/internal/outcome"
 	"pipelined/internal/procexec"
@@ -39,6 +41,10 @@ type builder struct {
 	leftover *leftoverCheck // the run step's check for a leftover container
 	canceled atomic.Pointer[time.Time]
 	failOut  *[2]int64 // where the output of the step's first failing command is in build.log
+
+	cfg       *config.Config
+	reportKey string    // the key of this build's status records, once one was queued
+	delivery  *delivery // by hand without a daemon: delivers the statuses; nil otherwise
 }
 
 // Run runs one build. It returns nil for success and for a skipped build, a
@@ -86,15 +92,15 @@ func Run(ctx context.Context, o Options) error {
 	if err := b.setUp(ctx, held); err != nil {
 		return b.setUpFailed(err)
 	}
+	b.started()
 	result, reason := b.runSteps(ctx)
 	// Whatever a step started and hid from its process group (setsid, a double fork) has
 	// become a child of this process (a subreaper): nothing outlives the build (SPEC §8).
 	procexec.KillOrphans()
 	if err := b.finish(result, reason); err != nil {
-		reason = fmt.Sprintf("%s; and recording the result failed: %v", orResult(reason, result), err)
-		b.summary(result, reason)
-		return &exitcode.RetryError{Err: errors.New(reason)}
+		return b.unrecorded(ctx, result, reason, err)
 	}
+	b.reportEnd(ctx, result, reason)
 	b.summary(result, reason)
 	switch {
 	case b.status.Retry:
@@ -106,6 +112,15 @@ func Run(ctx context.Context, o Options) error {
 	default:
 		return &exitcode.SilentError{Code: exitcode.Failure}
 	}
+}
+
+// unrecorded ends a build whose result could not be recorded: an infrastructure error.
+func (b *builder) unrecorded(ctx context.Context, result, reason string, err error) error {
+	reason = fmt.Sprintf("%s; and recording the result failed: %v", orResult(reason, result), err)
+	b.status.Retry = true
+	b.reportEnd(ctx, result, reason)
+	b.summary(result, reason)
+	return &exitcode.RetryError{Err: errors.New(reason)}
 }
 
 func orResult(reason, result string) string {
@@ -138,6 +153,10 @@ func (b *builder) setUpFailed(err error) error {
 		b.status.Result, b.status.Reason, b.status.Finished = outcome.Failed, reason, time.Now().UTC()
 		b.status.Retry = exitcode.Of(err) == exitcode.Retry
 		_ = b.save()
+		if b.status.Retry {
+			b.startDelivery()
+			b.reportEnd(context.Background(), outcome.Failed, reason)
+		}
 	}
 	if b.log != nil {
 		b.log.Close()
@@ -153,6 +172,7 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	if err != nil {
 		return err
 	}
+	b.cfg = cfg
 	if b.layout, err = workdir.New(o.Workdir); err != nil {
 		return err
 	}
@@ -163,8 +183,9 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	case !b.project.Enabled:
 		return exitcode.Usagef("project %q is disabled (enabled = False in %s, line %d)", o.Project, o.Config, b.project.Line)
 	}
-	projectEnv, envErr := env.ForProject(os.Environ(), b.project.EnvFile, b.project.Env)
-	gitEnv := git.SafeEnv(os.Environ())
+	process, envFile, inline := b.environment(cfg, o.Ref)
+	projectEnv, envErr := env.ForProject(process, envFile, inline)
+	gitEnv := git.SafeEnv(process)
 	if envErr == nil {
 		gitEnv = git.SafeEnv(projectEnv.List())
 	}
@@ -232,6 +253,17 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	return b.save()
 }
 
+// environment returns what a build's environment is composed of: no forge token reaches a
+// build (SPEC §9), and a pull request's build, whose code may come from anyone's fork, gets
+// no env or env_file values unless the project allows it.
+func (b *builder) environment(cfg *config.Config, ref string) (process []string, envFile string, inline []env.Var) {
+	process = forge.WithoutTokens(os.Environ(), cfg)
+	if git.IsPullRequest(ref) && !b.project.PullRequestSecrets {
+		return process, "", nil
+	}
+	return process, b.project.EnvFile, b.project.Env
+}
+
 // setRuntimeEnv sets the BUILD_* variables of SPEC §7.2.
 func (b *builder) setRuntimeEnv() {
 	e := b.env
@@ -239,12 +271,16 @@ func (b *builder) setRuntimeEnv() {
 	e.Set(env.BuildRemote, b.project.Remote)
 	e.Set(env.BuildRef, b.ref)
 	e.Set(env.BuildRefName, git.ShortName(b.ref))
-	if git.IsBranch(b.ref) {
+	e.Unset(env.BuildBranch)
+	e.Unset(env.BuildTag)
+	e.Unset(env.BuildPullRequest)
+	switch n, pr := git.PullRequest(b.ref); {
+	case pr:
+		e.Set(env.BuildPullRequest, strconv.Itoa(n))
+	case git.IsBranch(b.ref):
 		e.Set(env.BuildBranch, git.ShortName(b.ref))
-		e.Unset(env.BuildTag)
-	} else {
+	default:
 		e.Set(env.BuildTag, git.ShortName(b.ref))
-		e.Unset(env.BuildBranch)
 	}
 	e.Set(env.BuildCommit, b.commit)
 	e.Unset(env.BuildTagObject) // set by describeHead for an annotated tag

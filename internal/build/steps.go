@@ -306,8 +306,16 @@ func (b *builder) networkTimeout() time.Duration {
 func (b *builder) checkoutPath() string { return workdir.CheckoutPath(b.dir) }
 
 func (b *builder) clone(ctx context.Context) error {
-	argv := git.CloneArgs(b.dir, b.project.Remote, b.project.Shallow, git.ShortName(b.ref))
-	return b.commandWithin(ctx, StepClone, argv, b.dir, b.env, nil, b.networkTimeout())
+	branch := git.ShortName(b.ref)
+	if git.IsPullRequest(b.ref) {
+		branch = "" // no branch: the request's head is fetched by its ref next
+	}
+	argv := git.CloneArgs(b.dir, b.project.Remote, b.project.Shallow, branch)
+	if err := b.commandWithin(ctx, StepClone, argv, b.dir, b.env, nil, b.networkTimeout()); err != nil || branch != "" {
+		return err
+	}
+	dir := b.checkoutPath()
+	return b.commandWithin(ctx, StepClone, git.FetchRefArgs(dir, b.ref, b.project.Shallow), dir, b.env, nil, b.networkTimeout())
 }
 
 // checkout checks out the commit. A shallow clone may not contain it if the ref moved on

@@ -79,6 +79,15 @@ var Keys = []Key{
 	{"prepare_callback", "", "Command run in the checkout after it is made and before the docker build.", func(p *Project) any { return &p.PrepareCallback }},
 	{"success_callback", "", "Command run at the end of a build whose steps all succeeded.", func(p *Project) any { return &p.SuccessCallback }},
 	{"error_callback", "", "Command run when a build fails or is canceled, with BUILD_STATUS and BUILD_STEP set.", func(p *Project) any { return &p.ErrorCallback }},
+	{"forge", "", "Report each build's status to this forge: github, gitea (also for Forgejo) or gitlab; empty reports nothing. See docs/forge.md.", func(p *Project) any { return &p.Forge.Kind }},
+	{"forge.url", "", "The forge's address: for github the API base (default https://api.github.com; GitHub Enterprise: https://HOST/api/v3), for gitea and gitlab the server's address below which /api/v1 or /api/v4 is (default: the scheme and host of an http(s) remote).", func(p *Project) any { return &p.Forge.URL }},
+	{"forge.repo", "", "The repository on the forge, owner/name; for gitlab the project's path or numeric id. Default: the remote's path without .git.", func(p *Project) any { return &p.Forge.Repo }},
+	{"forge.token_file", "", "File holding the forge's access token, read at each use; a relative path is taken in $CREDENTIALS_DIRECTORY when set (systemd LoadCredential=), else next to the configuration file. Never write the token itself into the configuration.", func(p *Project) any { return &p.Forge.TokenFile }},
+	{"forge.token_env", "", "Name of a variable of the daemon's own environment that holds the forge's access token (instead of forge.token_file); it is removed from every build's environment.", func(p *Project) any { return &p.Forge.TokenEnv }},
+	{"forge.context", "pipelined/${BUILD_PROJECT}", "The status's name on the forge (GitHub and Gitea: context, GitLab: name); $-interpolated over BUILD_PROJECT, BUILD_REF, BUILD_REF_NAME, BUILD_BRANCH, BUILD_TAG, BUILD_PULL_REQUEST, BUILD_COMMIT and BUILD_SHORT_COMMIT.", func(p *Project) any { return &p.Forge.Context }},
+	{"forge.target_url", "", "Link shown with the status, e.g. the build's page as a web server publishes the work directory; $-interpolated like forge.context. Empty: no link.", func(p *Project) any { return &p.Forge.TargetURL }},
+	{"pull_requests", "False", "Also build the forge's open pull requests (gitlab: merge requests), once per head commit, with BUILD_PULL_REQUEST set and the status on the head commit. Needs forge.", func(p *Project) any { return &p.PullRequests }},
+	{"pull_requests.secrets", "False", "Give pull request builds the values of env and env_file. A request may come from anyone's fork and runs its own code: leave False unless every request is trusted.", func(p *Project) any { return &p.PullRequestSecrets }},
 }
 
 // lookupKey returns the table entry for name.

@@ -52,7 +52,7 @@ func lint(proj *Project) []lintWarning {
 		out = append(out, lintWarning{"engines", "has no effect while build is False: only docker build and docker run " +
 			"use an engine; the project's builds run here"})
 	}
-	if proj.Enabled && proj.Watch && proj.Branches == nil && proj.Tags == nil {
+	if proj.Enabled && proj.Watch && proj.Branches == nil && proj.Tags == nil && !proj.PullRequests {
 		out = append(out, lintWarning{"", "watches nothing: neither branches nor tags is set, so polling builds " +
 			"nothing; set one (e.g. branches = main, tags = v.*), or watch = False if only webhooks or pipelined " +
 			"enqueue start its builds"})

@@ -63,6 +63,11 @@ type Project struct {
 	SuccessCallback []string
 	ErrorCallback   []string
 
+	Forge Forge // where build statuses are reported; Forge.Kind "" for nowhere
+
+	PullRequests       bool // build the forge's open pull (merge) requests
+	PullRequestSecrets bool // … with the values of env and env_file
+
 	// values holds the effective text of the keys whose text is not their default, for
 	// Dump: a project that takes every key from [DEFAULT] or the defaults costs little.
 	values []keyText
@@ -153,12 +158,19 @@ func decodeProject(sec *Section, p *problems, shared *decoded) *Project {
 	} else if strings.EqualFold(sec.Name, BadgesDirName) {
 		mine.errorf(sec.Line, sec.Name, "", "%s/ holds the badges of every project, so it cannot be a project's directory: choose another project name", BadgesDirName)
 	}
+	// A value that carries a secret is refused before anything else could quote it.
+	refused := checkSecrets(sec, func(key, msg string) {
+		mine.errorf(sec.KeyLine(key), sec.Name, key, "%s%s", msg, sec.where(key))
+	})
 	for _, k := range Keys {
 		text, set := sec.Values[k.Name]
 		if !set {
 			text = k.Default
 		}
 		value, problems := decode(k, text, proj, shared)
+		if refused[k.Name] {
+			problems = nil
+		}
 		for _, pr := range problems {
 			report := mine.errorf
 			if pr.warning {
@@ -184,9 +196,7 @@ func decodeProject(sec *Section, p *problems, shared *decoded) *Project {
 			proj.setValue("env_file", abs)
 		}
 	}
-	checkSecrets(sec, func(key, msg string) {
-		mine.errorf(sec.KeyLine(key), sec.Name, key, "%s%s", msg, sec.where(key))
-	})
+	checkForge(sec, proj, refused, mine)
 	if proj.Run && !proj.Build {
 		mine.errorf(sec.KeyLine("run"), sec.Name, "run", "run = True needs build = True: the container runs the image the build makes")
 	}

@@ -7,26 +7,84 @@ import (
 	"pipelined/internal/env"
 )
 
-// commandLineKeys are the keys whose values end up in a command line: an argument of docker
-// build, docker run or rsync, or a callback's argument vector (SPEC §7.1). A command line is
-// visible to every user of the machine (ps, /proc) and is written to build.log and build.json.
-var commandLineKeys = []string{"tag", "label", "rsync.destination", "rsync.include", "dockerfile",
-	"prepare_callback", "success_callback", "error_callback"}
+// exposedKeys are the keys whose values leave the build's protection: an argument of git,
+// docker build, docker run or rsync, or a callback's argument vector (SPEC §7.1), visible to
+// every user of the machine (ps, /proc) and written to build.log, build.json, the daemon's
+// log and bad/*.reason (remote, env_file); the engines named in an error message; and what
+// is sent to the forge and shown on its pages (forge.*).
+var exposedKeys = []string{"remote", "env_file", "engines", "tag", "label", "rsync.destination", "rsync.include",
+	"dockerfile", "prepare_callback", "success_callback", "error_callback",
+	"forge.url", "forge.repo", "forge.context", "forge.target_url"}
 
-// checkSecrets refuses a section in which a value of env reaches a command line through
-// %(name)s interpolation (SPEC §9). Every env value is a secret: pipeline-build hands env to
-// docker by name only and refuses $NAME of an env variable in tag, label and
-// rsync.destination, but config interpolation happens before any of that and would copy the
-// value itself. A command-line key leaks when it refers, directly or through other keys, to
-// env or to a key whose value is also spliced into env (or when env refers to the key
-// itself), and that shared value is not empty. Only references are followed: text that
-// happens to be equal is not a leak. report gets the key and a message that names the
-// reference and the variables, never a value.
-func checkSecrets(sec *Section, report func(key, msg string)) {
-	if sec.template("env") == nil || sec.Values["env"] == "" {
-		return
+// secretWords are the parts of a key or variable name that say its value is a secret.
+var secretWords = []string{"token", "secret", "password", "passwd", "passphrase", "apikey", "api_key",
+	"credential", "private_key", "privatekey"}
+
+// SecretName reports whether a key or variable name says that its value is a secret.
+func SecretName(name string) bool {
+	name = strings.ToLower(name)
+	for _, w := range secretWords {
+		if strings.Contains(name, w) {
+			return true
+		}
 	}
-	// inEnv holds env and every key whose value is spliced into it.
+	return false
+}
+
+// checkSecrets refuses an exposed key whose value certainly carries a secret through
+// %(name)s interpolation (SPEC §9), and returns the keys it refused, so that no other
+// message about them quotes their value. Certainly a secret is env's own text, referred to
+// directly or through other keys, and the value of a key shared with env whose name, or the
+// name of the env variable it fills, says it is a secret (TOKEN, api_password, …). A key
+// merely shared with env, such as a path, is accepted, as configparser users expect. Only
+// references are followed: text that happens to be equal is not a leak. report gets the key
+// and a message that names the reference and the variables, never a value.
+func checkSecrets(sec *Section, report func(key, msg string)) map[string]bool {
+	refused := map[string]bool{}
+	if sec.template("env") == nil || sec.Values["env"] == "" {
+		return refused
+	}
+	inEnv := keysInEnv(sec)
+	offsets := firstOffsets(sec)
+	secret := func(key string) bool {
+		if !inEnv[key] || sec.Values[key] == "" {
+			return false
+		}
+		return key == "env" || SecretName(key) || SecretName(strings.Join(varNames(sec, key, offsets), " "))
+	}
+	carrier := carrierOf(sec, secret)
+	for _, key := range exposedKeys {
+		if sec.template(key) == nil {
+			continue
+		}
+		if secret(key) {
+			refused[key] = true
+			report(key, fmt.Sprintf("env refers to %%(%s)s, so this value is also %s, and a secret must not reach %s; %s, and if it is not secret, say so with a name that does not look like a secret's", key, describeVars(sec, key, offsets), exposure(key), byName))
+			continue
+		}
+		for _, ref := range sec.template(key).refs {
+			h := carrier(ref)
+			if h == "" {
+				continue
+			}
+			via := "%(" + ref + ")s"
+			if h != ref {
+				via += " (through %(" + h + ")s)"
+			}
+			refused[key] = true
+			advice := fmt.Sprintf("if the value is not secret, give %%(%s)s a name that does not say so", h)
+			if h == "env" {
+				advice = fmt.Sprintf("if a part of it is not secret, give %s a helper key of its own that env does not use", key)
+			}
+			report(key, fmt.Sprintf("%s puts %s, into %s; %s, and %s", via, describeVars(sec, h, offsets), exposure(key), byName, advice))
+			break
+		}
+	}
+	return refused
+}
+
+// keysInEnv returns env and every key whose value is spliced into it, directly or not.
+func keysInEnv(sec *Section) map[string]bool {
 	inEnv := map[string]bool{}
 	var mark func(key string)
 	mark = func(key string) {
@@ -34,16 +92,20 @@ func checkSecrets(sec *Section, report func(key, msg string)) {
 			return
 		}
 		inEnv[key] = true
-		for _, ref := range sec.template(key).refs {
-			mark(ref)
+		if t := sec.template(key); t != nil {
+			for _, ref := range t.refs {
+				mark(ref)
+			}
 		}
 	}
 	mark("env")
-	carries := func(key string) bool { return inEnv[key] && sec.Values[key] != "" }
+	return inEnv
+}
 
-	// carrier returns the first key whose value is also in env, among key itself and the keys
-	// it refers to, directly or not, in the order configparser expands them; "" for none. A
-	// section that was read has no reference loops, so memoizing makes this linear.
+// carrierOf returns a function giving the first secret key among key itself and the keys it
+// refers to, directly or not, in the order configparser expands them; "" for none. A
+// section that was read has no reference loops, so memoizing makes this linear.
+func carrierOf(sec *Section, secret func(string) bool) func(string) string {
 	memo := map[string]string{}
 	var carrier func(key string) string
 	carrier = func(key string) string {
@@ -51,10 +113,10 @@ func checkSecrets(sec *Section, report func(key, msg string)) {
 			return h
 		}
 		h := ""
-		if carries(key) {
+		if secret(key) {
 			h = key
-		} else {
-			for _, ref := range sec.template(key).refs {
+		} else if t := sec.template(key); t != nil {
+			for _, ref := range t.refs {
 				if h = carrier(ref); h != "" {
 					break
 				}
@@ -63,36 +125,18 @@ func checkSecrets(sec *Section, report func(key, msg string)) {
 		memo[key] = h
 		return h
 	}
+	return carrier
+}
 
-	var offsets map[string]int // computed when a leak is found
-	for _, key := range commandLineKeys {
-		t := sec.template(key)
-		if t == nil {
-			continue
-		}
-		if carries(key) {
-			if offsets == nil {
-				offsets = firstOffsets(sec)
-			}
-			report(key, fmt.Sprintf("env refers to %%(%s)s, so this value is also %s, and a secret must not be on a command line; %s, and if the value is not secret, give env a copy of it or a helper key that %s does not use", key, secretNames(sec, key, offsets), byName, key))
-			continue
-		}
-		for _, ref := range t.refs {
-			h := carrier(ref)
-			if h == "" {
-				continue
-			}
-			if offsets == nil {
-				offsets = firstOffsets(sec)
-			}
-			via := "%(" + ref + ")s"
-			if h != ref {
-				via += " (through %(" + h + ")s)"
-			}
-			report(key, fmt.Sprintf("%s puts %s, into a command line; %s, and if the value is not secret, give %s a helper key of its own that env does not use", via, secretNames(sec, h, offsets), byName, key))
-			break
-		}
+// exposure names where an exposed key's value goes.
+func exposure(key string) string {
+	switch {
+	case key == "engines":
+		return "an error message"
+	case strings.HasPrefix(key, "forge."):
+		return "what is sent to the forge, where its users read it"
 	}
+	return "a command line"
 }
 
 // byName is what to do with a secret instead.
@@ -123,9 +167,9 @@ func firstOffsets(sec *Section) map[string]int {
 	return offsets
 }
 
-// secretNames describes the env variables whose lines the first copy of key's value in env
-// falls on: "the value of env variable TOKEN, a secret".
-func secretNames(sec *Section, key string, offsets map[string]int) string {
+// varNames returns the env variables whose lines the first copy of key's value in env falls
+// on.
+func varNames(sec *Section, key string, offsets map[string]int) []string {
 	text := sec.Values["env"]
 	start := offsets[key]
 	end := start + len(sec.Values[key])
@@ -147,6 +191,13 @@ func secretNames(sec *Section, key string, offsets map[string]int) string {
 		}
 		lineStart = lineEnd + 1
 	}
+	return names
+}
+
+// describeVars describes the env variables key's value fills: "the value of env variable
+// TOKEN, a secret".
+func describeVars(sec *Section, key string, offsets map[string]int) string {
+	names := varNames(sec, key, offsets)
 	switch len(names) {
 	case 0:
 		return "a part of env's value, a secret"

@@ -27,13 +27,16 @@ const (
 	BuildImage       = "BUILD_IMAGE"
 	BuildStatus      = "BUILD_STATUS"
 	BuildStep        = "BUILD_STEP"
+	// BuildPullRequest is the number of the pull (merge) request a build is of; unset for
+	// branches and tags.
+	BuildPullRequest = "BUILD_PULL_REQUEST"
 )
 
 // IsRuntime reports whether name is one of the BUILD_* runtime variables.
 func IsRuntime(name string) bool {
 	switch name {
 	case BuildProject, BuildRemote, BuildRef, BuildRefName, BuildBranch, BuildTag, BuildCommit,
-		BuildShortCommit, BuildTagObject, BuildEngine, BuildRunPath, BuildPath, BuildDropPath, BuildLog, BuildImage, BuildStatus, BuildStep:
+		BuildShortCommit, BuildTagObject, BuildEngine, BuildRunPath, BuildPath, BuildDropPath, BuildLog, BuildImage, BuildStatus, BuildStep, BuildPullRequest:
 		return true
 	}
 	return false

@@ -10,10 +10,13 @@ import (
 	"strings"
 )
 
-// Branch and tag namespaces: the only refs pipelined builds.
+// Branch and tag namespaces, and the head refs of pull (merge) requests: the only refs
+// pipelined builds.
 const (
-	HeadsPrefix = "refs/heads/"
-	TagsPrefix  = "refs/tags/"
+	HeadsPrefix        = "refs/heads/"
+	TagsPrefix         = "refs/tags/"
+	PullPrefix         = "refs/pull/"           // GitHub, Gitea: refs/pull/N/head
+	MergeRequestPrefix = "refs/merge-requests/" // GitLab: refs/merge-requests/N/head
 )
 
 // LsRemoteArgs is the watch command of SPEC §6.
@@ -22,12 +25,17 @@ func LsRemoteArgs(remote string) []string {
 }
 
 // CloneArgs is the clone of SPEC §7.1 into RUN_PATH/build; shallow clones fetch only the
-// branch or tag name (the ref without its refs/heads/ or refs/tags/ prefix).
+// branch or tag name (the ref without its refs/heads/ or refs/tags/ prefix). A pull
+// request's head is no branch (branchOrTag ""): a shallow clone takes the default branch,
+// and FetchRefArgs then fetches the request's head.
 func CloneArgs(runPath, remote string, shallow bool, branchOrTag string) []string {
 	args := []string{"git", "--no-pager", "-C", runPath, "clone", "--no-local", "--no-hardlinks",
 		"--recurse-submodules", "--verbose"}
 	if shallow {
-		args = append(args, "--depth", "1", "--shallow-submodules", "--no-tags", "--single-branch", "--branch", branchOrTag)
+		args = append(args, "--depth", "1", "--shallow-submodules", "--no-tags")
+		if branchOrTag != "" {
+			args = append(args, "--single-branch", "--branch", branchOrTag)
+		}
 	}
 	return append(args, "--", remote, "build")
 }
@@ -55,6 +63,16 @@ func FetchCommitArgs(buildPath, commit string) []string {
 	return []string{"git", "--no-pager", "-C", buildPath, "fetch", "--depth", "1", "origin", commit}
 }
 
+// FetchRefArgs fetches a ref that a clone does not take, a pull request's head, by its full
+// name (CheckRef made sure it cannot be taken for an option).
+func FetchRefArgs(buildPath, ref string, shallow bool) []string {
+	args := []string{"git", "--no-pager", "-C", buildPath, "fetch", "--no-tags"}
+	if shallow {
+		args = append(args, "--depth", "1")
+	}
+	return append(args, "origin", ref)
+}
+
 // Ref is one line of ls-remote output.
 type Ref struct {
 	Name   string // full ref, refs/heads/… or refs/tags/…
@@ -77,6 +95,12 @@ func ParseLsRemote(out []byte) (refs []Ref, problems []string) {
 			problems = append(problems, err.Error())
 			continue
 		}
+		if IsPullRequest(name) {
+			// Not asked for (--heads --tags): a forge keeps the refs of closed requests too, so
+			// which requests to build comes from its list of open ones, never from here.
+			problems = append(problems, fmt.Sprintf("ref %q is a pull request's, which ls-remote was not asked for", name))
+			continue
+		}
 		refs = append(refs, Ref{Name: name, Commit: commit})
 	}
 	return refs, problems
@@ -97,13 +121,45 @@ func ValidCommit(s string) bool {
 	return true
 }
 
-// ShortName is the branch or tag name of a full ref ("main" for refs/heads/main).
+// ShortName is the branch or tag name of a full ref ("main" for refs/heads/main), and a pull
+// request's ref without "refs/" ("pull/12/head").
 func ShortName(ref string) string {
 	if s, ok := strings.CutPrefix(ref, HeadsPrefix); ok {
 		return s
 	}
+	if IsPullRequest(ref) {
+		return strings.TrimPrefix(ref, "refs/")
+	}
 	return strings.TrimPrefix(ref, TagsPrefix)
 }
+
+// PullRequest returns the number of a pull or merge request's head ref
+// (refs/pull/N/head, refs/merge-requests/N/head), and whether ref is one.
+func PullRequest(ref string) (int, bool) {
+	rest, ok := strings.CutPrefix(ref, PullPrefix)
+	if !ok {
+		rest, ok = strings.CutPrefix(ref, MergeRequestPrefix)
+	}
+	digits, ok2 := strings.CutSuffix(rest, "/head")
+	if !ok || !ok2 || digits == "" || len(digits) > 9 || digits[0] == '0' {
+		return 0, false
+	}
+	n := 0
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// IsPullRequest reports whether ref is a pull or merge request's head ref.
+func IsPullRequest(ref string) bool { _, ok := PullRequest(ref); return ok }
+
+// BuiltLikeBranch reports whether ref moves on to newer commits as a branch does: a branch or
+// a pull request's head. Supersede, cancel and retention treat them alike; a tag stays.
+func BuiltLikeBranch(ref string) bool { return IsBranch(ref) || IsPullRequest(ref) }
 
 // IsBranch reports whether ref is below refs/heads/.
 func IsBranch(ref string) bool { return strings.HasPrefix(ref, HeadsPrefix) }

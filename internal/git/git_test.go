@@ -110,3 +110,43 @@ func TestSafeEnvAddsConnectionSharingToPlainSSHCommands(t *testing.T) {
 		t.Error("sharing for a control path too long for a socket")
 	}
 }
+
+func TestPullRequestRefs(t *testing.T) {
+	cases := []struct {
+		ref   string
+		n     int
+		valid bool // CheckRef accepts it
+	}{
+		{"refs/pull/12/head", 12, true},
+		{"refs/merge-requests/7/head", 7, true},
+		{"refs/pull/12/merge", 0, false},
+		{"refs/pull/012/head", 0, false},
+		{"refs/pull/-1/head", 0, false},
+		{"refs/pull//head", 0, false},
+		{"refs/pull/1x/head", 0, false},
+		{"refs/pull/1234567890/head", 0, false},
+		{"refs/merge-requests/3/head/x", 0, false},
+	}
+	for _, tc := range cases {
+		n, ok := PullRequest(tc.ref)
+		if n != tc.n || ok != (tc.n != 0) {
+			t.Errorf("PullRequest(%q) = %d, %v", tc.ref, n, ok)
+		}
+		if err := CheckRef(tc.ref); (err == nil) != tc.valid {
+			t.Errorf("CheckRef(%q) = %v", tc.ref, err)
+		}
+	}
+	if got := ShortName("refs/pull/12/head"); got != "pull/12/head" {
+		t.Errorf("ShortName = %q", got)
+	}
+	if !BuiltLikeBranch("refs/pull/1/head") || !BuiltLikeBranch("refs/heads/x") || BuiltLikeBranch("refs/tags/v1") {
+		t.Error("BuiltLikeBranch: a request's head moves like a branch, a tag does not")
+	}
+	want := "git --no-pager -C /b fetch --no-tags --depth 1 origin refs/pull/3/head"
+	if got := strings.Join(FetchRefArgs("/b", "refs/pull/3/head", true), " "); got != want {
+		t.Errorf("FetchRefArgs = %s", got)
+	}
+	if got := strings.Join(CloneArgs("/r", "u", true, ""), " "); strings.Contains(got, "--branch") || !strings.Contains(got, "--depth 1") {
+		t.Errorf("CloneArgs of a request = %s", got)
+	}
+}

@@ -12,12 +12,13 @@ import (
 const maxEncodedLength = 240
 
 // CheckRef refuses a ref that pipelined will not build, with the reason. A ref must be a
-// branch or tag (refs/heads/… or refs/tags/…), obey every rule of git-check-ref-format(1),
+// branch or tag (refs/heads/… or refs/tags/…) or a pull request's head (refs/pull/N/head,
+// refs/merge-requests/N/head), obey every rule of git-check-ref-format(1),
 // and have no component starting with "-", so that it can never be taken for an option
 // (SPEC §9). Refs from remotes, job files and the command line all pass through here.
 func CheckRef(ref string) error {
-	if !IsBranch(ref) && !IsTag(ref) {
-		return fmt.Errorf("ref %q is neither a branch (refs/heads/…) nor a tag (refs/tags/…)", ref)
+	if !IsBranch(ref) && !IsTag(ref) && !IsPullRequest(ref) {
+		return fmt.Errorf("ref %q is neither a branch (refs/heads/…), a tag (refs/tags/…) nor a pull request's head (refs/pull/N/head, refs/merge-requests/N/head)", ref)
 	}
 	if workdir.EncodedLength(ref) > maxEncodedLength {
 		return fmt.Errorf("ref %q is too long to name a directory", clip(ref))

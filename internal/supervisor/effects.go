@@ -6,6 +6,7 @@ import (
 
 	"pipelined/internal/buildlog"
 	"pipelined/internal/engine"
+	"pipelined/internal/forge"
 	"pipelined/internal/outcome"
 	"pipelined/internal/procexec"
 	"pipelined/internal/retention"
@@ -154,6 +155,16 @@ type Prune struct {
 // RefreshPages asks for the status pages to be written again.
 type RefreshPages struct{}
 
+// QueueStatus writes one of the daemon's own forge status records into the outbox (a
+// StatusQueued event).
+type QueueStatus struct{ Record forge.Record }
+
+// StartDelivery runs pipeline-build --deliver over the outbox (a DeliveryEnded event).
+type StartDelivery struct{}
+
+// StopDelivery stops the running delivery: the daemon is ending.
+type StopDelivery struct{}
+
 // FreeMemory hands back to the system what a burst of work took.
 type FreeMemory struct{}
 
@@ -178,3 +189,6 @@ func (TakePollRequests) isEffect() {}
 func (Prune) isEffect()            {}
 func (RefreshPages) isEffect()     {}
 func (FreeMemory) isEffect()       {}
+func (QueueStatus) isEffect()      {}
+func (StartDelivery) isEffect()    {}
+func (StopDelivery) isEffect()     {}

@@ -142,6 +142,15 @@ type PassEnded struct {
 	Err error
 }
 
+// StatusQueued: a forge status record of the daemon's is in the outbox (or could not be
+// written, which the executor logged).
+type StatusQueued struct{}
+
+// DeliveryEnded: pipeline-build --deliver ended; Err when it could not run or failed.
+type DeliveryEnded struct{ Err error }
+
+func (StatusQueued) isEvent()    {}
+func (DeliveryEnded) isEvent()   {}
 func (Signaled) isEvent()        {}
 func (Woke) isEvent()            {}
 func (SpoolChanged) isEvent()    {}

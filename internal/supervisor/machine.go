@@ -33,6 +33,7 @@ type Machine struct {
 	eng  engineState
 	poll pollState
 	conf configState
+	fwd  deliverState
 }
 
 // Settings are the daemon's fixed settings: its command line.
@@ -117,6 +118,10 @@ func (m *Machine) Step(ev Event, now time.Time) []Effect {
 		m.onPollRequested(ev)
 	case PassEnded:
 		m.onPassEnded(ev)
+	case StatusQueued:
+		m.deliver()
+	case DeliveryEnded:
+		m.onDelivered(ev)
 	}
 	m.checkDone()
 	return m.flush()
@@ -129,7 +134,7 @@ func (m *Machine) Done() bool { return m.mode == done }
 // Wake is the next time the machine wants a Woke event; zero for none.
 func (m *Machine) Wake() time.Time {
 	var next time.Time
-	for _, t := range []time.Time{m.deadline, m.conf.debounceUntil, m.jobs.wake(m.mode, m.now), m.eng.wake(), m.poll.wake(m.mode)} {
+	for _, t := range []time.Time{m.deadline, m.conf.debounceUntil, m.jobs.wake(m.mode, m.now), m.eng.wake(), m.poll.wake(m.mode), m.fwd.retryAt} {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
@@ -150,6 +155,9 @@ func (m *Machine) onWake() {
 	m.jobsDue()
 	m.enginesDue()
 	m.startPasses()
+	if due(m.fwd.retryAt, m.now) {
+		m.deliver()
+	}
 }
 
 // onSignal is the signal table of SPEC §8. A signal during start-up does what it does
@@ -172,6 +180,10 @@ func (m *Machine) onSignal(sig syscall.Signal) {
 			"deadline", exitDeadline(m.set.Grace).String())
 		m.emit(Notify{State: []string{"STOPPING=1", m.statusLine()}})
 		m.stopPolling()
+		if m.fwd.running && !m.fwd.stopping {
+			m.fwd.stopping = true
+			m.emit(StopDelivery{})
+		}
 		for _, b := range m.jobs.sorted() {
 			m.cancel(b, outcome.Cancel{Kind: outcome.Stopped, Reason: outcome.StoppedReason})
 		}
@@ -184,10 +196,19 @@ func (m *Machine) checkDone() {
 	if m.mode == serving || m.mode == done {
 		return
 	}
-	if len(m.jobs.builds) == 0 && len(m.poll.passes) == 0 && len(m.jobs.settling) == 0 {
-		m.mode = done
-		m.logInfo("stopped")
+	if len(m.jobs.builds) > 0 || len(m.poll.passes) > 0 || len(m.jobs.settling) > 0 {
+		return
 	}
+	if m.fwd.running {
+		// The builds are over: the statuses left wait in the outbox for the next start.
+		if !m.fwd.stopping {
+			m.fwd.stopping = true
+			m.emit(StopDelivery{})
+		}
+		return
+	}
+	m.mode = done
+	m.logInfo("stopped")
 }
 
 // pastDeadline ends a shutdown whose builds did not stop in time: whatever is left of them

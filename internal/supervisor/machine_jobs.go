@@ -301,6 +301,7 @@ func (m *Machine) onEnded(ev BuildEnded) {
 		m.engineFailed(b.engine, st.Reason)
 	}
 	m.decideEnd(b.name, b.job, ev.Facts, b.cancel, m.now.Sub(b.started))
+	m.deliver() // the build wrote its statuses
 	m.dispatch()
 	if len(j.builds) == 0 {
 		m.emit(FreeMemory{}) // idle again: hand back what the builds' bookkeeping took
@@ -385,6 +386,7 @@ func (m *Machine) settle(s Settle, f Facts, st *buildlog.Status, why string, too
 		}
 		s.Attempts = outcome.WithAttempt(attempts, m.now, reason)
 		attrs = append(attrs, "attempt", len(s.Attempts))
+		m.reportRetry(s.Job, s.Attempts, reason)
 		if len(s.Attempts) < outcome.MaxAttempts {
 			attrs = append(attrs, "retry_in", outcome.RetryAt(s.Attempts).Sub(m.now).Round(time.Second).String())
 		}
@@ -471,6 +473,7 @@ func (m *Machine) onRecovered(ev Recovered) {
 		}
 	}
 	m.logInfo("recovered the spool", "claimed", len(ev.Jobs), "running", running)
+	m.deliver() // what the last daemon left undelivered
 	m.dispatch()
 }
 

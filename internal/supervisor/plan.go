@@ -142,7 +142,7 @@ func plan(queue []Queued, runs []running, slots int, cfg *config.Config, engines
 func newestOfBranches(queue []Queued, cfg *config.Config) map[string]Queued {
 	newest := map[string]Queued{}
 	for _, q := range queue {
-		if p := cfg.Project(q.Job.Project); p != nil && p.Enabled && p.Supersede && git.IsBranch(q.Job.Ref) {
+		if p := cfg.Project(q.Job.Project); p != nil && p.Enabled && p.Supersede && git.BuiltLikeBranch(q.Job.Ref) {
 			newest[branchKey(q.Job)] = q
 		}
 	}

@@ -290,3 +290,15 @@ func TestPlanBuildsARebuildAfterTheSameCommit(t *testing.T) {
 }
 
 func first(ds []decision, _ time.Time) []decision { return ds }
+
+func TestPlanSupersedesOlderJobsOfAPullRequest(t *testing.T) {
+	cfg := testConfig(t)
+	pr := func(name, ref string, c byte) Queued {
+		return Queued{Name: name, Job: spool.Job{Project: "sup", Ref: ref, Commit: commit(c), Source: spool.SourceWatch}}
+	}
+	queue := []Queued{pr("p1", "refs/pull/7/head", '1'), pr("other", "refs/pull/8/head", '1'), pr("p2", "refs/pull/7/head", '2')}
+	ds, _ := plan(queue, nil, 10, cfg, testPool(), time.Now())
+	if got, want := summary(ds), "p1:drop other:start p2:start"; got != want {
+		t.Errorf("plan = %s, want %s: a request's head moves on like a branch", got, want)
+	}
+}

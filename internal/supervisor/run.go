@@ -82,6 +82,8 @@ type runtime struct {
 
 	passCtx    context.Context // the passes' context: canceled by StopPasses
 	stopPasses context.CancelFunc
+	// stopDelivery stops the running pipeline-build --deliver; only the loop touches it.
+	stopDelivery context.CancelFunc
 }
 
 func newRuntime(o Options, layout workdir.Layout, jobs *outcome.Jobs) *runtime {
@@ -172,6 +174,10 @@ func (r *runtime) execute(effects []Effect) {
 			debug.FreeOSMemory()
 		case StopPasses:
 			r.stopPasses()
+		case StopDelivery:
+			if r.stopDelivery != nil {
+				r.stopDelivery()
+			}
 		default:
 			r.executeLater(e)
 		}
@@ -206,6 +212,12 @@ func (r *runtime) executeLater(e Effect) {
 		r.group.Go(func(ctx context.Context) { r.removeOrphanContainers(ctx, e.Engine, e.Running) })
 	case StartPass:
 		r.group.Go(func(context.Context) { r.send(r.runPass(e)) })
+	case QueueStatus:
+		r.files.do(func() { r.queueStatus(e) })
+	case StartDelivery:
+		ctx, cancel := context.WithCancel(r.group.ctx)
+		r.stopDelivery = cancel
+		r.group.Go(func(context.Context) { r.send(r.runDelivery(ctx)) })
 	case TakePollRequests:
 		r.group.Go(func(context.Context) { r.send(PollRequested{Projects: polling.TakePollRequests(r.layout)}) })
 	default:

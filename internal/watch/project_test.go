@@ -35,7 +35,7 @@ func TestARecordThatCannotBeWrittenKeepsTheFirstPollOpen(t *testing.T) {
 	rep.begin(cfg, nil)
 	w := &Watcher{cfg: cfg, layout: layout, spool: sp, log: discard, rep: rep}
 	poll := func() string {
-		w.poll(context.Background(), &remote{url: repo.Remote, projects: cfg.Projects}, map[string]string{})
+		w.poll(context.Background(), &remote{url: repo.Remote, projects: cfg.Projects}, map[string]string{}, os.Environ())
 		var b strings.Builder
 		rep.WriteTo(&b)
 		return b.String()

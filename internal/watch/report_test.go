@@ -164,7 +164,7 @@ func TestReportOfAJobThatCannotBeWritten(t *testing.T) {
 	rep := NewReport()
 	rep.begin(cfg, nil)
 	w := &Watcher{cfg: cfg, layout: layout, spool: sp, log: discard, rep: rep}
-	w.poll(context.Background(), &remote{url: repo.Remote, projects: cfg.Projects}, map[string]string{})
+	w.poll(context.Background(), &remote{url: repo.Remote, projects: cfg.Projects}, map[string]string{}, os.Environ())
 	var b strings.Builder
 	rep.WriteTo(&b)
 	want := "  error    refs/heads/main " + workdir.ShortCommit(repo.Head()) + ": cannot write the job: writing a job: "

@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
 	"pipelined/internal/config"
 	"pipelined/internal/env"
+	"pipelined/internal/forge"
 	"pipelined/internal/git"
 	"pipelined/internal/polling"
 	"pipelined/internal/spool"
@@ -64,6 +66,8 @@ type Watcher struct {
 	https      httpsPass // lists http(s) remotes in-process (list.go)
 
 	jobKeys map[string]string // "new/NAME" or "cur/NAME" → the job's key: see pending
+
+	pullErrs pullErrors // the last error of each project's list of pull requests
 }
 
 // Run loads the configuration and watches until ctx ends (or, with Once, until every
@@ -161,10 +165,12 @@ func (w *Watcher) loop(ctx context.Context) {
 
 // start polls each of due on a goroutine of its own, which reports its end on finished.
 func (w *Watcher) start(ctx context.Context, due []string, remotes map[string]*remote, pending map[string]string, finished chan<- string) int {
+	// Read here, on the loop that reloads the configuration: no forge token reaches git.
+	environ := forge.WithoutTokens(os.Environ(), w.cfg)
 	for _, url := range due {
 		r := remotes[url]
 		go func() {
-			w.poll(ctx, r, pending)
+			w.poll(ctx, r, pending, environ)
 			finished <- url
 		}()
 	}
@@ -262,11 +268,11 @@ func groupRemotes(cfg *config.Config, only []string) (byURL map[string]*remote, 
 
 // poll asks one remote and writes the jobs for its projects. Each decision also goes to the
 // report, if there is one.
-func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string) {
+func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string, environ []string) {
 	first := r.projects[0]
 	// The first project's environment is used to ask: it may carry a GIT_SSH_COMMAND with a
 	// deploy key. Projects sharing a remote are expected to share its credentials.
-	e, err := env.ForProject(os.Environ(), first.EnvFile, first.Env)
+	e, err := env.ForProject(environ, first.EnvFile, first.Env)
 	if err != nil {
 		w.report(r.url, err)
 		w.rep.failed(r, err)
@@ -287,7 +293,7 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string
 		w.log.Warn("ignoring a ref of the remote", "remote", git.MaskURL(r.url), "problem", git.MaskURLsIn(msg, r.url))
 	}
 	for _, p := range r.projects {
-		w.pollProject(p, refs, pending)
+		w.pollProject(p, slices.Concat(refs, w.pullRequestRefs(ctx, p)), pending)
 	}
 }
 

@@ -74,6 +74,13 @@ func (l Layout) EnginesState() string { return filepath.Join(l.StateDir(), "engi
 // successfully, for its children to read.
 func (l Layout) ConfigSnapshot() string { return filepath.Join(l.StateDir(), "config.ini") }
 
+// OutboxDir is where status reports wait to be delivered to the forge (package forge).
+func (l Layout) OutboxDir() string { return filepath.Join(l.StateDir(), "outbox") }
+
+// PullsDir keeps each project's last answer of the forge's list of open pull requests, for
+// conditional requests (package forge).
+func (l Layout) PullsDir() string { return filepath.Join(l.StateDir(), "pulls") }
+
 // ProjectDir is the directory of all builds of a project.
 func (l Layout) ProjectDir(project string) string { return filepath.Join(l.Root, project) }
 

@@ -1,0 +1,37 @@
+package forge
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"pipelined/internal/config"
+	"pipelined/internal/spool"
+)
+
+const testCommit = "0123456789abcdef0123456789abcdef01234567"
+
+func TestTheDaemonsReports(t *testing.T) {
+	cfg, err := config.Parse(strings.NewReader("[app]\nremote = https://gitlab.example.org/group/app.git\nforge = gitlab\n"+
+		"forge.token_env = TOKEN\npull_requests = True\nforge.context = ci/${BUILD_REF_NAME}/${BUILD_PULL_REQUEST}\n"), "c.ini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	project := cfg.Projects[0]
+	job := spool.Job{Project: "app", Ref: "refs/merge-requests/4/head", Commit: testCommit}
+	r, ok := RetryReport(project, job, 2, 5, "the build process died", time.Now())
+	if !ok || r.State != Retrying || r.Description != "retry 2 of 5: the build process died" || r.Context != "ci/merge-requests/4/head/4" {
+		t.Errorf("RetryReport = %+v, %v", r, ok)
+	}
+	r, ok = SetAsideReport(project, job, 5, "disk full", time.Now())
+	if !ok || r.State != SetAside || !strings.HasPrefix(r.Description, "set aside after 5 attempts: ") {
+		t.Errorf("SetAsideReport = %+v, %v", r, ok)
+	}
+	if _, ok := RetryReport(project, spool.Job{Project: "app", Ref: "refs/heads/main"}, 1, 5, "x", time.Now()); ok {
+		t.Error("a job that never knew its commit was reported")
+	}
+	plain, _ := config.Parse(strings.NewReader("[app]\nremote = /r\n"), "c.ini")
+	if _, ok := SetAsideReport(plain.Projects[0], job, 5, "x", time.Now()); ok {
+		t.Error("a project without forge was reported")
+	}
+}

@@ -1,0 +1,78 @@
+package supervisor
+
+import (
+	"time"
+
+	"pipelined/internal/forge"
+	"pipelined/internal/outcome"
+	"pipelined/internal/spool"
+)
+
+// deliverState is the delivery of forge statuses (docs/forge.md). Builds write their status
+// records into the outbox, and so does the daemon for what happens to a job between builds
+// (a retry, bad/). The daemon never talks to a forge itself: it runs pipeline-build --deliver
+// while records may be waiting, one at a time, so that an idle daemon holds no HTTP client
+// and statuses of one commit are sent in order.
+type deliverState struct {
+	running  bool
+	stopping bool      // asked to stop: the daemon is ending
+	again    bool      // records may have come since the running delivery read the outbox
+	retryAt  time.Time // a delivery that failed to run is tried again then
+}
+
+// deliverAfterFailure is how long after a delivery that failed to run the next one starts.
+const deliverAfterFailure = time.Minute
+
+// forgeReports reports whether some project reports to a forge: without one, the daemon
+// runs no delivery at all.
+func (m *Machine) forgeReports() bool {
+	for _, p := range m.cfg.Projects {
+		if forge.Reports(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// deliver has the waiting statuses delivered: now, or once the running delivery ends.
+func (m *Machine) deliver() {
+	d := &m.fwd
+	switch {
+	case m.mode != serving && m.mode != draining, !m.forgeReports():
+	case d.running:
+		d.again = true
+	default:
+		d.running, d.again, d.retryAt = true, false, time.Time{}
+		m.emit(StartDelivery{})
+	}
+}
+
+func (m *Machine) onDelivered(ev DeliveryEnded) {
+	d := &m.fwd
+	d.running = false
+	switch {
+	case ev.Err != nil && m.mode != stopping:
+		d.retryAt = m.now.Add(deliverAfterFailure)
+		m.logWarn("the delivery of forge statuses failed; trying again", "error", ev.Err.Error(), "retry_in", deliverAfterFailure.String())
+	case d.again:
+		m.deliver()
+	}
+}
+
+// reportJob queues the daemon's own status of a job, when its project reports to a forge.
+func (m *Machine) reportJob(rec forge.Record, ok bool) {
+	if ok {
+		m.emit(QueueStatus{Record: rec})
+	}
+}
+
+// reportRetry queues "retry N of 5" or, after the last attempt, "set aside" for a job an
+// infrastructure error stopped.
+func (m *Machine) reportRetry(job spool.Job, attempts []spool.Attempt, reason string) {
+	p := m.project(job.Project)
+	if len(attempts) >= outcome.MaxAttempts {
+		m.reportJob(forge.SetAsideReport(p, job, len(attempts), reason, m.now))
+		return
+	}
+	m.reportJob(forge.RetryReport(p, job, len(attempts), outcome.MaxAttempts, reason, m.now))
+}
