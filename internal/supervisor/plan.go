@@ -58,83 +58,108 @@ type decision struct {
 // (the key engines; any when empty) that is up and has a free slot (engines, which plan
 // does not change). Projects without Docker need none.
 func plan(queue []Queued, runs []running, slots int, cfg *config.Config, engines *engine.Pool, now time.Time) (decisions []decision, wake time.Time) {
-	engines = engines.Clone()
-	runningKeys := map[string]bool{} // what the running builds stand for
-	queuedKeys := map[string]bool{}  // what the jobs queued ahead stand for
-	busyRefs := map[string]bool{}    // refs with a build running, or an older job waiting
-	perProject := map[string]int{}   // builds running or starting
+	pl := &planner{cfg: cfg, engines: engines.Clone(), slots: slots, now: now, newest: newestOfBranches(queue, cfg),
+		runningKeys: map[string]bool{}, queuedKeys: map[string]bool{}, busyRefs: map[string]bool{}, perProject: map[string]int{}}
 	for _, r := range runs {
 		if r.job.Commit != "" && !r.withdrawn {
-			runningKeys[r.job.Key()] = true // a build being canceled does not stand for its commit
+			pl.runningKeys[r.job.Key()] = true // a build being canceled does not stand for its commit
 		}
-		busyRefs[branchKey(r.job)] = true
-		perProject[r.job.Project]++
+		pl.busyRefs[branchKey(r.job)] = true
+		pl.perProject[r.job.Project]++
 	}
-	newest := newestOfBranches(queue, cfg)
 	for _, r := range runs {
-		p := cfg.Project(r.job.Project)
-		// A job without a commit builds whatever the branch holds when it starts, maybe the
-		// very commit running; a build without one may be building the queued commit. Neither
-		// interrupts nor is interrupted: which commit is newer is not known here.
-		if n, ok := newest[branchKey(r.job)]; ok && !r.withdrawn && p != nil && p.Interruptible &&
-			n.Job.Commit != "" && r.job.Commit != "" && n.Job.Commit != r.job.Commit {
-			decisions = append(decisions, decision{action: interrupt, q: Queued{Name: r.name, Job: r.job}, reason: supersededBy(n.Job)})
-		}
+		pl.interrupt(r)
 	}
 	for _, q := range queue {
-		if reason := refusal(cfg, q.Job); reason != "" {
-			decisions = append(decisions, decision{action: refuse, q: q, reason: reason})
-			continue
-		}
-		key, p := q.Job.Key(), cfg.Project(q.Job.Project)
-		switch n, ok := newest[branchKey(q.Job)]; {
-		case queuedKeys[key] || runningKeys[key] && !q.Job.Rebuild:
-			decisions = append(decisions, decision{action: drop, q: q, reason: "the same project, ref and commit is running or queued ahead"})
-			continue
-		case q.BuiltBy != "":
-			decisions = append(decisions, decision{action: drop, q: q, reason: "already built in " + q.BuiltBy})
-			continue
-		case ok && n.Name != q.Name && n.Job.Commit != q.Job.Commit:
-			decisions = append(decisions, decision{action: drop, q: q, reason: supersededBy(n.Job)})
-			continue
-		}
-		queuedKeys[key] = true
-		ref := branchKey(q.Job)
-		if p.Serialize || runningKeys[key] {
-			// Its turn comes after the build of its ref (or of its very commit) and after
-			// every older job of its ref; later jobs of the ref wait behind it.
-			wasBusy := busyRefs[ref]
-			busyRefs[ref] = true
-			if wasBusy || runningKeys[key] {
-				continue
-			}
-		}
-		if at := outcome.RetryAt(q.Job.Attempts); at.After(now) {
-			if wake.IsZero() || at.Before(wake) {
-				wake = at
-			}
-			continue
-		}
-		if limit := p.Limit; limit > 0 && perProject[q.Job.Project] >= int(limit) {
-			continue
-		}
-		if slots <= 0 {
-			continue
-		}
-		d := decision{action: start, q: q}
-		if p.Build {
-			e, ok := engines.Pick(p.EngineNames())
-			if !ok {
-				continue // no engine for it now; later jobs may have one
-			}
-			engines.Take(e.Name)
-			d.engine = e.Name
-		}
-		decisions = append(decisions, d)
-		perProject[q.Job.Project]++
-		slots--
+		pl.consider(q)
 	}
-	return decisions, wake
+	return pl.decisions, pl.wake
+}
+
+// planner is one plan being made: what the queue ahead and the running builds hold.
+type planner struct {
+	cfg         *config.Config
+	engines     *engine.Pool // a copy: taken slots are this plan's
+	slots       int
+	now         time.Time
+	newest      map[string]Queued
+	runningKeys map[string]bool // what the running builds stand for
+	queuedKeys  map[string]bool // what the jobs queued ahead stand for
+	busyRefs    map[string]bool // refs with a build running, or an older job waiting
+	perProject  map[string]int  // builds running or starting
+	decisions   []decision
+	wake        time.Time
+}
+
+// interrupt cancels a running build of an interruptible project when a newer commit of its
+// branch is queued. A job without a commit builds whatever the branch holds when it starts,
+// maybe the very commit running; a build without one may be building the queued commit.
+// Neither interrupts nor is interrupted: which commit is newer is not known here.
+func (pl *planner) interrupt(r running) {
+	p := pl.cfg.Project(r.job.Project)
+	if n, ok := pl.newest[branchKey(r.job)]; ok && !r.withdrawn && p != nil && p.Interruptible &&
+		n.Job.Commit != "" && r.job.Commit != "" && n.Job.Commit != r.job.Commit {
+		pl.decisions = append(pl.decisions, decision{action: interrupt, q: Queued{Name: r.name, Job: r.job}, reason: supersededBy(n.Job)})
+	}
+}
+
+// consider decides about one queued job, in FIFO order.
+func (pl *planner) consider(q Queued) {
+	if reason := refusal(pl.cfg, q.Job); reason != "" {
+		pl.decisions = append(pl.decisions, decision{action: refuse, q: q, reason: reason})
+		return
+	}
+	if reason := pl.moot(q); reason != "" {
+		pl.decisions = append(pl.decisions, decision{action: drop, q: q, reason: reason})
+		return
+	}
+	key, p := q.Job.Key(), pl.cfg.Project(q.Job.Project)
+	pl.queuedKeys[key] = true
+	if p.Serialize || pl.runningKeys[key] {
+		// Its turn comes after the build of its ref (or of its very commit) and after every
+		// older job of its ref; later jobs of the ref wait behind it.
+		ref := branchKey(q.Job)
+		wasBusy := pl.busyRefs[ref]
+		pl.busyRefs[ref] = true
+		if wasBusy || pl.runningKeys[key] {
+			return
+		}
+	}
+	if at := outcome.RetryAt(q.Job.Attempts); at.After(pl.now) {
+		pl.wake = earliest(pl.wake, at)
+		return
+	}
+	if limit := p.Limit; limit > 0 && pl.perProject[q.Job.Project] >= int(limit) || pl.slots <= 0 {
+		return
+	}
+	d := decision{action: start, q: q}
+	if p.Build {
+		e, ok := pl.engines.Pick(p.EngineNames())
+		if !ok {
+			return // no engine for it now; later jobs may have one
+		}
+		pl.engines.Take(e.Name)
+		d.engine = e.Name
+	}
+	pl.decisions = append(pl.decisions, d)
+	pl.perProject[q.Job.Project]++
+	pl.slots--
+}
+
+// moot says why a queued job's want is met or withdrawn already, or "": the same commit
+// runs (and it asks for no rebuild) or is queued ahead, it is built, or a newer commit of
+// its branch is queued behind it.
+func (pl *planner) moot(q Queued) string {
+	key := q.Job.Key()
+	switch n, ok := pl.newest[branchKey(q.Job)]; {
+	case pl.queuedKeys[key] || pl.runningKeys[key] && !q.Job.Rebuild:
+		return "the same project, ref and commit is running or queued ahead"
+	case q.BuiltBy != "":
+		return "already built in " + q.BuiltBy
+	case ok && n.Name != q.Name && n.Job.Commit != q.Job.Commit:
+		return supersededBy(n.Job)
+	}
+	return ""
 }
 
 // newestOfBranches returns, for each branch of a project that supersedes, the job queued
