@@ -19,7 +19,7 @@ import (
 // The run loop (run.go) and its executors do the rest. Only the run loop calls it.
 type Machine struct {
 	set  Settings
-	cfg  *config.Config
+	cfg  *projectSet
 	mode mode
 	now  time.Time
 	out  []Effect
@@ -68,7 +68,7 @@ func NewMachine(set Settings, cfg *config.Config, now time.Time) (*Machine, []Ef
 	if len(set.Engines) == 0 {
 		set.Engines = []engine.Engine{{Name: engine.Local, Slots: set.Limit}}
 	}
-	m := &Machine{set: set, cfg: cfg, now: now, recovering: true}
+	m := &Machine{set: set, cfg: newProjectSet(cfg), now: now, recovering: true}
 	m.jobs.init()
 	m.eng.init(set.Engines, now)
 	m.poll.init(set.Interval)
@@ -259,7 +259,7 @@ func (m *Machine) statusLine() string {
 }
 
 // project is the configured project name, or nil.
-func (m *Machine) project(name string) *config.Project { return m.cfg.Project(name) }
+func (m *Machine) project(name string) *projectView { return m.cfg.Project(name) }
 
 // usesDocker reports whether the project builds images (so its builds may leave
 // containers); an unknown project may have.

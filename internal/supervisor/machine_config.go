@@ -50,7 +50,7 @@ func (m *Machine) onReloaded(ev Reloaded) {
 		m.emit(Log{Level: slog.LevelDebug, Msg: "configuration unchanged", Attrs: []any{"why", ev.Why}})
 	default:
 		m.warn(ev.Cfg)
-		m.cfg = ev.Cfg
+		m.cfg = newProjectSet(ev.Cfg)
 		m.poll.configure(ev.Cfg, m.now, m.set.Interval > 0)
 		m.logInfo("configuration reloaded", "why", ev.Why, "projects", len(ev.Cfg.Projects))
 		m.dispatch()

@@ -76,12 +76,7 @@ func (m *Machine) probeEngines() {
 }
 
 func (m *Machine) anyDocker() bool {
-	for _, p := range m.cfg.Projects {
-		if p.Build {
-			return true
-		}
-	}
-	return false
+	return m.cfg.anyDocker
 }
 
 func (m *Machine) onEngineAnswered(ev EngineAnswered) {

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"time"
 
+	"pipelined/internal/config"
 	"pipelined/internal/forge"
 	"pipelined/internal/outcome"
 	"pipelined/internal/spool"
@@ -26,12 +27,7 @@ const deliverAfterFailure = time.Minute
 // forgeReports reports whether some project reports to a forge: without one, the daemon
 // runs no delivery at all.
 func (m *Machine) forgeReports() bool {
-	for _, p := range m.cfg.Projects {
-		if forge.Reports(p) {
-			return true
-		}
-	}
-	return false
+	return m.cfg.anyForge
 }
 
 // deliver has the waiting statuses delivered: now, or once the running delivery ends.
@@ -69,7 +65,13 @@ func (m *Machine) reportJob(rec forge.Record, ok bool) {
 // reportRetry queues "retry N of 5" or, after the last attempt, "set aside" for a job an
 // infrastructure error stopped.
 func (m *Machine) reportRetry(job spool.Job, attempts []spool.Attempt, reason string) {
-	p := m.project(job.Project)
+	var p *config.Project
+	if v := m.project(job.Project); v != nil {
+		p = v.reports
+	}
+	if p == nil {
+		return // the project reports to no forge (forge.RetryReport says so too)
+	}
 	if len(attempts) >= outcome.MaxAttempts {
 		m.reportJob(forge.SetAsideReport(p, job, len(attempts), reason, m.now))
 		return

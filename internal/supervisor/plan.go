@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"time"
 
-	"pipelined/internal/config"
 	"pipelined/internal/engine"
 	"pipelined/internal/git"
 	"pipelined/internal/outcome"
@@ -57,7 +56,7 @@ type decision struct {
 // A project that builds images needs a slot on a Docker engine as well: one of its engines
 // (the key engines; any when empty) that is up and has a free slot (engines, which plan
 // does not change). Projects without Docker need none.
-func plan(queue []Queued, runs []running, slots int, cfg *config.Config, engines *engine.Pool, now time.Time) (decisions []decision, wake time.Time) {
+func plan(queue []Queued, runs []running, slots int, cfg *projectSet, engines *engine.Pool, now time.Time) (decisions []decision, wake time.Time) {
 	pl := &planner{cfg: cfg, engines: engines.Clone(), slots: slots, now: now, newest: newestOfBranches(queue, cfg),
 		runningKeys: map[string]bool{}, queuedKeys: map[string]bool{}, busyRefs: map[string]bool{}, perProject: map[string]int{}}
 	for _, r := range runs {
@@ -78,7 +77,7 @@ func plan(queue []Queued, runs []running, slots int, cfg *config.Config, engines
 
 // planner is one plan being made: what the queue ahead and the running builds hold.
 type planner struct {
-	cfg         *config.Config
+	cfg         *projectSet
 	engines     *engine.Pool // a copy: taken slots are this plan's
 	slots       int
 	now         time.Time
@@ -164,7 +163,7 @@ func (pl *planner) moot(q Queued) string {
 
 // newestOfBranches returns, for each branch of a project that supersedes, the job queued
 // last: the commit that is wanted now. Tags are never superseded: each is a release.
-func newestOfBranches(queue []Queued, cfg *config.Config) map[string]Queued {
+func newestOfBranches(queue []Queued, cfg *projectSet) map[string]Queued {
 	newest := map[string]Queued{}
 	for _, q := range queue {
 		if p := cfg.Project(q.Job.Project); p != nil && p.Enabled && p.Supersede && git.BuiltLikeBranch(q.Job.Ref) {
@@ -185,7 +184,7 @@ func supersededBy(n spool.Job) string {
 }
 
 // refusal returns why the configuration does not allow a job, or "".
-func refusal(cfg *config.Config, job spool.Job) string {
+func refusal(cfg *projectSet, job spool.Job) string {
 	p := cfg.Project(job.Project)
 	switch {
 	case p == nil:

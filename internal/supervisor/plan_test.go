@@ -11,7 +11,7 @@ import (
 	"pipelined/internal/spool"
 )
 
-func testConfig(t *testing.T) *config.Config {
+func testConfig(t *testing.T) *projectSet {
 	t.Helper()
 	cfg, err := config.Parse(strings.NewReader("[DEFAULT]\nsupersede = False\nserialize = False\n\n"+
 		"[a]\nremote = /r\n\n[b]\nremote = /r\n\n[off]\nremote = /r\nenabled = False\n\n"+
@@ -21,7 +21,7 @@ func testConfig(t *testing.T) *config.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cfg
+	return newProjectSet(cfg)
 }
 
 // testPool is one engine, up, with room: projects with build = True can start.
@@ -197,11 +197,12 @@ func TestPlanKeepsAProjectWithinItsLimitWithoutHoldingUpOthers(t *testing.T) {
 }
 
 func TestPlanGivesDockerProjectsAnEngineWithASlot(t *testing.T) {
-	cfg, err := config.Parse(strings.NewReader("[img]\nremote = /r\nbuild = True\nsupersede = False\n\n"+
+	parsed, err := config.Parse(strings.NewReader("[img]\nremote = /r\nbuild = True\nsupersede = False\n\n"+
 		"[arm]\nremote = /r\nbuild = True\nengines = arm64\n\n[plain]\nremote = /r\n"), "test.ini")
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := newProjectSet(parsed)
 	now := time.Now()
 	pool := engine.NewPool([]engine.Engine{{Name: "local", Slots: 1}, {Name: "arm64", Slots: 1}}, now)
 	queue := []Queued{job("i1", "img", "a", commit('1')), job("arm", "arm", "a", commit('2')),
