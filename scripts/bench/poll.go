@@ -58,6 +58,23 @@ func (b *bench) pollCost() {
 		}
 		b.add("poll overhead per remote over bare ls-remote, "+tr.name, median(ours)-median(plain), "ms", 1, true, "")
 	}
+	b.passStart(paths[0], commit)
+}
+
+// passStart is what starting a pass costs: pipeline-watch --once over one file remote, less
+// the bare ls-remote of it — the daemon pays it every interval.
+func (b *bench) passStart(remote, commit string) {
+	const rounds = 11
+	workdir := filepath.Join(b.tmp, "pass-start")
+	cfg := b.projects("pass-start", []string{remote}, commit, workdir, "")
+	var wall, cpu []float64
+	for i := 0; i < rounds; i++ {
+		pass := must(measure(nil, filepath.Join(b.bin, "pipeline-watch"), "--config", cfg, "--workdir", workdir, "--once", "--quiet"))
+		bare := lsRemoteLoop(nil, []string{remote})
+		wall = append(wall, ms(pass.wall-bare.wall))
+		cpu = append(cpu, ms(pass.cpu-bare.cpu))
+	}
+	b.add("cost of starting a pass, wall", median(wall), "ms", 50, true, fmt.Sprintf("CPU %.1f ms", median(cpu)))
 }
 
 // pollScale is one pass over 1,000 git:// remotes spread over four git daemons.
@@ -96,6 +113,16 @@ func (b *bench) pollScale() {
 	b.add("poll of 1,000 git:// remotes, wall", u.wall.Seconds(), "s", 10, true, fmt.Sprintf("bare git: %.1f s", bareWall.Seconds()))
 	b.add("poll of 1,000 git:// remotes, CPU", u.cpu.Seconds(), "CPU-s", 5, true, fmt.Sprintf("bare git: %.1f CPU-s", bareCPU.Seconds()))
 	b.add("ls-remote in flight at once (sampled)", float64(peak.Load()), "", bound, true, "--concurrency 16")
+
+	// The same pass over 1,000 file remotes.
+	files := links(filepath.Join(b.tmp, "scale-files"), bare, perDaemon*daemons)
+	fcfg := b.projects("scale-files", files, commit, filepath.Join(b.tmp, "scale-files-work"), "")
+	fu := must(measure(nil, filepath.Join(b.bin, "pipeline-watch"), "--config", fcfg, "--workdir", filepath.Join(b.tmp, "scale-files-work"),
+		"--once", "--concurrency", fmt.Sprint(bound)))
+	start = time.Now()
+	fileCPU := lsRemoteAll(nil, files, bound)
+	b.add("poll of 1,000 file remotes, CPU over the bare commands", (fu.cpu - fileCPU).Seconds(), "CPU-s", 1, true,
+		fmt.Sprintf("pass %.1f CPU-s, bare git %.1f CPU-s (%.1f s wall)", fu.cpu.Seconds(), fileCPU.Seconds(), time.Since(start).Seconds()))
 }
 
 func prefixed(prefix string, paths []string) []string {
