@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"pipelined/internal/config"
@@ -87,7 +88,7 @@ func Enqueue(ctx context.Context, o EnqueueOptions) (Queued, error) {
 		// watcher always know the commit.
 		return q, exitcode.Usagef("%s is a pull request's head: give the commit to build too", ref)
 	}
-	if commit == "" || !git.IsBranch(ref) && !git.IsTag(ref) {
+	if commit == "" || !strings.HasPrefix(ref, "refs/") {
 		// The commit the ref points to now is what is queued: a job for a commit that is
 		// built already costs nothing, and the log names it from the start. A short name
 		// must be found; a full ref whose remote cannot be asked is queued without a
@@ -98,7 +99,7 @@ func Enqueue(ctx context.Context, o EnqueueOptions) (Queued, error) {
 			ref, commit = resolved, at
 		case err == nil:
 			ref = resolved // the commit given is the one built
-		case errors.Is(err, git.ErrNoSuchRef), !git.IsBranch(ref) && !git.IsTag(ref):
+		case errors.Is(err, git.ErrNoSuchRef), !strings.HasPrefix(ref, "refs/"):
 			return q, err
 		default:
 			q.Unresolved = err

@@ -174,6 +174,10 @@ func (d *delivery) finish(key string, canceled bool) {
 	}
 }
 
+// deliverLinger is how long pipeline-build --deliver waits for statuses once the outbox is
+// empty: a build that has just started writes its first one within it.
+const deliverLinger = 10 * time.Second
+
 // DeliverStatuses delivers the forge statuses waiting in the outbox of a work directory,
 // all of them, and returns once none is left or ctx ends: pipelined runs it (pipeline-build
 // --deliver) when statuses are waiting, so that the daemon itself never talks to a forge
@@ -187,6 +191,6 @@ func DeliverStatuses(ctx context.Context, configPath, workdirPath string, log *s
 	if err != nil {
 		return err
 	}
-	forgehttp.Deliver(ctx, forgehttp.SenderOptions{Outbox: layout.OutboxDir(), Config: func() *config.Config { return cfg }, Log: log}, nil)
+	forgehttp.DeliverAll(ctx, forgehttp.SenderOptions{Outbox: layout.OutboxDir(), Config: func() *config.Config { return cfg }, Log: log}, deliverLinger)
 	return nil
 }

@@ -138,7 +138,7 @@ func (s *liveSite) reloadsStop(t *testing.T) {
 // the ref stays green on the page and on its badges, and the rebuild is named as newer.
 func (s *liveSite) canceledRebuildKeepsTheRefGreen(t *testing.T) {
 	os.WriteFile(s.gate, nil, 0o644)
-	s.enqueue("site", "main")
+	s.enqueue("--rebuild", "site", "main")
 	waitFor(t, s.p, 2*time.Minute, "the rebuild does not run", func() bool { return s.running() == 1 })
 	if res := run(t, nil, bin.pipelined, "cancel", "--workdir", s.workdir, "site"); res.code != 0 {
 		t.Fatalf("pipelined cancel: exit %d\n%s", res.code, res.stderr)

@@ -751,7 +751,8 @@ func findPid(words ...string) int {
 	for _, p := range paths {
 		data, _ := os.ReadFile(p)
 		line := strings.ReplaceAll(string(data), "\x00", " ")
-		all := line != ""
+		// pipeline-build --deliver delivers forge statuses; it builds nothing.
+		all := line != "" && !strings.Contains(line, " --deliver ")
 		for _, w := range words {
 			all = all && strings.Contains(line, w)
 		}

@@ -35,7 +35,9 @@ func TestRetentionLeavesABuildRunningItsErrorCallback(t *testing.T) {
 	s.writeConfig("[p]\nremote = %s\nwatch = False\nkeep_builds = 1\nsupersede = False\nserialize = False\nprepare_callback = %s\nerror_callback = %s\n",
 		repo.Remote, failOnce, onError)
 	os.WriteFile(flag, nil, 0o644)
-	s.enqueue("p", "main")
+	// Without a commit: the build resolves it, and the rebuild below is no duplicate of it.
+	os.MkdirAll(filepath.Join(s.workdir, ".pipelined", "spool", "new"), 0o755)
+	s.dropJob("first.job", `{"project":"p","ref":"refs/heads/main","source":"manual"}`)
 	p := s.daemon("--limit", "2", "--interval", "0")
 	waitFor(t, p, time.Minute, "the failed build's error_callback did not start", func() bool { return exists(onError + ".started") })
 	failed := s.onlyBuild("p")

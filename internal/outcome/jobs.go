@@ -20,6 +20,20 @@ func NewJobs(sp *spool.Spool) *Jobs { return &Jobs{sp: sp} }
 // Spool is the spool the jobs are in.
 func (j *Jobs) Spool() *spool.Spool { return j.sp }
 
+// WithAttempts lists the jobs the daemon has recorded attempts for: a reader that keeps job
+// files it has read (their content never changes) reads their attempts, which do, again.
+func (j *Jobs) WithAttempts() map[string]bool {
+	entries, _ := j.sp.List(spool.Attempts)
+	names := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		names[e.Name] = true
+	}
+	return names
+}
+
+// Attempts returns the attempts recorded for the job name.
+func (j *Jobs) Attempts(name string) []spool.Attempt { return readAttempts(j.sp, name) }
+
 // Read reads a job file in sub with the attempts the daemon recorded for it.
 func (j *Jobs) Read(sub, name string) (spool.Job, error) {
 	job, err := j.sp.Read(sub, name)

@@ -57,20 +57,22 @@ func NotPolled(p *config.Project) string {
 		return "enabled = False"
 	case !p.Watch:
 		return "watch = False"
-	case p.Branches == nil && p.Tags == nil:
+	case p.Branches == nil && p.Tags == nil && !p.PullRequests:
 		return "neither branches nor tags is set"
 	}
 	return ""
 }
 
 // Wanted reports whether the project builds the ref: its name must fully match the
-// project's branches or tags regex.
+// project's branches or tags regex, or, for a pull request's head, pull_requests be True.
 func Wanted(p *config.Project, ref string) bool {
 	switch {
 	case git.IsBranch(ref):
 		return p.Branches != nil && p.Branches.MatchString(git.ShortName(ref))
 	case git.IsTag(ref):
 		return p.Tags != nil && p.Tags.MatchString(git.ShortName(ref))
+	case git.IsPullRequest(ref):
+		return p.PullRequests
 	}
 	return false
 }

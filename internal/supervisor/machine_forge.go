@@ -16,13 +16,11 @@ import (
 // and statuses of one commit are sent in order.
 type deliverState struct {
 	running  bool
-	stopping bool      // asked to stop: the daemon is ending
-	again    bool      // records may have come since the running delivery read the outbox
-	retryAt  time.Time // a delivery that failed to run is tried again then
+	stopping bool          // asked to stop: the daemon is ending
+	again    bool          // records may have come since the running delivery read the outbox
+	retryAt  time.Time     // a delivery that failed to run is tried again then
+	backoff  time.Duration // the last wait after a failure: 5 s, doubling up to a minute
 }
-
-// deliverAfterFailure is how long after a delivery that failed to run the next one starts.
-const deliverAfterFailure = time.Minute
 
 // forgeReports reports whether some project reports to a forge: without one, the daemon
 // runs no delivery at all.
@@ -34,7 +32,7 @@ func (m *Machine) forgeReports() bool {
 func (m *Machine) deliver() {
 	d := &m.fwd
 	switch {
-	case m.mode != serving && m.mode != draining, !m.forgeReports():
+	case m.mode != serving && m.mode != draining, d.stopping, !m.forgeReports():
 	case d.running:
 		d.again = true
 	default:
@@ -48,10 +46,14 @@ func (m *Machine) onDelivered(ev DeliveryEnded) {
 	d.running = false
 	switch {
 	case ev.Err != nil && m.mode != stopping:
-		d.retryAt = m.now.Add(deliverAfterFailure)
-		m.logWarn("the delivery of forge statuses failed; trying again", "error", ev.Err.Error(), "retry_in", deliverAfterFailure.String())
+		d.backoff = min(max(2*d.backoff, 5*time.Second), time.Minute)
+		d.retryAt = m.now.Add(d.backoff)
+		m.logWarn("the delivery of forge statuses failed; trying again", "error", ev.Err.Error(), "retry_in", d.backoff.String())
 	case d.again:
+		d.backoff = 0
 		m.deliver()
+	default:
+		d.backoff = 0
 	}
 }
 

@@ -217,6 +217,9 @@ func (m *Machine) onStarted(ev BuildStarted) {
 	}
 	m.logInfo("dispatched build", attrs...)
 	m.emit(RefreshPages{})
+	if p := m.project(b.job.Project); p != nil && p.reports != nil {
+		m.deliver() // the build reports that it started
+	}
 	switch {
 	case b.cancel.Kind != outcome.NotCanceled:
 		// Canceled while it started: the cancel goes out now that there is a build.

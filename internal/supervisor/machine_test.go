@@ -472,10 +472,14 @@ func TestStatusesAreDeliveredOneDeliveryAtATime(t *testing.T) {
 	if out := h.step(DeliveryEnded{}); len(of[StartDelivery](out)) != 1 {
 		t.Errorf("statuses that came during a delivery were not delivered after it: %v", out)
 	}
-	h.step(DeliveryEnded{})
 	h.step(JobSettled{Name: "a", Outcome: outcome.Retry, Queued: "a"})
-	if out := h.step(Signaled{Sig: syscall.SIGINT}); !h.m.Done() || len(of[StartDelivery](out)) != 0 {
-		t.Errorf("the drain: done %v, %v", h.m.Done(), out)
+	h.step(StatusQueued{}) // a status comes while the delivery runs
+	// A drain stops the delivery once nothing else runs, and starts none after it.
+	if out := h.step(Signaled{Sig: syscall.SIGINT}); h.m.Done() || len(of[StopDelivery](out)) != 1 {
+		t.Errorf("the drain with a delivery running: done %v, %v", h.m.Done(), out)
+	}
+	if out := h.step(DeliveryEnded{}); !h.m.Done() || len(of[StartDelivery](out)) != 0 {
+		t.Errorf("the drain once the delivery ended: done %v, %v", h.m.Done(), out)
 	}
 
 	plain := newHarness(t, oneProject, Settings{})

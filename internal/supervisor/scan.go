@@ -78,6 +78,7 @@ func (sc *scanner) scan() (queue []Queued, young bool, err error) {
 		return nil, false, err
 	}
 	seen := map[string]bool{}
+	retried := sc.jobs.WithAttempts()
 	for _, e := range entries {
 		seen[e.Name] = true
 		if strings.HasPrefix(e.Name, ".") {
@@ -113,7 +114,12 @@ func (sc *scanner) scan() (queue []Queued, young bool, err error) {
 			k = scanned{mtime: e.ModTime, size: e.Size, job: job}
 			sc.known[e.Name] = k
 		}
-		queue = append(queue, Queued{Name: e.Name, Job: k.job, BuiltBy: sc.builtBy(e.Name, k.job, e.ModTime)})
+		job := k.job
+		job.Attempts = nil
+		if retried[e.Name] {
+			job.Attempts = sc.jobs.Attempts(e.Name) // they change while the file does not
+		}
+		queue = append(queue, Queued{Name: e.Name, Job: job, BuiltBy: sc.builtBy(e.Name, job, e.ModTime)})
 	}
 	for name := range sc.known {
 		if !seen[name] {
