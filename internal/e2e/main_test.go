@@ -18,6 +18,7 @@ import (
 var bin struct{ pipelined, watch, build string }
 
 func TestMain(m *testing.M) {
+	run := testenv.MarkRun()
 	dir, err := os.MkdirTemp("", "pipelined-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -36,9 +37,9 @@ func TestMain(m *testing.M) {
 	bin.build = filepath.Join(dir, "pipeline-build")
 	code := m.Run()
 	os.RemoveAll(dir)
-	// Every test has ended and cleaned up: a process still running in a test's temporary
-	// directory (a build, a daemon, a git) is a leak.
-	if left := testenv.ProcessesMentioning(filepath.Join(os.TempDir(), "Test")); len(left) > 0 && code == 0 {
+	// Every test has ended and cleaned up: a process still running that this run started (a
+	// build, a daemon, a git: each carries the run's marker in its environment) is a leak.
+	if left := testenv.ProcessesOfRun(run); len(left) > 0 && code == 0 {
 		fmt.Fprintf(os.Stderr, "processes left behind by the tests:\n  %s\n", strings.Join(left, "\n  "))
 		code = 1
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // NoProcessMentions fails the test if any process on the machine has s in its command
@@ -43,4 +44,38 @@ func itoa(n int) string {
 		n /= 10
 	}
 	return string(b[i:])
+}
+
+// RunMarker names the variable a test binary puts in its own environment, with a value of
+// its own, so that every process its tests start (and what those start) carries it: the
+// leak check finds this run's processes, not those of a test run beside it.
+const RunMarker = "PIPELINED_TEST_RUN"
+
+// MarkRun sets RunMarker to a value unique to this process and returns it.
+func MarkRun() string {
+	v := itoa(os.Getpid()) + "-" + itoa(int(time.Now().UnixNano()%1e9))
+	os.Setenv(RunMarker, v)
+	return v
+}
+
+// ProcessesOfRun lists the command lines of the processes (but this one) whose environment
+// holds RunMarker=run.
+func ProcessesOfRun(run string) []string {
+	want := []byte(RunMarker + "=" + run + "\x00")
+	var found []string
+	paths, _ := filepath.Glob("/proc/[0-9]*/environ")
+	for _, p := range paths {
+		pid := strings.TrimSuffix(strings.TrimPrefix(p, "/proc/"), "/environ")
+		if pid == itoa(os.Getpid()) {
+			continue
+		}
+		env, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(append(env, 0), want) {
+			continue
+		}
+		if cmd, err := os.ReadFile("/proc/" + pid + "/cmdline"); err == nil && len(cmd) > 0 {
+			found = append(found, string(bytes.ReplaceAll(cmd, []byte{0}, []byte{' '})))
+		}
+	}
+	return found
 }
