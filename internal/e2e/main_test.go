@@ -18,6 +18,14 @@ import (
 var bin struct{ pipelined, watch, build string }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(hogChildEnv) == "1" {
+		hogChild()
+	}
+	stopHog, err := selectLoad()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	dir, err := os.MkdirTemp("", "pipelined-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -31,10 +39,12 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	bin.pipelined = filepath.Join(dir, "pipelined")
-	bin.watch = filepath.Join(dir, "pipeline-watch")
-	bin.build = filepath.Join(dir, "pipeline-build")
+	binariesFrom(dir)
+	if other := os.Getenv(binEnv); other != "" {
+		binariesFrom(other)
+	}
 	code := m.Run()
+	stopHog()
 	os.RemoveAll(dir)
 	// Every test has ended and cleaned up: a process still running in a test's temporary
 	// directory (a build, a daemon, a git) is a leak.
