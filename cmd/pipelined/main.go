@@ -6,16 +6,14 @@ import (
 	"os/signal"
 	"syscall"
 
+	"pipelined/cmd/pipelined/internal/earlysignals"
 	"pipelined/internal/cli"
-	"pipelined/internal/supervisor"
 )
 
 // early holds the daemon's signals from the moment the program is initialized, before any
 // flag is parsed: a reload or a stop sent right after a start (a config manager, systemd)
 // waits here for the daemon, rather than killing it with the signal's default action.
-var early = make(chan os.Signal, 16)
-
-func init() { signal.Notify(early, supervisor.DaemonSignals...) }
+var early = earlysignals.Caught
 
 // releaseSignals gives the signals their default effect again, for every command but the
 // daemon (`pipelined status` stops on Ctrl-C), and delivers again those that came

@@ -71,7 +71,7 @@ func Cancel(w io.Writer, o CancelOptions) error {
 		if err != nil {
 			continue
 		}
-		dir, st := latestBuild(layout, j, e.Name)
+		dir, st := latestBuild(layout, jobs, j, e.Name)
 		if !o.matches(j, commitOf(st)) {
 			continue
 		}
@@ -92,7 +92,7 @@ func Cancel(w io.Writer, o CancelOptions) error {
 		}
 		if st == nil || st.Result != outcome.Running {
 			// The build holds its job but has not written its status yet.
-			dir, st = waitForStatus(layout, j, e.Name)
+			dir, st = waitForStatus(layout, jobs, j, e.Name)
 		}
 		if st != nil && procexec.Signal(st.PID, st.PIDStart, syscall.SIGTERM) {
 			fmt.Fprintf(w, "canceling running build %s (pid %d): %s\n", dir, st.PID, describeJob(j, st.Commit))
@@ -182,15 +182,15 @@ func commitOf(st *buildlog.Status) string {
 }
 
 // latestBuild finds the build directory and status of a job's latest attempt.
-func latestBuild(layout workdir.Layout, j spool.Job, name string) (string, *buildlog.Status) {
-	return buildlog.LatestOfJob(layout.RefDir(j.Project, j.Ref), name)
+func latestBuild(layout workdir.Layout, jobs *outcome.Jobs, j spool.Job, name string) (string, *buildlog.Status) {
+	return buildlog.LatestOfJob(layout.RefDir(j.Project, j.Ref), name, jobs.ClaimedAt(name))
 }
 
 // waitForStatus waits a little for a starting build to write its status.
-func waitForStatus(layout workdir.Layout, j spool.Job, name string) (string, *buildlog.Status) {
+func waitForStatus(layout workdir.Layout, jobs *outcome.Jobs, j spool.Job, name string) (string, *buildlog.Status) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		dir, st := latestBuild(layout, j, name)
+		dir, st := latestBuild(layout, jobs, j, name)
 		if st != nil && st.Result == outcome.Running || time.Now().After(deadline) {
 			return dir, st
 		}

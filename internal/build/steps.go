@@ -262,6 +262,7 @@ func (b *builder) run(ctx context.Context, step string, argv []string, dir strin
 			b.setGroups(append(b.status.Groups, group))
 		},
 	})
+	res, err = ownExit(step, res, err)
 	// The save below records the step; a save of its own for the ended group would only
 	// cost a rename per command.
 	b.status.Groups = slices.DeleteFunc(b.status.Groups, func(g procexec.Group) bool { return g == group })
@@ -275,6 +276,24 @@ func (b *builder) run(ctx context.Context, step string, argv []string, dir strin
 		return fmt.Errorf("%s timed out after %v", argv[0], timeout)
 	}
 	return err
+}
+
+// ownExit makes a command's own exit status its result: a command that exited 0 by itself
+// succeeded, even though a cancel came while it ran (a success_callback that ignores
+// SIGTERM and finishes has deployed; calling it canceled would deploy again when its job is
+// built again). A command killed by the cancel's signals, or one that exited non-zero, was
+// canceled; a timeout stays a timeout. The docker steps are the exception: their command
+// is docker's client, whose exit status once it is told to stop is not the container's (a
+// client whose engine hangs was seen to exit 0 on SIGTERM while its container ran on).
+func ownExit(step string, res procexec.Result, err error) (procexec.Result, error) {
+	if step == StepDockerBuild || step == StepDockerRun {
+		return res, err
+	}
+	if errors.Is(err, procexec.ErrCanceled) && !res.TimedOut && res.Pid != 0 && res.ExitCode == 0 && res.Signal == 0 {
+		res.Canceled = false
+		return res, nil
+	}
+	return res, err
 }
 
 // setGroups records the process groups of the commands running now. The cleanup of a

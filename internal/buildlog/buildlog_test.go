@@ -91,3 +91,45 @@ func TestLoadStatusRefusesAFIFO(t *testing.T) {
 		t.Fatal("LoadStatus blocked on a FIFO")
 	}
 }
+
+// TestLatestOfJobIsOfThisClaim: among the builds recorded under a job's name, the latest
+// that started after the job's claim is its own; an earlier job of the same name (a
+// webhook that names its files the same way each time) built the others.
+func TestLatestOfJobIsOfThisClaim(t *testing.T) {
+	refDir := t.TempDir()
+	claim := time.Now().Add(-time.Minute)
+	for _, b := range []struct {
+		dir     string
+		job     string
+		started time.Time
+	}{
+		{"aaaaaaaa", "hook.job", claim.Add(-time.Hour)},        // the earlier job of that name
+		{"bbbbbbbb", "hook.job", claim.Add(time.Second)},       // this job's first attempt
+		{"bbbbbbbb-2", "hook.job", claim.Add(2 * time.Second)}, // and its second
+		{"cccccccc", "other.job", claim.Add(3 * time.Second)},
+	} {
+		os.Mkdir(filepath.Join(refDir, b.dir), 0o755)
+		st := &Status{Job: b.job, Started: b.started, Result: outcome.Success}
+		if err := st.Save(filepath.Join(refDir, b.dir, "build.json")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		since time.Time
+		want  string
+	}{
+		{claim, "bbbbbbbb-2"},
+		{claim.Add(time.Hour), ""},
+		{time.Time{}, "bbbbbbbb-2"},
+	} {
+		if dir, _ := LatestOfJob(refDir, "hook.job", tc.since); filepath.Base(dir) != tc.want && !(dir == "" && tc.want == "") {
+			t.Errorf("LatestOfJob(since %v) = %q, want %q", tc.since, dir, tc.want)
+		}
+	}
+	// No build of this claim yet: nothing, not the earlier job's build.
+	os.RemoveAll(filepath.Join(refDir, "bbbbbbbb"))
+	os.RemoveAll(filepath.Join(refDir, "bbbbbbbb-2"))
+	if dir, st := LatestOfJob(refDir, "hook.job", claim); dir != "" || st != nil {
+		t.Errorf("LatestOfJob found %s for a job that has no build yet", dir)
+	}
+}

@@ -130,10 +130,12 @@ func (s *Status) JobCommit() string {
 }
 
 // LatestOfJob finds, among the build directories of one ref, the latest attempt of the job
-// file name: a job retried after an infrastructure error or a shutdown has one build
-// directory per attempt, and only the newest says how the last one went. It returns "" and
-// nil if there is none.
-func LatestOfJob(refDir, name string) (string, *Status) {
+// file name that started at or after since (the claim of the job: see
+// outcome.Jobs.ClaimedAt; zero for any): a job retried after an infrastructure error or a
+// shutdown has one build directory per attempt, and only the newest says how the last one
+// went, while a build of an earlier job of the same name is none of this job's. It returns
+// "" and nil if there is none.
+func LatestOfJob(refDir, name string, since time.Time) (string, *Status) {
 	dirs, _ := filepath.Glob(filepath.Join(refDir, "*"))
 	var dir string
 	var latest *Status
@@ -142,7 +144,7 @@ func LatestOfJob(refDir, name string) (string, *Status) {
 			continue // the ref's "latest" link, its badge, a build being removed
 		}
 		st, err := LoadStatus(filepath.Join(d, "build.json"))
-		if err == nil && st.Job == name && (latest == nil || st.Started.After(latest.Started)) {
+		if err == nil && st.Job == name && !st.Started.Before(since) && (latest == nil || st.Started.After(latest.Started)) {
 			dir, latest = d, st
 		}
 	}
@@ -150,11 +152,15 @@ func LatestOfJob(refDir, name string) (string, *Status) {
 }
 
 // MetBy returns the directory of a build of commit among the builds of one ref that met
-// the want of the job file name already: a build of another job that reached a result of
-// its own (success, failed, skipped; a canceled build met nothing) and, when after is not
-// zero, started after it. "" if none did (SPEC §5: a commit that is built is not built
-// again unless a job asks for a rebuild).
-func MetBy(refDir, commit, name string, after time.Time) string {
+// the want of the job file name, written (queued) at queued, already: a build that reached a
+// result of its own (success, failed, skipped; a canceled build met nothing) and is not one
+// of this job's own attempts (a build recorded under its name that started after it was
+// queued). A build under the same name that started before the file was written was an
+// earlier job's, one a webhook that names its files the same way each time delivered: it
+// counts like any other. A job that asks for a rebuild is met only by a build that started
+// after it was queued. "" if none (SPEC §5: a commit that is built is not built again
+// unless a job asks for a rebuild).
+func MetBy(refDir, commit, name string, queued time.Time, rebuild bool) string {
 	short := commit
 	if len(short) > 8 {
 		short = short[:8]
@@ -164,7 +170,11 @@ func MetBy(refDir, commit, name string, after time.Time) string {
 		st, err := LoadStatus(filepath.Join(dir, "build.json"))
 		// A directory without a readable status is a build that failed to start (a full
 		// disk): it built nothing.
-		if err == nil && st.JobCommit() == commit && st.Job != name && st.Final() && (after.IsZero() || st.Started.After(after)) {
+		if err != nil || st.JobCommit() != commit || !st.Final() {
+			continue
+		}
+		own := st.Job == name && !st.Started.Before(queued)
+		if !own && (!rebuild || st.Started.After(queued)) {
 			return dir
 		}
 	}

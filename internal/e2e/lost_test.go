@@ -411,6 +411,8 @@ func TestHostileSpoolFilesAreSetAside(t *testing.T) {
 	sent := time.Now()
 	p.signal(syscall.SIGTERM)
 	p.wait(t, time.Minute)
+	// SPEC §8: exit within the grace (2 s) plus a second. The half second above that is
+	// the test's side: reaping the process and noticing it, on two busy cores.
 	if took := time.Since(sent); took > 3500*time.Millisecond {
 		t.Errorf("pipelined took %v to exit after SIGTERM; the deadline is the grace (2s) plus a second", took)
 	}
@@ -562,6 +564,8 @@ func TestNothingOutlivesAKilledBuild(t *testing.T) {
 		return len(testenv.ProcessesMentioning("sleep\x001"+tag))+len(testenv.ProcessesMentioning("sleep\x002"+tag))+
 			len(testenv.ProcessesMentioning("sleep\x003"+tag)) == 0
 	})
+	// SPEC §8: nothing outlives the exit deadline, the grace plus a second; the half second
+	// above it is the test's side: listing the processes of the machine after the exit.
 	if took := time.Since(sent); took > grace+time.Second+500*time.Millisecond {
 		t.Errorf("processes lived %v after SIGTERM; the budget is the grace plus a second", took)
 	}
@@ -696,6 +700,8 @@ func TestKillSoakLosesAndRepeatsNothing(t *testing.T) {
 		}
 		return built+len(bad) >= len(want) && len(s.jobsIn(spool.New))+len(s.jobsIn(spool.Cur)) == 0
 	}
+	// Twelve builds of 0.3 s, some retried after a kill with a back-off of 5 s and more: well
+	// under a minute; five are for two busy cores (issue 18 saw this fail at load 30).
 	waitFor(t, daemon, 5*time.Minute, "the soak's jobs did not settle", settled)
 	daemon.signal(syscall.SIGINT)
 	if code := daemon.wait(t, time.Minute); code != 0 {
@@ -878,6 +884,8 @@ func TestABlockedLogDelaysNothing(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("SIGTERM was not acted on while the log was blocked")
 	}
+	// SPEC §8: exit within the grace (2 s) plus a second, whatever the log does; the half
+	// second above it is the test's side, as in TestHostileSpoolFilesAreSetAside.
 	if took := time.Since(sent); took > 3500*time.Millisecond {
 		t.Errorf("exit %v after SIGTERM; the deadline is the grace (2s) plus a second", took)
 	}

@@ -18,6 +18,14 @@ import (
 var bin struct{ pipelined, watch, build string }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(hogChildEnv) == "1" {
+		hogChild()
+	}
+	stopHog, err := selectLoad()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	run := testenv.MarkRun()
 	dir, err := os.MkdirTemp("", "pipelined-e2e-bin-")
 	if err != nil {
@@ -32,10 +40,12 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	bin.pipelined = filepath.Join(dir, "pipelined")
-	bin.watch = filepath.Join(dir, "pipeline-watch")
-	bin.build = filepath.Join(dir, "pipeline-build")
+	binariesFrom(dir)
+	if other := os.Getenv(binEnv); other != "" {
+		binariesFrom(other)
+	}
 	code := m.Run()
+	stopHog()
 	os.RemoveAll(dir)
 	// Every test has ended and cleaned up: a process still running that this run started (a
 	// build, a daemon, a git: each carries the run's marker in its environment) is a leak.

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"syscall"
+	"time"
 
 	"pipelined/internal/spool"
 )
@@ -56,6 +59,23 @@ func (j *Jobs) Claim(name string) (string, error) {
 		return "", err
 	}
 	return fresh, j.sp.Claim(fresh)
+}
+
+// ClaimedAt returns when the claimed job name was last claimed (the time rename(2) gave its
+// file in cur/ as its change time), or the zero time if it is not in cur/. Builds of this
+// claim start after it; a build recorded under the same name that started before it was
+// another job's (a writer that names its files the same way each time) or an earlier
+// attempt's, and says nothing of how this one went.
+func (j *Jobs) ClaimedAt(name string) time.Time {
+	info, err := os.Lstat(j.sp.Path(spool.Cur, name))
+	if err != nil {
+		return time.Time{}
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return time.Time{}
+	}
+	return time.Unix(st.Ctim.Unix())
 }
 
 // rename gives a job in sub a fresh unique name, its attempts following it.

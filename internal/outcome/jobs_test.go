@@ -250,3 +250,24 @@ func TestMarkersOfEarlierVersionsAreHonoured(t *testing.T) {
 		t.Errorf("left %v", entries)
 	}
 }
+
+// TestClaimedAtIsTheClaimNotTheWrite: a job written long ago (its file's times say a day)
+// is claimed now; a job that is not in cur/ has no claim.
+func TestClaimedAtIsTheClaimNotTheWrite(t *testing.T) {
+	j := openJobs(t)
+	name := write(t, j, job)
+	if !j.ClaimedAt(name).IsZero() {
+		t.Errorf("a queued job has a claim time")
+	}
+	day := time.Now().Add(-24 * time.Hour)
+	if err := os.Chtimes(j.Spool().Path(spool.New, name), day, day); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().Add(-time.Second) // the file system's clock is coarser than time.Now's
+	if _, err := j.Claim(name); err != nil {
+		t.Fatal(err)
+	}
+	if at := j.ClaimedAt(name); at.Before(before) || at.After(time.Now()) {
+		t.Errorf("ClaimedAt = %v, want the claim's time, about %v", at, time.Now())
+	}
+}

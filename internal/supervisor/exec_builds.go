@@ -57,6 +57,7 @@ func (r *runtime) startBuild(e StartBuild) {
 		r.send(BuildNotStarted{ID: e.ID, Err: err, Claim: true})
 		return
 	}
+	r.scan.forget(e.Name)
 	out := &tail{max: 4096}
 	// Not the group's context: a build outlives the daemon (a drain waits for it, and a
 	// shutdown cancels it through CancelBuild).
@@ -124,7 +125,7 @@ func (r *runtime) waitAdopted(ctx context.Context, e Adopt) {
 // killed.
 func (r *runtime) gather(name string, job spool.Job, e outcome.Ending, stderr string) Facts {
 	e.Cancel = r.jobs.CancelOf(name)
-	dir, st := buildlog.LatestOfJob(r.layout.RefDir(job.Project, job.Ref), name)
+	dir, st := buildlog.LatestOfJob(r.layout.RefDir(job.Project, job.Ref), name, r.jobs.ClaimedAt(name))
 	if st != nil {
 		e.Result, e.Retry = st.Result, st.Retry
 		// The build read the stop record when it was canceled: what it recorded stands even
@@ -172,7 +173,7 @@ func (r *runtime) kill(e KillGroups) {
 	}
 	r.group.Go(func(context.Context) {
 		for _, b := range e.Leftovers {
-			if dir, st := buildlog.LatestOfJob(r.layout.RefDir(b.Job.Project, b.Job.Ref), b.Name); st != nil {
+			if dir, st := buildlog.LatestOfJob(r.layout.RefDir(b.Job.Project, b.Job.Ref), b.Name, r.jobs.ClaimedAt(b.Name)); st != nil {
 				killGroups(st.Groups)
 				procexec.KillByEnv(env.BuildRunPath, dir)
 			}
@@ -298,7 +299,7 @@ func (r *runtime) recoverJob(name string) Claimed {
 	c.Job = job
 	if spool.Locked(r.jobs.Spool().Path(spool.Cur, name)) {
 		c.Running = true
-		_, c.Status = buildlog.LatestOfJob(r.layout.RefDir(job.Project, job.Ref), name)
+		_, c.Status = buildlog.LatestOfJob(r.layout.RefDir(job.Project, job.Ref), name, r.jobs.ClaimedAt(name))
 		c.Facts.Cancel = r.jobs.CancelOf(name)
 		return c
 	}

@@ -129,6 +129,13 @@ func (sc *scanner) scan() (queue []Queued, young bool, err error) {
 	return queue, young, nil
 }
 
+// forget drops what the scanner remembers of the queued job name, which was just claimed.
+// Should it come back into new/ under that name (requeued, or retried after an
+// infrastructure error), its file has the same time and size as before, while what the
+// daemon recorded of it apart from the file has changed: its attempts, and with them its
+// back-off.
+func (sc *scanner) forget(name string) { delete(sc.known, name) }
+
 // reject moves a file that is not a job to bad/ with the reason (SPEC §5.1). A file that
 // cannot be moved either is logged once and left alone.
 func (sc *scanner) reject(name, reason string) {
@@ -150,15 +157,11 @@ func (sc *scanner) reject(name, reason string) {
 // unless it says so): a build of another job that reached a result of its own (success,
 // failed, skipped; a canceled build met nothing). For a job that asks for a rebuild only a
 // build that started after the job was queued counts: the build it asks to repeat does not
-// meet it. A job's own earlier attempts never count: a job requeued after a shutdown must
-// build again.
+// meet it. A job's own earlier attempts never count (a job requeued after a shutdown must
+// build again), but an earlier job's of the same name do.
 func (sc *scanner) builtBy(name string, job spool.Job, queued time.Time) string {
 	if job.Commit == "" || !sc.layout.Exists(job.Project, job.Ref, job.Commit) {
 		return ""
 	}
-	var after time.Time
-	if job.Rebuild {
-		after = queued
-	}
-	return buildlog.MetBy(sc.layout.RefDir(job.Project, job.Ref), job.Commit, name, after)
+	return buildlog.MetBy(sc.layout.RefDir(job.Project, job.Ref), job.Commit, name, queued, job.Rebuild)
 }

@@ -16,7 +16,9 @@ import (
 // TestBuiltByMeetsEveryJobButARebuild: a job whose commit another job has built (a result
 // of its own) is met already, whoever wrote it — a redelivered webhook, a repeated enqueue,
 // a retry; a job that asks for a rebuild is met only by a build that started after it was
-// queued; a canceled build meets nothing, and a job's own earlier attempts never count.
+// queued; a canceled build meets nothing, and a job's own earlier attempts never count,
+// while the build of an earlier job that had the same name (a webhook writer with fixed
+// names) does.
 func TestBuiltByMeetsEveryJobButARebuild(t *testing.T) {
 	l := workdir.Layout{Root: t.TempDir()}
 	c := strings.Repeat("d3", 20)
@@ -46,6 +48,7 @@ func TestBuiltByMeetsEveryJobButARebuild(t *testing.T) {
 		{"rebuild.job", rebuild, queued, true},                       // rebuilt by another job since it was queued
 		{"rebuild.job", rebuild, queued.Add(2 * time.Minute), false}, // the build it asks to repeat
 		{"watch.job", retry, queued, false},                          // its own build
+		{"watch.job", webhook, queued.Add(2 * time.Minute), true},    // an earlier job's of the same name
 		{"nocommit.job", spool.Job{Project: "p", Ref: "refs/heads/b0"}, queued, false},
 	} {
 		if got := sc.builtBy(tc.name, tc.job, tc.queued) != ""; got != tc.want {
@@ -74,5 +77,43 @@ func TestOrWhySaysEachReasonOnce(t *testing.T) {
 		if got := orWhy(c.why, c.reason, c.stderr); got != c.want {
 			t.Errorf("orWhy(%q, %q, %q) = %q, want %q", c.why, c.reason, c.stderr, got, c.want)
 		}
+	}
+}
+
+// TestAScanSeesTheAttemptsOfARetriedJob: a job claimed and retried before any scan saw it
+// gone comes back under its name with the same file time and size; its attempts (kept
+// apart from the file) are read all the same, and with them its back-off.
+func TestAScanSeesTheAttemptsOfARetriedJob(t *testing.T) {
+	l := workdir.Layout{Root: t.TempDir()}
+	sp, err := spool.Open(l.SpoolDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := outcome.NewJobs(sp)
+	sc := newScanner(jobs, l, nil)
+	job := spool.Job{Project: "p", Ref: "refs/heads/main", Commit: strings.Repeat("e", 40)}
+	name, err := sp.Write(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Minute) // not a young file
+	os.Chtimes(sp.Path(spool.New, name), old, old)
+	if q, _, _ := sc.scan(); len(q) != 1 || len(q[0].Job.Attempts) != 0 {
+		t.Fatalf("first scan: %+v", q)
+	}
+	if _, err := jobs.Claim(name); err != nil {
+		t.Fatal(err)
+	}
+	sc.forget(name) // as startBuild does
+	attempts := outcome.WithAttempt(nil, time.Now(), "the remote could not be asked")
+	if _, err := jobs.Retry(name, job, attempts); err != nil {
+		t.Fatal(err)
+	}
+	q, _, _ := sc.scan()
+	if len(q) != 1 || len(q[0].Job.Attempts) != 1 {
+		t.Fatalf("the retried job was scanned as %+v, want its attempt", q)
+	}
+	if at := outcome.RetryAt(q[0].Job.Attempts); !at.After(time.Now()) {
+		t.Errorf("the retried job is due at %v, want after its back-off", at)
 	}
 }
