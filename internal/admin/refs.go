@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"pipelined/internal/config"
+	"pipelined/internal/recorded"
 	"pipelined/internal/retention"
 	"pipelined/internal/workdir"
 )
@@ -80,7 +81,7 @@ func writeRef(w io.Writer, project, refDir string, policy retention.Policy, now 
 
 // writeRecorded writes the line of a ref whose commit was recorded without a build.
 func writeRecorded(w io.Writer, project, refDir string, now time.Time) {
-	recs := workdir.Records(refDir)
+	recs := recorded.List(refDir)
 	if len(recs) == 0 {
 		return
 	}

@@ -25,6 +25,7 @@ import (
 
 	"pipelined/internal/config"
 	"pipelined/internal/outcome"
+	"pipelined/internal/recorded"
 	"pipelined/internal/retention"
 	"pipelined/internal/safeopen"
 	"pipelined/internal/spool"
@@ -188,8 +189,8 @@ func readProject(layout workdir.Layout, name string, s *site) *project {
 		r := &ref{Ref: rd.Name(), Dir: name + "/" + rd.Name()}
 		recent, _, state, ok := retention.ReadState(refDir, olderPerRef+1)
 		if !ok {
-			if rec := workdir.Records(refDir); len(rec) > 0 {
-				r.Ref, r.State = rec[0].Ref, recorded(name, r.Dir, rec[0])
+			if rec := recorded.List(refDir); len(rec) > 0 {
+				r.Ref, r.State = rec[0].Ref, recordedBuild(name, r.Dir, rec[0])
 				p.Refs = append(p.Refs, r)
 			}
 			continue
@@ -218,7 +219,7 @@ func readProject(layout workdir.Layout, name string, s *site) *project {
 }
 
 // recorded is a ref whose commit the first poll recorded without a build.
-func recorded(project, refDir string, r workdir.Record) build {
+func recordedBuild(project, refDir string, r recorded.Record) build {
 	return build{Project: project, Ref: r.Ref, Result: "recorded", Commit: r.Commit, Short: workdir.ShortCommit(r.Commit),
 		Reason: r.Reason, Finished: r.Recorded, Dir: refDir}
 }

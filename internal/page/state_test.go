@@ -9,6 +9,7 @@ import (
 
 	"pipelined/internal/buildlog"
 	"pipelined/internal/outcome"
+	"pipelined/internal/recorded"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -60,7 +61,7 @@ func TestARecordedRefIsShownAsRecorded(t *testing.T) {
 	l := workdir.Layout{Root: t.TempDir()}
 	at := time.Now().Add(-time.Minute)
 	commit := strings.Repeat("e", 40)
-	if err := l.WriteRecord(workdir.Record{Project: "lib", Ref: "refs/heads/main", Commit: commit, Recorded: at, Reason: "existed at the first poll"}); err != nil {
+	if err := recorded.Write(l, recorded.Record{Project: "lib", Ref: "refs/heads/main", Commit: commit, Recorded: at, Reason: "existed at the first poll"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := Write(l, nil, time.Now()); err != nil {

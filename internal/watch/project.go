@@ -7,6 +7,7 @@ import (
 	"pipelined/internal/config"
 	"pipelined/internal/git"
 	"pipelined/internal/polling"
+	"pipelined/internal/recorded"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -15,7 +16,7 @@ import (
 // wants, neither queued nor running nor built yet. The first poll of a project with
 // build_existing = False records them instead (see recordExisting).
 func (w *Watcher) pollProject(p *config.Project, refs []git.Ref, pending map[string]string) {
-	recording, recordedAll := !p.BuildExisting && !w.layout.Polled(p.Name), true
+	recording, recordedAll := !p.BuildExisting && !recorded.Polled(w.layout, p.Name), true
 	for _, ref := range refs {
 		if !polling.Wanted(p, ref.Name) {
 			continue
@@ -63,7 +64,7 @@ const RecordedReason = "existed at the project's first poll (build_existing = Fa
 // and a later commit of the ref, or a ref created later, is built as usual. It reports
 // whether the marker was written.
 func (w *Watcher) recordExisting(p *config.Project, ref git.Ref) bool {
-	err := w.layout.WriteRecord(workdir.Record{Project: p.Name, Ref: ref.Name, Commit: ref.Commit,
+	err := recorded.Write(w.layout, recorded.Record{Project: p.Name, Ref: ref.Name, Commit: ref.Commit,
 		Recorded: time.Now().UTC(), Reason: RecordedReason})
 	if err != nil {
 		w.log.Error("cannot record a ref", "project", p.Name, "ref", ref.Name, "error", err.Error())
@@ -80,7 +81,7 @@ func (w *Watcher) recordExisting(p *config.Project, ref git.Ref) bool {
 // watcher finds from now on is built. Should the marker fail, the next poll records
 // again, which builds nothing either.
 func (w *Watcher) markPolled(p *config.Project) {
-	if err := w.layout.MarkPolled(p.Name, time.Now()); err != nil {
+	if err := recorded.MarkPolled(w.layout, p.Name, time.Now()); err != nil {
 		w.log.Error("cannot mark the first poll", "project", p.Name, "error", err.Error())
 	}
 }

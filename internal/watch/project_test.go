@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"pipelined/internal/config"
+	"pipelined/internal/recorded"
 	"pipelined/internal/spool"
 	"pipelined/internal/testenv"
 	"pipelined/internal/workdir"
@@ -43,7 +44,7 @@ func TestARecordThatCannotBeWrittenKeepsTheFirstPollOpen(t *testing.T) {
 	if out := poll(); !strings.Contains(out, "  error    refs/heads/main "+workdir.ShortCommit(repo.Head())+": cannot record it: ") {
 		t.Errorf("report:\n%s", out)
 	}
-	if layout.Polled("app") {
+	if recorded.Polled(layout, "app") {
 		t.Errorf("the first poll was marked over although a record failed")
 	}
 	if jobs, _ := sp.List(spool.New); len(jobs) != 0 {
@@ -54,7 +55,7 @@ func TestARecordThatCannotBeWrittenKeepsTheFirstPollOpen(t *testing.T) {
 	rep = NewReport()
 	rep.begin(cfg, nil)
 	w.rep = rep
-	if out := poll(); !strings.Contains(out, "  recorded refs/heads/main ") || !layout.Polled("app") {
+	if out := poll(); !strings.Contains(out, "  recorded refs/heads/main ") || !recorded.Polled(layout, "app") {
 		t.Errorf("second poll:\n%s", out)
 	}
 }

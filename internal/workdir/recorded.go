@@ -1,16 +1,7 @@
 package workdir
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
-	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"time"
-
-	"pipelined/internal/safeopen"
 )
 
 // RecordedSuffix ends the name of the marker of a commit that was recorded rather than
@@ -27,84 +18,7 @@ func (l Layout) PolledMarker(project string) string {
 	return filepath.Join(l.ProjectDir(project), ".first-poll")
 }
 
-// Record is what a .recorded marker holds.
-type Record struct {
-	Project  string    `json:"project"`
-	Ref      string    `json:"ref"`
-	Commit   string    `json:"commit"`
-	Recorded time.Time `json:"recorded"`
-	Reason   string    `json:"reason"`
-}
-
 // RecordedPath is the marker of a recorded commit of a ref.
 func (l Layout) RecordedPath(project, ref, commit string) string {
 	return filepath.Join(l.RefDir(project, ref), ShortCommit(commit)+RecordedSuffix)
-}
-
-// WriteRecord writes the marker of r (creating the ref's directory), whole or not at all,
-// honouring the umask.
-func (l Layout) WriteRecord(r Record) error {
-	data, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	return writeWhole(l.RecordedPath(r.Project, r.Ref, r.Commit), append(data, '\n'))
-}
-
-// MarkPolled writes the project's PolledMarker.
-func (l Layout) MarkPolled(project string, at time.Time) error {
-	return writeWhole(l.PolledMarker(project), []byte(at.UTC().Format(time.RFC3339)+"\n"))
-}
-
-// Polled reports whether the project's PolledMarker exists.
-func (l Layout) Polled(project string) bool {
-	_, err := os.Lstat(l.PolledMarker(project))
-	return err == nil
-}
-
-func writeWhole(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
-		return err
-	}
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid()))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
-
-// maxRecordSize bounds a marker: a build could have put anything in its ref's directory.
-const maxRecordSize = 4 << 10
-
-// Records reads the recorded markers of a ref directory, newest first. One that cannot be
-// read is left out.
-func Records(refDir string) []Record {
-	paths, _ := filepath.Glob(filepath.Join(refDir, "*"+RecordedSuffix))
-	var out []Record
-	for _, p := range paths {
-		f, err := safeopen.Open(p, os.O_RDONLY, maxRecordSize, false)
-		if err != nil {
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(f, maxRecordSize))
-		f.Close()
-		var r Record
-		if err == nil && json.Unmarshal(data, &r) == nil {
-			out = append(out, r)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Recorded.After(out[j].Recorded) })
-	return out
 }

@@ -1,4 +1,4 @@
-package workdir
+package recorded
 
 import (
 	"os"
@@ -7,22 +7,24 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"pipelined/internal/workdir"
 )
 
 func TestARecordedCommitCountsAsBuiltAndIsNoBuild(t *testing.T) {
-	l := Layout{Root: t.TempDir()}
+	l := workdir.Layout{Root: t.TempDir()}
 	const ref, commit = "refs/heads/feature/x", "0123456789abcdef0123456789abcdef01234567"
 	old := syscall.Umask(0o027)
 	defer syscall.Umask(old)
-	if l.Polled("app") {
+	if Polled(l, "app") {
 		t.Fatal("Polled before the first poll")
 	}
 	at := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
-	if err := l.WriteRecord(Record{Project: "app", Ref: ref, Commit: commit, Recorded: at, Reason: "r"}); err != nil {
+	if err := Write(l, Record{Project: "app", Ref: ref, Commit: commit, Recorded: at, Reason: "r"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.MarkPolled("app", at); err != nil || !l.Polled("app") {
-		t.Fatalf("MarkPolled: %v; Polled = %v", err, l.Polled("app"))
+	if err := MarkPolled(l, "app", at); err != nil || !Polled(l, "app") {
+		t.Fatalf("MarkPolled: %v; Polled = %v", err, Polled(l, "app"))
 	}
 	if got := l.Existing("app", ref, commit); got != l.RecordedPath("app", ref, commit) {
 		t.Errorf("Existing = %q, want the marker", got)
@@ -35,36 +37,36 @@ func TestARecordedCommitCountsAsBuiltAndIsNoBuild(t *testing.T) {
 	if len(builds) != 0 {
 		t.Errorf("Builds = %v: a marker is no build", builds)
 	}
-	recs := Records(l.RefDir("app", ref))
+	recs := List(l.RefDir("app", ref))
 	if len(recs) != 1 || recs[0].Commit != commit || !recs[0].Recorded.Equal(at) {
 		t.Errorf("Records = %+v", recs)
 	}
 	// A FIFO in a marker's place is not waited on, and leaves the others readable.
-	fifo := filepath.Join(l.RefDir("app", ref), "deadbeef"+RecordedSuffix)
+	fifo := filepath.Join(l.RefDir("app", ref), "deadbeef"+workdir.RecordedSuffix)
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if recs := Records(l.RefDir("app", ref)); len(recs) != 1 {
+	if recs := List(l.RefDir("app", ref)); len(recs) != 1 {
 		t.Errorf("Records with a FIFO = %+v", recs)
 	}
 }
 
-func TestWriteRecordReportsAnUnwritableDirectory(t *testing.T) {
+func TestWriteReportsAnUnwritableDirectory(t *testing.T) {
 	root := t.TempDir()
-	l := Layout{Root: filepath.Join(root, "file")}
+	l := workdir.Layout{Root: filepath.Join(root, "file")}
 	os.WriteFile(l.Root, nil, 0o644) // the work directory is a file: nothing can go below it
-	err := l.WriteRecord(Record{Project: "app", Ref: "refs/heads/main", Commit: "0123456789abcdef0123456789abcdef01234567"})
+	err := Write(l, Record{Project: "app", Ref: "refs/heads/main", Commit: "0123456789abcdef0123456789abcdef01234567"})
 	if err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("WriteRecord = %v", err)
 	}
-	if err := l.MarkPolled("app", time.Now()); err == nil {
+	if err := MarkPolled(l, "app", time.Now()); err == nil {
 		t.Errorf("MarkPolled below a file succeeded")
 	}
 	// A directory in the marker's place: the rename fails, and no temporary file stays.
-	l = Layout{Root: root}
+	l = workdir.Layout{Root: root}
 	marker := l.RecordedPath("app", "refs/heads/main", "0123456789abcdef0123456789abcdef01234567")
 	os.MkdirAll(filepath.Join(marker, "x"), 0o755)
-	if err := l.WriteRecord(Record{Project: "app", Ref: "refs/heads/main", Commit: "0123456789abcdef0123456789abcdef01234567"}); err == nil {
+	if err := Write(l, Record{Project: "app", Ref: "refs/heads/main", Commit: "0123456789abcdef0123456789abcdef01234567"}); err == nil {
 		t.Errorf("WriteRecord over a directory succeeded")
 	}
 	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(marker), ".*tmp*")); len(left) > 0 {
