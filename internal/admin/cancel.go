@@ -11,9 +11,9 @@ import (
 
 	"pipelined/internal/buildlog"
 	"pipelined/internal/exitcode"
-	"pipelined/internal/git"
 	"pipelined/internal/outcome"
 	"pipelined/internal/procexec"
+	"pipelined/internal/refname"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -139,7 +139,7 @@ func (o CancelOptions) matches(j spool.Job, built string) bool {
 	if j.Project != o.Project {
 		return false
 	}
-	if o.Ref != "" && j.Ref != o.Ref && git.ShortName(j.Ref) != o.Ref {
+	if o.Ref != "" && j.Ref != o.Ref && refname.ShortName(j.Ref) != o.Ref {
 		return false
 	}
 	commit := j.Commit

@@ -13,6 +13,7 @@ import (
 	"pipelined/internal/exitcode"
 	"pipelined/internal/git"
 	"pipelined/internal/polling"
+	"pipelined/internal/refname"
 	"pipelined/internal/spool"
 )
 
@@ -77,13 +78,13 @@ func Enqueue(ctx context.Context, o EnqueueOptions) (Queued, error) {
 		return q, exitcode.Usagef("project %q is not in %s", project, configPath)
 	case !p.Enabled:
 		return q, exitcode.Usagef("project %q is disabled (enabled = False in %s, line %d)", project, configPath, p.Line)
-	case commit != "" && !git.ValidCommit(commit):
+	case commit != "" && !refname.ValidCommit(commit):
 		return q, exitcode.Usagef("commit %q is not 40 or 64 lower-case hex digits", commit)
 	}
-	if err := git.CheckRefOrName(ref); err != nil {
+	if err := refname.CheckRefOrName(ref); err != nil {
 		return q, &exitcode.UsageError{Err: err}
 	}
-	if git.IsPullRequest(ref) && commit == "" {
+	if refname.IsPullRequest(ref) && commit == "" {
 		// ls-remote --heads --tags does not list it, and its head moves: the webhook and the
 		// watcher always know the commit.
 		return q, exitcode.Usagef("%s is a pull request's head: give the commit to build too", ref)

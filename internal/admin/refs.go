@@ -24,7 +24,7 @@ func writeRefs(w io.Writer, layout workdir.Layout, cfg *config.Config, now time.
 	projects, _ := filepath.Glob(filepath.Join(layout.Root, "*"))
 	for _, projectDir := range projects {
 		project := filepath.Base(projectDir)
-		if !config.ValidProjectName(project) || project == config.BadgesDirName {
+		if !workdir.ValidProjectName(project) || project == config.BadgesDirName {
 			continue
 		}
 		var policy retention.Policy

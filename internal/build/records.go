@@ -2,7 +2,7 @@ package build
 
 import (
 	"pipelined/internal/env"
-	"pipelined/internal/git"
+	"pipelined/internal/refname"
 	"pipelined/internal/workdir"
 )
 
@@ -28,7 +28,7 @@ func (b *builder) failedOutput() []string {
 // setCommitURL records the commit's link for the status pages (config.Project.CommitLink).
 func (b *builder) setCommitURL() {
 	b.status.CommitURL = b.project.CommitLink(map[string]string{
-		env.BuildProject: b.project.Name, env.BuildRef: b.ref, env.BuildRefName: git.ShortName(b.ref),
+		env.BuildProject: b.project.Name, env.BuildRef: b.ref, env.BuildRefName: refname.ShortName(b.ref),
 		env.BuildCommit: b.status.Commit, env.BuildShortCommit: workdir.ShortCommit(b.status.Commit),
 	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"pipelined/internal/exitcode"
 	"pipelined/internal/git"
+	"pipelined/internal/refname"
 )
 
 // Default bounds of the git commands that talk to the remote, for a project that sets no
@@ -38,16 +39,16 @@ func (e *noSuchRef) Unwrap() error { return e.err }
 // error.
 func resolve(ctx context.Context, remote, ref, commit string, env []string, timeout time.Duration) (resolution, error) {
 	r := resolution{ref: ref, commit: commit}
-	if commit != "" && !git.ValidCommit(commit) {
+	if commit != "" && !refname.ValidCommit(commit) {
 		return r, exitcode.Usagef("commit %q is not 40 or 64 lower-case hex digits", commit)
 	}
-	if err := git.CheckRefOrName(ref); err != nil {
+	if err := refname.CheckRefOrName(ref); err != nil {
 		return r, &exitcode.UsageError{Err: err}
 	}
 	if strings.HasPrefix(ref, "refs/") && commit != "" {
 		return r, nil
 	}
-	if git.IsPullRequest(ref) {
+	if refname.IsPullRequest(ref) {
 		// ls-remote --heads --tags does not list it: the watcher and the webhook give the commit.
 		return r, exitcode.Usagef("%s is a pull request's head: give the commit to build too", ref)
 	}

@@ -18,6 +18,7 @@ import (
 	"pipelined/internal/git"
 	"pipelined/internal/outcome"
 	"pipelined/internal/procexec"
+	"pipelined/internal/refname"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -258,7 +259,7 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 // no env or env_file values unless the project allows it.
 func (b *builder) environment(cfg *config.Config, ref string) (process []string, envFile string, inline []env.Var) {
 	process = forge.WithoutTokens(os.Environ(), cfg)
-	if git.IsPullRequest(ref) && !b.project.PullRequestSecrets {
+	if refname.IsPullRequest(ref) && !b.project.PullRequestSecrets {
 		return process, "", nil
 	}
 	return process, b.project.EnvFile, b.project.Env
@@ -270,17 +271,17 @@ func (b *builder) setRuntimeEnv() {
 	e.Set(env.BuildProject, b.project.Name)
 	e.Set(env.BuildRemote, b.project.Remote)
 	e.Set(env.BuildRef, b.ref)
-	e.Set(env.BuildRefName, git.ShortName(b.ref))
+	e.Set(env.BuildRefName, refname.ShortName(b.ref))
 	e.Unset(env.BuildBranch)
 	e.Unset(env.BuildTag)
 	e.Unset(env.BuildPullRequest)
-	switch n, pr := git.PullRequest(b.ref); {
+	switch n, pr := refname.PullRequest(b.ref); {
 	case pr:
 		e.Set(env.BuildPullRequest, strconv.Itoa(n))
-	case git.IsBranch(b.ref):
-		e.Set(env.BuildBranch, git.ShortName(b.ref))
+	case refname.IsBranch(b.ref):
+		e.Set(env.BuildBranch, refname.ShortName(b.ref))
 	default:
-		e.Set(env.BuildTag, git.ShortName(b.ref))
+		e.Set(env.BuildTag, refname.ShortName(b.ref))
 	}
 	e.Set(env.BuildCommit, b.commit)
 	e.Unset(env.BuildTagObject) // set by describeHead for an annotated tag

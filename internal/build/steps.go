@@ -18,6 +18,7 @@ import (
 	"pipelined/internal/git"
 	"pipelined/internal/outcome"
 	"pipelined/internal/procexec"
+	"pipelined/internal/refname"
 	"pipelined/internal/rsync"
 	"pipelined/internal/workdir"
 )
@@ -325,8 +326,8 @@ func (b *builder) networkTimeout() time.Duration {
 func (b *builder) checkoutPath() string { return workdir.CheckoutPath(b.dir) }
 
 func (b *builder) clone(ctx context.Context) error {
-	branch := git.ShortName(b.ref)
-	if git.IsPullRequest(b.ref) {
+	branch := refname.ShortName(b.ref)
+	if refname.IsPullRequest(b.ref) {
 		branch = "" // no branch: the request's head is fetched by its ref next
 	}
 	argv := git.CloneArgs(b.dir, b.project.Remote, b.project.Shallow, branch)
@@ -360,7 +361,7 @@ func (b *builder) checkoutCommit(ctx context.Context) error {
 		return err
 	}
 	if b.project.Shallow {
-		b.log.Note("%s is not in the shallow clone of %s; fetching it by id", b.short, git.ShortName(b.ref))
+		b.log.Note("%s is not in the shallow clone of %s; fetching it by id", b.short, refname.ShortName(b.ref))
 		if ferr := b.commandWithin(ctx, StepCheckout, git.FetchCommitArgs(dir, b.commit), dir, b.env, nil, b.networkTimeout()); ferr == nil {
 			return b.command(ctx, StepCheckout, git.CheckoutArgs(dir, b.commit), dir, b.env, nil)
 		} else if !errors.As(ferr, &exit) {
@@ -381,7 +382,7 @@ func (b *builder) describeHead(ctx context.Context) error {
 		return err
 	}
 	head, subject, _ := strings.Cut(strings.TrimRight(out.String(), "\n"), "\n")
-	if !git.ValidCommit(head) {
+	if !refname.ValidCommit(head) {
 		return fmt.Errorf("git show printed %q, not a commit id", clipLine(head))
 	}
 	b.status.Subject = subject

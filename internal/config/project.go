@@ -13,6 +13,7 @@ import (
 
 	"pipelined/internal/env"
 	"pipelined/internal/shellwords"
+	"pipelined/internal/workdir"
 )
 
 // Project is the typed configuration of one section (SPEC §4.2).
@@ -129,11 +130,6 @@ func (p *Project) setValue(key, text string) {
 	}
 }
 
-// safeProjectName: a project name is a directory name under the work directory and part of
-// a container name, so it is one path component of letters, digits, ".", "_" and "-",
-// starting with a letter or digit (so never ".", "..", ".pipelined" or an option).
-var safeProjectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
-
 // StatusPageName is the status page every work directory and project directory has: no
 // project may be called that, as its directory would take the page's place.
 const StatusPageName = "index.html"
@@ -142,16 +138,13 @@ const StatusPageName = "index.html"
 // (badges/PROJECT/branch/NAME.svg): no project's directory.
 const BadgesDirName = "badges"
 
-// ValidProjectName reports whether name may be a project (section) name.
-func ValidProjectName(name string) bool { return safeProjectName.MatchString(name) }
-
 // decodeProject turns a section into a Project, reporting every problem in line order.
 // Values inherited from [DEFAULT] are decoded once for all sections (shared): 10,000
 // projects with the same branches regex hold one compiled regex.
 func decodeProject(sec *Section, p *problems, shared *decoded) *Project {
 	proj := &Project{Name: sec.Name, Line: sec.Line}
 	mine := &problems{file: p.file, base: p.base}
-	if !ValidProjectName(sec.Name) {
+	if !workdir.ValidProjectName(sec.Name) {
 		mine.errorf(sec.Line, sec.Name, "", "section name is not a usable project name: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 100 characters (it names a directory and a container)")
 	} else if strings.EqualFold(sec.Name, StatusPageName) {
 		mine.errorf(sec.Line, sec.Name, "", "%s is the work directory's status page, so it cannot be a project's directory: choose another project name", StatusPageName)

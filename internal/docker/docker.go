@@ -196,7 +196,7 @@ func ListArgs(workdir string) []string {
 
 // ContainerName is PROJECT-SHORTCOMMIT made unique for one build directory: two builds of
 // the same commit (a branch and a tag, or a rebuild) never share a container name. Project
-// names are already valid in container names (config.ValidProjectName).
+// names are already valid in container names (workdir.ValidProjectName).
 func ContainerName(project, shortCommit, buildDir string) string {
 	sum := sha256.Sum256([]byte(buildDir))
 	return fmt.Sprintf("%s-%s-%s", project, shortCommit, hex.EncodeToString(sum[:3]))

@@ -12,8 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"pipelined/internal/config"
-	"pipelined/internal/git"
+	"pipelined/internal/refname"
+	"pipelined/internal/workdir"
 )
 
 // Record is one status to deliver: a file in the outbox. It names the project, not the
@@ -48,11 +48,11 @@ func (r Record) Key() string {
 // Validate refuses a record pipelined would not have written.
 func (r Record) Validate() error {
 	switch {
-	case !config.ValidProjectName(r.Project):
+	case !workdir.ValidProjectName(r.Project):
 		return errors.New("no valid project name")
-	case git.CheckRef(r.Ref) != nil:
+	case refname.CheckRef(r.Ref) != nil:
 		return errors.New("no valid ref")
-	case !git.ValidCommit(r.Commit):
+	case !refname.ValidCommit(r.Commit):
 		return errors.New("no valid commit")
 	case r.Context == "" || len(r.Context) > maxContextSize || len(r.TargetURL) > maxContextSize:
 		return errors.New("no context, or a context or target URL too long")

@@ -7,7 +7,7 @@ import (
 
 	"pipelined/internal/config"
 	"pipelined/internal/env"
-	"pipelined/internal/git"
+	"pipelined/internal/refname"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -41,15 +41,15 @@ func ReportVars(project, ref, commit string) map[string]string {
 	for _, name := range config.ReportVariables {
 		vars[name] = ""
 	}
-	vars[env.BuildProject], vars[env.BuildRef], vars[env.BuildRefName] = project, ref, git.ShortName(ref)
+	vars[env.BuildProject], vars[env.BuildRef], vars[env.BuildRefName] = project, ref, refname.ShortName(ref)
 	vars[env.BuildCommit], vars[env.BuildShortCommit] = commit, workdir.ShortCommit(commit)
-	switch n, pr := git.PullRequest(ref); {
+	switch n, pr := refname.PullRequest(ref); {
 	case pr:
 		vars[env.BuildPullRequest] = strconv.Itoa(n)
-	case git.IsBranch(ref):
-		vars[env.BuildBranch] = git.ShortName(ref)
-	case git.IsTag(ref):
-		vars[env.BuildTag] = git.ShortName(ref)
+	case refname.IsBranch(ref):
+		vars[env.BuildBranch] = refname.ShortName(ref)
+	case refname.IsTag(ref):
+		vars[env.BuildTag] = refname.ShortName(ref)
 	}
 	return vars
 }
@@ -68,7 +68,7 @@ func SetAsideReport(p *config.Project, job spool.Job, attempts int, reason strin
 }
 
 func jobReport(p *config.Project, job spool.Job, state State, description string, at time.Time) (Record, bool) {
-	if !Reports(p) || !git.ValidCommit(job.Commit) {
+	if !Reports(p) || !refname.ValidCommit(job.Commit) {
 		return Record{}, false
 	}
 	r, err := NewRecord(p, job.Ref, job.Commit, state, description, at)

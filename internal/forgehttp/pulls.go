@@ -13,9 +13,9 @@ import (
 	"strings"
 
 	"pipelined/internal/forge"
+	"pipelined/internal/refname"
 
 	"pipelined/internal/config"
-	"pipelined/internal/git"
 )
 
 // PullRequest is an open pull (merge) request: its number and head commit.
@@ -34,9 +34,9 @@ const (
 // GitLab, refs/pull/N/head elsewhere.
 func PullRef(kind string, n int) string {
 	if kind == config.ForgeGitLab {
-		return fmt.Sprintf("%s%d/head", git.MergeRequestPrefix, n)
+		return fmt.Sprintf("%s%d/head", refname.MergeRequestPrefix, n)
 	}
-	return fmt.Sprintf("%s%d/head", git.PullPrefix, n)
+	return fmt.Sprintf("%s%d/head", refname.PullPrefix, n)
 }
 
 // page is one page of the list as last answered, kept for conditional requests.
@@ -161,7 +161,7 @@ func parsePage(kind string, body []byte) ([]PullRequest, error) {
 			pr = PullRequest{Number: it.IID, Head: it.SHA}
 			open = it.State == "opened"
 		}
-		if open && pr.Number > 0 && git.ValidCommit(pr.Head) && git.CheckRef(PullRef(kind, pr.Number)) == nil {
+		if open && pr.Number > 0 && refname.ValidCommit(pr.Head) && refname.CheckRef(PullRef(kind, pr.Number)) == nil {
 			out = append(out, pr)
 		}
 	}

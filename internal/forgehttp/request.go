@@ -11,7 +11,7 @@ import (
 
 	"pipelined/internal/config"
 	"pipelined/internal/forge"
-	"pipelined/internal/git"
+	"pipelined/internal/refname"
 )
 
 // userAgent names pipelined to the forge (GitHub refuses requests without one).
@@ -38,8 +38,8 @@ func statusRequest(ctx context.Context, f config.Forge, r forge.Record, token st
 	case config.ForgeGitLab:
 		endpoint = f.URL + "/api/v4/projects/" + url.PathEscape(f.Repo) + "/statuses/" + r.Commit
 		body["name"] = r.Context
-		if git.IsBranch(r.Ref) || git.IsTag(r.Ref) {
-			body["ref"] = git.ShortName(r.Ref)
+		if refname.IsBranch(r.Ref) || refname.IsTag(r.Ref) {
+			body["ref"] = refname.ShortName(r.Ref)
 		}
 	case config.ForgeGitea:
 		endpoint = f.URL + "/api/v1/repos/" + repoPath(f.Repo) + "/statuses/" + r.Commit

@@ -8,15 +8,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-)
 
-// Branch and tag namespaces, and the head refs of pull (merge) requests: the only refs
-// pipelined builds.
-const (
-	HeadsPrefix        = "refs/heads/"
-	TagsPrefix         = "refs/tags/"
-	PullPrefix         = "refs/pull/"           // GitHub, Gitea: refs/pull/N/head
-	MergeRequestPrefix = "refs/merge-requests/" // GitLab: refs/merge-requests/N/head
+	"pipelined/internal/refname"
 )
 
 // LsRemoteArgs is the watch command of SPEC §6.
@@ -87,15 +80,15 @@ func ParseLsRemote(out []byte) (refs []Ref, problems []string) {
 	for sc.Scan() {
 		line := sc.Text()
 		commit, name, ok := strings.Cut(line, "\t")
-		if !ok || !ValidCommit(commit) {
+		if !ok || !refname.ValidCommit(commit) {
 			problems = append(problems, fmt.Sprintf("unexpected ls-remote line %q", line))
 			continue
 		}
-		if err := CheckRef(name); err != nil {
+		if err := refname.CheckRef(name); err != nil {
 			problems = append(problems, err.Error())
 			continue
 		}
-		if IsPullRequest(name) {
+		if refname.IsPullRequest(name) {
 			// Not asked for (--heads --tags): a forge keeps the refs of closed requests too, so
 			// which requests to build comes from its list of open ones, never from here.
 			problems = append(problems, fmt.Sprintf("ref %q is a pull request's, which ls-remote was not asked for", name))
@@ -105,64 +98,3 @@ func ParseLsRemote(out []byte) (refs []Ref, problems []string) {
 	}
 	return refs, problems
 }
-
-// ValidCommit reports whether s is a full commit id: 40 (SHA-1) or 64 (SHA-256) lower-case
-// hex digits. A loop, not a regexp: it runs for every ref of every listing, and a regexp
-// made it most of ParseLsRemote's time.
-func ValidCommit(s string) bool {
-	if len(s) != 40 && len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// ShortName is the branch or tag name of a full ref ("main" for refs/heads/main), and a pull
-// request's ref without "refs/" ("pull/12/head").
-func ShortName(ref string) string {
-	if s, ok := strings.CutPrefix(ref, HeadsPrefix); ok {
-		return s
-	}
-	if IsPullRequest(ref) {
-		return strings.TrimPrefix(ref, "refs/")
-	}
-	return strings.TrimPrefix(ref, TagsPrefix)
-}
-
-// PullRequest returns the number of a pull or merge request's head ref
-// (refs/pull/N/head, refs/merge-requests/N/head), and whether ref is one.
-func PullRequest(ref string) (int, bool) {
-	rest, ok := strings.CutPrefix(ref, PullPrefix)
-	if !ok {
-		rest, ok = strings.CutPrefix(ref, MergeRequestPrefix)
-	}
-	digits, ok2 := strings.CutSuffix(rest, "/head")
-	if !ok || !ok2 || digits == "" || len(digits) > 9 || digits[0] == '0' {
-		return 0, false
-	}
-	n := 0
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
-}
-
-// IsPullRequest reports whether ref is a pull or merge request's head ref.
-func IsPullRequest(ref string) bool { _, ok := PullRequest(ref); return ok }
-
-// BuiltLikeBranch reports whether ref moves on to newer commits as a branch does: a branch or
-// a pull request's head. Supersede, cancel and retention treat them alike; a tag stays.
-func BuiltLikeBranch(ref string) bool { return IsBranch(ref) || IsPullRequest(ref) }
-
-// IsBranch reports whether ref is below refs/heads/.
-func IsBranch(ref string) bool { return strings.HasPrefix(ref, HeadsPrefix) }
-
-// IsTag reports whether ref is below refs/tags/.
-func IsTag(ref string) bool { return strings.HasPrefix(ref, TagsPrefix) }

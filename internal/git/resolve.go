@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"pipelined/internal/refname"
 )
 
 // ErrNoSuchRef is wrapped by Resolve's errors when the remote answered but has no such
@@ -29,15 +31,15 @@ func Resolve(ctx context.Context, remote, ref string, env []string, timeout time
 	}
 	full = ref
 	if !strings.HasPrefix(ref, "refs/") {
-		_, isBranch := at[HeadsPrefix+ref]
-		_, isTag := at[TagsPrefix+ref]
+		_, isBranch := at[refname.HeadsPrefix+ref]
+		_, isTag := at[refname.TagsPrefix+ref]
 		switch {
 		case isBranch && isTag:
 			return "", "", fmt.Errorf("%w: %q is both a branch and a tag on %s; give refs/heads/%s or refs/tags/%s", ErrNoSuchRef, ref, shown, ref, ref)
 		case isBranch:
-			full = HeadsPrefix + ref
+			full = refname.HeadsPrefix + ref
 		case isTag:
-			full = TagsPrefix + ref
+			full = refname.TagsPrefix + ref
 		default:
 			return "", "", fmt.Errorf("%w: %s has no branch or tag %q", ErrNoSuchRef, shown, ref)
 		}
@@ -47,15 +49,4 @@ func Resolve(ctx context.Context, remote, ref string, env []string, timeout time
 		return "", "", fmt.Errorf("%w: %s has no %s", ErrNoSuchRef, shown, full)
 	}
 	return full, commit, nil
-}
-
-// CheckRefOrName checks a full ref, or a branch or tag name, as CheckRef does.
-func CheckRefOrName(ref string) error {
-	if strings.HasPrefix(ref, "refs/") {
-		return CheckRef(ref)
-	}
-	if err := CheckRef(HeadsPrefix + ref); err != nil {
-		return fmt.Errorf("%q is not a branch or tag name: %w", ref, err)
-	}
-	return nil
 }

@@ -164,7 +164,7 @@ func read(layout workdir.Layout, jobs *outcome.Jobs, now time.Time) *site {
 	s := &site{Generated: now.UTC()}
 	projects, _ := os.ReadDir(layout.Root)
 	for _, pd := range projects {
-		if !pd.IsDir() || !config.ValidProjectName(pd.Name()) || pd.Name() == config.BadgesDirName {
+		if !pd.IsDir() || !workdir.ValidProjectName(pd.Name()) || pd.Name() == config.BadgesDirName {
 			continue
 		}
 		if p := readProject(layout, pd.Name(), s); len(p.Refs) > 0 {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"pipelined/internal/config"
-	"pipelined/internal/git"
+	"pipelined/internal/refname"
 	"pipelined/internal/workdir"
 )
 
@@ -67,11 +67,11 @@ func NotPolled(p *config.Project) string {
 // project's branches or tags regex, or, for a pull request's head, pull_requests be True.
 func Wanted(p *config.Project, ref string) bool {
 	switch {
-	case git.IsBranch(ref):
-		return p.Branches != nil && p.Branches.MatchString(git.ShortName(ref))
-	case git.IsTag(ref):
-		return p.Tags != nil && p.Tags.MatchString(git.ShortName(ref))
-	case git.IsPullRequest(ref):
+	case refname.IsBranch(ref):
+		return p.Branches != nil && p.Branches.MatchString(refname.ShortName(ref))
+	case refname.IsTag(ref):
+		return p.Tags != nil && p.Tags.MatchString(refname.ShortName(ref))
+	case refname.IsPullRequest(ref):
 		return p.PullRequests
 	}
 	return false
@@ -86,7 +86,7 @@ func TakePollRequests(layout workdir.Layout) map[string]bool {
 	named := map[string]bool{}
 	for _, e := range entries {
 		os.RemoveAll(filepath.Join(dir, e.Name()))
-		if e.Type().IsRegular() && config.ValidProjectName(e.Name()) {
+		if e.Type().IsRegular() && workdir.ValidProjectName(e.Name()) {
 			named[e.Name()] = true
 		}
 	}

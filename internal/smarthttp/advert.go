@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"pipelined/internal/git"
+	"pipelined/internal/refname"
 )
 
 // errTooManyRefs is a listing longer than git.MaxLsRemoteOutput.
@@ -19,7 +20,7 @@ type listing struct{ out []byte }
 
 func (l *listing) add(id, name []byte) error {
 	ref := string(name)
-	if !git.IsBranch(ref) && !git.IsTag(ref) || !git.ValidRefFormat(ref) {
+	if !refname.IsBranch(ref) && !refname.IsTag(ref) || !refname.ValidRefFormat(ref) {
 		return nil
 	}
 	if len(l.out)+len(id)+len(name)+2 > git.MaxLsRemoteOutput {
@@ -184,8 +185,8 @@ func lsRefsRequest(caps map[string]string) []byte {
 		b = appendPkt(b, "object-format=sha1\n")
 	}
 	b = append(b, "0001"...)
-	b = appendPkt(b, "ref-prefix "+git.HeadsPrefix+"\n")
-	b = appendPkt(b, "ref-prefix "+git.TagsPrefix+"\n")
+	b = appendPkt(b, "ref-prefix "+refname.HeadsPrefix+"\n")
+	b = appendPkt(b, "ref-prefix "+refname.TagsPrefix+"\n")
 	return append(b, "0000"...)
 }
 

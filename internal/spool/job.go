@@ -9,8 +9,8 @@ import (
 	"regexp"
 	"time"
 
-	"pipelined/internal/config"
-	"pipelined/internal/git"
+	"pipelined/internal/refname"
+	"pipelined/internal/workdir"
 )
 
 // Job is one job file (SPEC §5): which project, ref and (optionally) commit to build. A job
@@ -66,13 +66,13 @@ func reject(format string, args ...any) error {
 // Validate checks a job's fields: a safe project name, a branch or tag ref that git accepts
 // and that cannot pass for an option, a full lower-case commit id if any (SPEC §9).
 func (j Job) Validate() error {
-	if !config.ValidProjectName(j.Project) {
+	if !workdir.ValidProjectName(j.Project) {
 		return reject("project %q is not a valid project name", j.Project)
 	}
-	if err := git.CheckRef(j.Ref); err != nil {
+	if err := refname.CheckRef(j.Ref); err != nil {
 		return reject("%v", err)
 	}
-	if j.Commit != "" && !git.ValidCommit(j.Commit) {
+	if j.Commit != "" && !refname.ValidCommit(j.Commit) {
 		return reject("commit %q is not 40 or 64 lower-case hex digits", j.Commit)
 	}
 	if j.Source != "" && !sourcePattern.MatchString(j.Source) {

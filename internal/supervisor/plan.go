@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"pipelined/internal/engine"
-	"pipelined/internal/git"
 	"pipelined/internal/outcome"
+	"pipelined/internal/refname"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -166,7 +166,7 @@ func (pl *planner) moot(q Queued) string {
 func newestOfBranches(queue []Queued, cfg *projectSet) map[string]Queued {
 	newest := map[string]Queued{}
 	for _, q := range queue {
-		if p := cfg.Project(q.Job.Project); p != nil && p.Enabled && p.Supersede && git.BuiltLikeBranch(q.Job.Ref) {
+		if p := cfg.Project(q.Job.Project); p != nil && p.Enabled && p.Supersede && refname.BuiltLikeBranch(q.Job.Ref) {
 			newest[branchKey(q.Job)] = q
 		}
 	}
@@ -178,7 +178,7 @@ func branchKey(j spool.Job) string { return j.Project + "\x00" + j.Ref }
 // supersededBy is the reason a job or build gives way to the newer job n.
 func supersededBy(n spool.Job) string {
 	if n.Commit == "" {
-		return "superseded by a newer job for the latest commit of " + git.ShortName(n.Ref)
+		return "superseded by a newer job for the latest commit of " + refname.ShortName(n.Ref)
 	}
 	return "superseded by " + workdir.ShortCommit(n.Commit)
 }

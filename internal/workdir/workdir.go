@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -289,3 +290,11 @@ func (l Layout) Removals() []string {
 	}
 	return dirs
 }
+
+// projectName: a project name is a directory name under the work directory and part of
+// a container name, so it is one path component of letters, digits, ".", "_" and "-",
+// starting with a letter or digit (so never ".", "..", ".pipelined" or an option).
+var projectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+// ValidProjectName reports whether name may be a project (a section of the configuration).
+func ValidProjectName(name string) bool { return projectName.MatchString(name) }
