@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"pipelined/internal/atomicfile"
 	"pipelined/internal/forge"
 	"pipelined/internal/refname"
 
@@ -181,15 +182,10 @@ func hasNext(h http.Header) bool {
 	return h.Get("X-Next-Page") != "" // GitLab, also without Link
 }
 
-// writeAtomic writes a file whole or not at all.
+// writeAtomic writes a file whole or not at all, making its directory.
 func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o666); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, 0o666)
 }

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"pipelined/internal/atomicfile"
 	"pipelined/internal/config"
 	"pipelined/internal/outcome"
 	"pipelined/internal/recorded"
@@ -281,7 +282,7 @@ func href(prefix, rel string, more ...string) string {
 	return prefix + strings.Join(parts, "/")
 }
 
-// writeFile writes data to path whole or not at all: a temporary file beside it, renamed.
+// writeFile writes data to path whole or not at all (atomicfile).
 // A file that already says the same is left alone. An error names path, never the
 // temporary file: the daemon logs an error once for as long as it stays the same.
 func writeFile(path string, data []byte) (err error) {
@@ -298,22 +299,7 @@ func writeFile(path string, data []byte) (err error) {
 			err = fmt.Errorf("writing %s: %w", path, linkErr.Err)
 		}
 	}()
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".page-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	return err
+	return atomicfile.Write(path, data, 0o644)
 }
 
 // same reports whether the regular file at path holds data (a build's step could have put
