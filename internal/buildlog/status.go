@@ -13,6 +13,7 @@ import (
 	"pipelined/internal/outcome"
 	"pipelined/internal/procexec"
 	"pipelined/internal/safeopen"
+	"pipelined/internal/workdir"
 )
 
 // Status is the content of build.json.
@@ -136,13 +137,9 @@ func (s *Status) JobCommit() string {
 // went, while a build of an earlier job of the same name is none of this job's. It returns
 // "" and nil if there is none.
 func LatestOfJob(refDir, name string, since time.Time) (string, *Status) {
-	dirs, _ := filepath.Glob(filepath.Join(refDir, "*"))
 	var dir string
 	var latest *Status
-	for _, d := range dirs {
-		if info, err := os.Lstat(d); err != nil || !info.IsDir() || strings.HasPrefix(info.Name(), ".") {
-			continue // the ref's "latest" link, its badge, a build being removed
-		}
+	for _, d := range workdir.BuildDirs(refDir) {
 		st, err := LoadStatus(filepath.Join(d, "build.json"))
 		if err == nil && st.Job == name && !st.Started.Before(since) && (latest == nil || st.Started.After(latest.Started)) {
 			dir, latest = d, st
@@ -165,8 +162,10 @@ func MetBy(refDir, commit, name string, queued time.Time, rebuild bool) string {
 	if len(short) > 8 {
 		short = short[:8]
 	}
-	dirs, _ := filepath.Glob(filepath.Join(refDir, short+"*"))
-	for _, dir := range dirs {
+	for _, dir := range workdir.BuildDirs(refDir) {
+		if !strings.HasPrefix(filepath.Base(dir), short) {
+			continue
+		}
 		st, err := LoadStatus(filepath.Join(dir, "build.json"))
 		// A directory without a readable status is a build that failed to start (a full
 		// disk): it built nothing.

@@ -8,7 +8,6 @@ package retention
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"time"
@@ -54,12 +53,11 @@ type Removal struct {
 
 // Read lists the builds of one ref directory, newest first.
 func Read(refDir string) []Build {
-	dirs, _ := filepath.Glob(filepath.Join(refDir, "*"))
 	var builds []Build
-	for _, dir := range dirs {
+	for _, dir := range workdir.BuildDirs(refDir) {
 		info, err := os.Lstat(dir)
-		if err != nil || !info.IsDir() || !workdir.BuildDirName(info.Name()) {
-			continue
+		if err != nil {
+			continue // removed meanwhile
 		}
 		b := Build{Dir: dir, Started: info.ModTime(), Finished: info.ModTime()}
 		if st, err := buildlog.LoadStatus(workdir.StatusPath(dir)); err == nil {
@@ -78,18 +76,14 @@ func Read(refDir string) []Build {
 // directories by their modification time (a build's last record) and reads the build.json
 // of those n only: a ref may keep thousands of builds, and the pages show a few.
 func ReadRecent(refDir string, n int) ([]Build, int) {
-	entries, _ := os.ReadDir(refDir)
 	type dir struct {
 		path  string
 		mtime time.Time
 	}
 	var dirs []dir
-	for _, e := range entries {
-		if !e.IsDir() || !workdir.BuildDirName(e.Name()) {
-			continue // the badge, the latest link, a build being removed
-		}
-		if info, err := e.Info(); err == nil {
-			dirs = append(dirs, dir{filepath.Join(refDir, e.Name()), info.ModTime()})
+	for _, path := range workdir.BuildDirs(refDir) {
+		if info, err := os.Lstat(path); err == nil {
+			dirs = append(dirs, dir{path, info.ModTime()})
 		}
 	}
 	sort.Slice(dirs, func(i, j int) bool { return dirs[i].mtime.After(dirs[j].mtime) })

@@ -211,16 +211,26 @@ func (l Layout) Builds() ([]Build, error) {
 			if !r.IsDir() {
 				continue
 			}
-			dirs, _ := os.ReadDir(filepath.Join(l.Root, p.Name(), r.Name()))
-			for _, d := range dirs {
-				if d.IsDir() && BuildDirName(d.Name()) {
-					builds = append(builds, Build{Project: p.Name(), EncodedRef: r.Name(),
-						Dir: filepath.Join(l.Root, p.Name(), r.Name(), d.Name())})
-				}
+			for _, dir := range BuildDirs(filepath.Join(l.Root, p.Name(), r.Name())) {
+				builds = append(builds, Build{Project: p.Name(), EncodedRef: r.Name(), Dir: dir})
 			}
 		}
 	}
 	return builds, nil
+}
+
+// BuildDirs lists the build directories of one ref directory (finished or not), by name:
+// the one lister of a ref's builds. It leaves out the ref's badge and latest link, a
+// recorded commit's marker (none of them directories) and a build being removed.
+func BuildDirs(refDir string) []string {
+	entries, _ := os.ReadDir(refDir)
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() && BuildDirName(e.Name()) {
+			dirs = append(dirs, filepath.Join(refDir, e.Name()))
+		}
+	}
+	return dirs
 }
 
 // BuildDirName reports whether an entry of a ref directory with this name is a build: not
