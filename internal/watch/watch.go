@@ -345,27 +345,27 @@ func (w *Watcher) report(url string, err error) {
 		}
 		return
 	}
+	msg := ""
+	if err != nil {
+		// git's errors come masked; this also covers any other error that quotes the URL.
+		msg = git.MaskURLsIn(err.Error(), url)
+	}
 	st := loadRemoteState(w.layout, url)
-	now := time.Now().UTC()
-	switch {
-	case err == nil && st.Error != "":
+	next, news := nextRemoteState(st, msg, time.Now().UTC())
+	switch news {
+	case remoteAnswers:
+		return
+	case remoteAnswersAgain:
 		w.log.Info("remote answers again", "remote", git.MaskURL(url), "failed_polls", st.Failed,
 			"failing_since", st.Since.Format(time.RFC3339))
-		saveRemoteState(w.layout, url, remoteState{})
-	case err == nil:
-	case st.Error != "" && sameError(st.Error, git.MaskURLsIn(err.Error(), url)):
-		st.Failed++
-		saveRemoteState(w.layout, url, st)
-	default:
-		// git's errors come masked; this also covers any other error that quotes the URL.
-		msg := git.MaskURLsIn(err.Error(), url)
+	case remoteFails:
 		attrs := []any{"remote", git.MaskURL(url), "error", msg}
 		if st.Error != "" {
 			attrs = append(attrs, "after_failed_polls", st.Failed)
 		}
 		w.log.Error("cannot list the remote", attrs...)
-		saveRemoteState(w.layout, url, remoteState{Error: msg, Since: now, Failed: 1})
 	}
+	saveRemoteState(w.layout, url, next)
 }
 
 // controlDir is where ssh keeps its shared-connection sockets: the state directory, or,
