@@ -222,50 +222,6 @@ func (w *Watcher) reload() bool {
 	return true
 }
 
-// requested returns the remotes a poll request asks for: those of the projects named by the
-// files in the work directory's poll directory (which it removes), or, without any, every
-// remote.
-func (w *Watcher) requested(remotes map[string]*remote, urls []string) []string {
-	named := polling.TakePollRequests(w.layout)
-	var due []string
-	for _, url := range urls {
-		for _, p := range remotes[url].projects {
-			if named[p.Name] {
-				due = append(due, url)
-				w.log.Info("polling now", "project", p.Name, "remote", git.MaskURL(url))
-				break
-			}
-		}
-	}
-	if len(due) == 0 {
-		// No request, or only for projects that are gone: a poll was asked for all the same.
-		w.log.Info("polling every remote now", "remotes", len(urls))
-		return urls
-	}
-	return due
-}
-
-// remote is one remote URL and the projects that watch it: one ls-remote serves them all.
-type remote struct {
-	url      string
-	projects []*config.Project
-}
-
-// remotes groups the watched projects of the watcher by remote URL (see groupRemotes).
-func (w *Watcher) remotes() (byURL map[string]*remote, urls []string) {
-	return groupRemotes(w.cfg, w.o.Projects)
-}
-
-// groupRemotes is polling.Remotes with the watcher's own type of remote.
-func groupRemotes(cfg *config.Config, only []string) (byURL map[string]*remote, urls []string) {
-	projects, urls := polling.Remotes(cfg, only)
-	byURL = make(map[string]*remote, len(projects))
-	for url, ps := range projects {
-		byURL[url] = &remote{url: url, projects: ps}
-	}
-	return byURL, urls
-}
-
 // poll asks one remote and writes the jobs for its projects. Each decision also goes to the
 // report, if there is one.
 func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string, environ []string) {
