@@ -2,8 +2,12 @@ package watch
 
 import (
 	"errors"
+	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"pipelined/internal/workdir"
 )
 
 // TestNextRemoteState: a remote's first error, or one that differs from the last in more
@@ -76,5 +80,33 @@ func TestPullErrorsAreNewsOncePerChange(t *testing.T) {
 		if got := e.note(s.project, s.err); got != s.news {
 			t.Errorf("step %d (%s, %v): %d, want %d", i+1, s.project, s.err, got, s.news)
 		}
+	}
+}
+
+// TestRemoteStateOutlivesAPassAndGoesWithTheError: a remote's error is kept in a file
+// whose name does not show the URL (it may hold a password), read back by the next pass;
+// an answer removes the file, and a file that cannot be read counts as no error.
+func TestRemoteStateOutlivesAPassAndGoesWithTheError(t *testing.T) {
+	layout := workdir.Layout{Root: t.TempDir()}
+	url := "https://user:s3cret@git.example.org/p.git"
+	st := remoteState{Error: "connection refused", Since: t0, Failed: 3}
+	saveRemoteState(layout, url, st)
+	path := remoteStatePath(layout, url)
+	if strings.Contains(path, "s3cret") || strings.Contains(path, "example") {
+		t.Errorf("the file's name shows the URL: %s", path)
+	}
+	if got := loadRemoteState(layout, url); got.Error != st.Error || !got.Since.Equal(t0) || got.Failed != 3 {
+		t.Errorf("read back %+v, want %+v", got, st)
+	}
+	if got := loadRemoteState(layout, "https://git.example.org/other.git"); got != (remoteState{}) {
+		t.Errorf("another remote has the state %+v", got)
+	}
+	saveRemoteState(layout, url, remoteState{})
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("an answer left the file: %v", err)
+	}
+	writeFile(t, path, "{not json")
+	if got := loadRemoteState(layout, url); got != (remoteState{}) {
+		t.Errorf("a broken file read as %+v", got)
 	}
 }
