@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"errors"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,5 +37,47 @@ func TestPassesPollDueRemotesAndSkipOnesInFlight(t *testing.T) {
 	fourth := of[StartPass](h.step(PollRequested{Projects: map[string]bool{"a": true}}))
 	if len(fourth) != 1 || fourth[0].All || strings.Join(fourth[0].Projects, ",") != "a" {
 		t.Errorf("a poll of a: %v", fourth)
+	}
+}
+
+// TestAPassThatFailsBacksOff: after a pass of pipeline-watch that failed to run, the next
+// waits a second, twice as long at each failure after it up to a minute, however overdue
+// the remotes are; a pass that runs ends the back-off, and a poll asked for by hand does not
+// wait it out.
+func TestAPassThatFailsBacksOff(t *testing.T) {
+	h := newHarness(t, oneProject, Settings{Interval: time.Millisecond})
+	h.ready()
+	pass := of[StartPass](h.out)[0]
+	failed := errors.New("fork/exec pipeline-watch: no such file or directory")
+	for _, want := range []time.Duration{1, 2, 4, 8, 16, 32, 60, 60} {
+		want *= time.Second
+		out := h.step(PassEnded{ID: pass.ID, Err: failed})
+		if len(of[StartPass](out)) != 0 || !logged(out, "a pass of pipeline-watch failed; polling again with back-off") {
+			t.Fatalf("after a failed pass: %v", out)
+		}
+		if got := h.m.Wake().Sub(h.now); got != want {
+			t.Errorf("the next pass is due in %v, want %v", got, want)
+		}
+		if out := h.advance(want - time.Millisecond); len(of[StartPass](out)) != 0 {
+			t.Fatalf("a pass started within a back-off of %v: %v", want, out)
+		}
+		next := of[StartPass](h.advance(time.Millisecond))
+		if len(next) != 1 {
+			t.Fatalf("no pass at the end of a back-off of %v", want)
+		}
+		pass = next[0]
+	}
+	h.step(PassEnded{ID: pass.ID})
+	next := of[StartPass](h.advance(time.Millisecond))
+	if len(next) != 1 {
+		t.Fatal("no pass one interval after a pass that ran")
+	}
+	h.step(PassEnded{ID: next[0].ID, Err: failed})
+	if got := h.m.Wake().Sub(h.now); got != time.Second {
+		t.Errorf("after a pass that ran, a failure backs off %v, want a second again", got)
+	}
+	h.step(Signaled{Sig: syscall.SIGUSR1})
+	if out := h.step(PollRequested{}); len(of[StartPass](out)) != 1 {
+		t.Errorf("a poll by hand waited out the back-off: %v", out)
 	}
 }
