@@ -81,3 +81,34 @@ func TestAPassThatFailsBacksOff(t *testing.T) {
 		t.Errorf("a poll by hand waited out the back-off: %v", out)
 	}
 }
+
+// TestAPollByHandPassesForTheProjectsAskedFor: a poll of one project of a shared remote
+// is a pass for that project alone (the other is built only when polled); of both, for
+// both; of a project that is gone, for every remote.
+func TestAPollByHandPassesForTheProjectsAskedFor(t *testing.T) {
+	const shared = "[p]\nremote = /r\nbranches = main\n\n[q]\nremote = /r\nbranches = main\n\n[o]\nremote = /o\nbranches = main\n"
+	for _, tc := range []struct {
+		asked []string
+		want  string // the pass's projects
+		all   bool
+	}{
+		{[]string{"q"}, "q", false},
+		{[]string{"p", "q"}, "p,q", false},
+		{[]string{"q", "o"}, "q,o", false},
+		{[]string{"gone"}, "p,q,o", true},
+		{nil, "p,q,o", true},
+	} {
+		h := newHarness(t, shared, Settings{Interval: time.Hour})
+		h.ready()
+		h.step(PassEnded{ID: of[StartPass](h.out)[0].ID})
+		asked := map[string]bool{}
+		for _, name := range tc.asked {
+			asked[name] = true
+		}
+		h.step(Signaled{Sig: syscall.SIGUSR1})
+		pass := of[StartPass](h.step(PollRequested{Projects: asked}))
+		if len(pass) != 1 || strings.Join(pass[0].Projects, ",") != tc.want || pass[0].All != tc.all {
+			t.Errorf("a poll of %q: %+v, want a pass for %s (all %v)", tc.asked, pass, tc.want, tc.all)
+		}
+	}
+}
