@@ -159,3 +159,29 @@ func TestPullRequestsAreBuiltWhileOpenAndTheirErrorsLoggedOnce(t *testing.T) {
 		t.Errorf("the recovery was logged %d times:\n%s", n, log.String())
 	}
 }
+
+// TestPendingSaysWhereEachJobIs: a job in new/ is queued, in cur/ running, each under its
+// file's name; a job gone is forgotten, and a file that is no job is passed over.
+func TestPendingSaysWhereEachJobIs(t *testing.T) {
+	w, _ := newTestWatcher(t, "[app]\nremote = /r\nbranches = main\n")
+	job := spool.Job{Project: "app", Ref: "refs/heads/main", Commit: commitOf('a')}
+	name, err := w.spool.Write(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(w.layout.SpoolDir(), spool.New, "junk.job"), "{not json")
+	if got := w.pending(); len(got) != 1 || got[job.Key()] != "queued as job "+name {
+		t.Errorf("queued: %q", got)
+	}
+	cur := filepath.Join(w.layout.SpoolDir(), spool.Cur, name)
+	if err := os.Rename(filepath.Join(w.layout.SpoolDir(), spool.New, name), cur); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.pending(); len(got) != 1 || got[job.Key()] != "running as job "+name {
+		t.Errorf("claimed: %q", got)
+	}
+	os.Remove(cur)
+	if got := w.pending(); len(got) != 0 || len(w.jobKeys) != 0 {
+		t.Errorf("after the job's end: %q, remembered %q", got, w.jobKeys)
+	}
+}
