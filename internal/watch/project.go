@@ -18,41 +18,65 @@ import (
 func (w *Watcher) pollProject(p *config.Project, refs []git.Ref, pending map[string]string) {
 	recording, recordedAll := !p.BuildExisting && !recorded.Polled(w.layout, p.Name), true
 	for _, ref := range refs {
-		if !polling.Wanted(p, ref.Name) {
-			continue
-		}
-		job := spool.Job{Project: p.Name, Ref: ref.Name, Commit: ref.Commit, Source: spool.SourceWatch}
-		if where := pending[job.Key()]; where != "" {
-			w.rep.decide(p, ref, actionSkipped, "already "+where)
-			continue
-		}
-		if dir := w.layout.Existing(p.Name, ref.Name, ref.Commit); dir != "" {
-			detail := "already built in " + dir
-			switch {
-			case strings.HasSuffix(dir, workdir.TmpSuffix):
-				detail += " (not successful, or still running)"
-			case strings.HasSuffix(dir, workdir.RecordedSuffix):
-				detail = "recorded without a build in " + dir + " (build_existing = False)"
-			}
+		switch action, detail := decideRef(p, ref, pending, w.layout.Existing, recording); action {
+		case actionSkipped:
 			w.rep.decide(p, ref, actionSkipped, detail)
-			continue
-		}
-		if recording {
+		case actionRecorded:
 			recordedAll = w.recordExisting(p, ref) && recordedAll
-			continue
+		case actionQueued:
+			w.enqueue(p, ref)
 		}
-		name, err := w.spool.Write(job)
-		if err != nil {
-			w.log.Error("cannot write a job", "project", p.Name, "ref", ref.Name, "error", err.Error())
-			w.rep.decide(p, ref, actionError, "cannot write the job: "+err.Error())
-			continue
-		}
-		w.log.Info("enqueued", "project", p.Name, "ref", ref.Name, "commit", workdir.ShortCommit(ref.Commit), "job", name)
-		w.rep.decide(p, ref, actionQueued, "job "+name)
 	}
 	if recording && recordedAll {
 		w.markPolled(p)
 	}
+}
+
+// decideRef says what a poll does with a ref that project p's remote listed: "" (no line
+// in the report) when p does not build it; actionSkipped, with why, when its job is queued
+// or running (pending: job key → where) or its commit has a build directory or a record
+// (existing, asked only then, returns it; "" if none); actionRecorded on the first poll of
+// a project with build_existing = False (recording); actionQueued otherwise.
+func decideRef(p *config.Project, ref git.Ref, pending map[string]string,
+	existing func(project, ref, commit string) string, recording bool) (action, detail string) {
+	if !polling.Wanted(p, ref.Name) {
+		return "", ""
+	}
+	job := spool.Job{Project: p.Name, Ref: ref.Name, Commit: ref.Commit}
+	if where := pending[job.Key()]; where != "" {
+		return actionSkipped, "already " + where
+	}
+	if dir := existing(p.Name, ref.Name, ref.Commit); dir != "" {
+		return actionSkipped, builtDetail(dir)
+	}
+	if recording {
+		return actionRecorded, RecordedReason
+	}
+	return actionQueued, ""
+}
+
+// builtDetail says why a commit with a directory (a build's, or a record's) is skipped.
+func builtDetail(dir string) string {
+	switch {
+	case strings.HasSuffix(dir, workdir.TmpSuffix):
+		return "already built in " + dir + " (not successful, or still running)"
+	case strings.HasSuffix(dir, workdir.RecordedSuffix):
+		return "recorded without a build in " + dir + " (build_existing = False)"
+	}
+	return "already built in " + dir
+}
+
+// enqueue writes the job of a ref's commit.
+func (w *Watcher) enqueue(p *config.Project, ref git.Ref) {
+	job := spool.Job{Project: p.Name, Ref: ref.Name, Commit: ref.Commit, Source: spool.SourceWatch}
+	name, err := w.spool.Write(job)
+	if err != nil {
+		w.log.Error("cannot write a job", "project", p.Name, "ref", ref.Name, "error", err.Error())
+		w.rep.decide(p, ref, actionError, "cannot write the job: "+err.Error())
+		return
+	}
+	w.log.Info("enqueued", "project", p.Name, "ref", ref.Name, "commit", workdir.ShortCommit(ref.Commit), "job", name)
+	w.rep.decide(p, ref, actionQueued, "job "+name)
 }
 
 // RecordedReason is what a recorded marker, `pipelined status` and the pages say of a

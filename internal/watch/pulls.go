@@ -28,26 +28,47 @@ func (w *Watcher) pullRequestRefs(ctx context.Context, p *config.Project) []git.
 	if ctx.Err() != nil {
 		return nil
 	}
-	w.pullErrs.mu.Lock()
-	defer w.pullErrs.mu.Unlock()
-	if w.pullErrs.last == nil {
-		w.pullErrs.last = map[string]string{}
-	}
-	last := w.pullErrs.last[p.Name]
-	switch {
-	case err != nil && err.Error() != last:
+	switch w.pullErrs.note(p.Name, err) {
+	case remoteFails:
 		w.log.Error("cannot list the open pull requests", "project", p.Name, "forge", p.Forge.Kind, "error", err.Error())
-	case err == nil && last != "":
+	case remoteAnswersAgain:
 		w.log.Info("the forge lists the open pull requests again", "project", p.Name)
 	}
 	if err != nil {
-		w.pullErrs.last[p.Name] = err.Error()
 		return nil
 	}
-	w.pullErrs.last[p.Name] = ""
+	return pullRefs(p.Forge.Kind, prs)
+}
+
+// note remembers how a project's list of pull requests ended, and says what is new:
+// remoteFails for an error other than the last (logged), remoteAnswersAgain for a list
+// after an error (logged), remoteAnswers or remoteFailsAgain otherwise (not logged).
+func (e *pullErrors) note(project string, err error) remoteNews {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.last == nil {
+		e.last = map[string]string{}
+	}
+	last := e.last[project]
+	if err == nil {
+		e.last[project] = ""
+		if last != "" {
+			return remoteAnswersAgain
+		}
+		return remoteAnswers
+	}
+	e.last[project] = err.Error()
+	if err.Error() == last {
+		return remoteFailsAgain
+	}
+	return remoteFails
+}
+
+// pullRefs are the head refs of a forge's open requests, each at its head commit.
+func pullRefs(kind string, prs []forgehttp.PullRequest) []git.Ref {
 	refs := make([]git.Ref, 0, len(prs))
 	for _, pr := range prs {
-		refs = append(refs, git.Ref{Name: forgehttp.PullRef(p.Forge.Kind, pr.Number), Commit: pr.Head})
+		refs = append(refs, git.Ref{Name: forgehttp.PullRef(kind, pr.Number), Commit: pr.Head})
 	}
 	return refs
 }

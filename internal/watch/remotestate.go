@@ -59,3 +59,28 @@ var numbers = regexp.MustCompile(`[0-9]+`)
 func sameError(a, b string) bool {
 	return a == b || numbers.ReplaceAllString(a, "N") == numbers.ReplaceAllString(b, "N")
 }
+
+// remoteNews is what a poll's outcome says of a remote, given what the polls before it said.
+type remoteNews int
+
+const (
+	remoteAnswers      remoteNews = iota // it answers, as it did: nothing to log or keep
+	remoteAnswersAgain                   // it answers after failing: logged, with the count
+	remoteFailsAgain                     // the same error as last time: counted, not logged
+	remoteFails                          // a new error, or the first: logged
+)
+
+// nextRemoteState is what a poll that ended with msg (the error, masked; "" when the remote
+// answered) at now makes of a remote's last state, and what it says of the remote.
+func nextRemoteState(last remoteState, msg string, now time.Time) (remoteState, remoteNews) {
+	switch {
+	case msg == "" && last.Error != "":
+		return remoteState{}, remoteAnswersAgain
+	case msg == "":
+		return last, remoteAnswers
+	case last.Error != "" && sameError(last.Error, msg):
+		last.Failed++
+		return last, remoteFailsAgain
+	}
+	return remoteState{Error: msg, Since: now, Failed: 1}, remoteFails
+}

@@ -21,10 +21,19 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 // jobName matches the names spool.Write gives.
 var jobName = regexp.MustCompile(`\d{20}\.\d+\.[0-9a-f]{8}\.job`)
 
-// TestOncePassReport runs one pass over every kind of project and ref and pins the whole
-// report: what was queued, what was skipped and why, a remote's error with its password
-// masked, the projects that are not polled, the configuration's warning, and the total.
-func TestOncePassReport(t *testing.T) {
+// onceSite is the repository, configuration and work directory of TestOncePassReport.
+type onceSite struct {
+	repo           *testenv.Repo
+	main, dev, tag string // the commits of main and dev, and the tag object
+	wd, cfg        string
+	layout         workdir.Layout
+	built          string // dev's build directory
+}
+
+// newOnceSite makes a repository with branches main, dev and feature, a tag, and a ref the
+// watcher ignores; a configuration of every kind of project; and a work directory in which
+// dev was built and the tag's job is queued.
+func newOnceSite(t *testing.T) onceSite {
 	repo := testenv.NewRepo(t, nil)
 	mainCommit := repo.Head()
 	repo.Branch("dev")
@@ -75,11 +84,25 @@ remote = `+repo.Remote+`
 	if _, err := sp.Write(spool.Job{Project: "app", Ref: "refs/tags/v1.0", Commit: tag}); err != nil {
 		t.Fatal(err)
 	}
+	return onceSite{repo: repo, main: mainCommit, dev: dev, tag: tag, wd: wd, cfg: cfg, layout: layout, built: built}
+}
 
+// pass runs one pass of the watcher over the site and returns its report.
+func (s onceSite) pass(t *testing.T) *Report {
+	t.Helper()
 	rep := NewReport()
-	if err := Run(context.Background(), Options{Config: cfg, Workdir: wd, Once: true, Logger: discard, Report: rep}); err != nil {
+	if err := Run(context.Background(), Options{Config: s.cfg, Workdir: s.wd, Once: true, Logger: discard, Report: rep}); err != nil {
 		t.Fatal(err)
 	}
+	return rep
+}
+
+// TestOncePassReport runs one pass over every kind of project and ref and pins the whole
+// report: what was queued, what was skipped and why, a remote's error with its password
+// masked, the projects that are not polled, the configuration's warning, and the total.
+func TestOncePassReport(t *testing.T) {
+	s := newOnceSite(t)
+	rep := s.pass(t)
 	var b strings.Builder
 	rep.WriteTo(&b)
 	got := b.String()
@@ -90,8 +113,8 @@ remote = `+repo.Remote+`
 	// git's own words vary between versions: only their start is pinned.
 	got = regexp.MustCompile(`(?m)^(  error    git ls-remote https://user:\*\*\*@127\.0\.0\.1:1/broken\.git: ).+$`).ReplaceAllString(got, "${1}GIT")
 	got = jobName.ReplaceAllString(got, "JOB")
-	got = strings.NewReplacer(repo.Remote, "REPO", wd, "WORKDIR", cfg, "CONFIG",
-		workdir.ShortCommit(mainCommit), "MAIN", workdir.ShortCommit(dev), "DEV", workdir.ShortCommit(tag), "TAG").Replace(got)
+	got = strings.NewReplacer(s.repo.Remote, "REPO", s.wd, "WORKDIR", s.cfg, "CONFIG",
+		workdir.ShortCommit(s.main), "MAIN", workdir.ShortCommit(s.dev), "DEV", workdir.ShortCommit(s.tag), "TAG").Replace(got)
 	want := `warning: CONFIG:22: [empty] watches nothing: neither branches nor tags is set, so polling builds nothing; set one (e.g. branches = main, tags = v.*), or watch = False if only webhooks or pipelined enqueue start its builds
 [app] REPO: 5 refs (1 ignored), 3 match
   skipped  refs/heads/dev DEV: already built in WORKDIR/app/refs%2Fheads%2Fdev/DEV
@@ -113,26 +136,27 @@ total: 1 queued, 2 skipped, 0 not written; 2 remotes asked, 1 failed
 	if !rep.Failed() {
 		t.Error("a remote failed, and the report does not say so")
 	}
+	checkRunningAndNotSuccessful(t, s)
+}
 
-	// The job just queued, now claimed: running. A build directory that did not succeed
-	// is named with its .tmp. No remote fails: nothing failed.
-	writeFile(t, cfg, "[app]\nremote = "+repo.Remote+"\nbranches = main|dev\ntags = v.*\n")
-	news, _ := filepath.Glob(filepath.Join(layout.SpoolDir(), spool.New, "*"))
+// checkRunningAndNotSuccessful: the job just queued, now claimed, is running; a build
+// directory that did not succeed is named with its .tmp. No remote fails: nothing failed.
+func checkRunningAndNotSuccessful(t *testing.T, s onceSite) {
+	t.Helper()
+	writeFile(t, s.cfg, "[app]\nremote = "+s.repo.Remote+"\nbranches = main|dev\ntags = v.*\n")
+	news, _ := filepath.Glob(filepath.Join(s.layout.SpoolDir(), spool.New, "*"))
 	for _, f := range news {
 		if j, _ := os.ReadFile(f); strings.Contains(string(j), "refs/heads/main") {
-			os.Rename(f, filepath.Join(layout.SpoolDir(), spool.Cur, filepath.Base(f)))
+			os.Rename(f, filepath.Join(s.layout.SpoolDir(), spool.Cur, filepath.Base(f)))
 		}
 	}
-	os.Rename(built, built+workdir.TmpSuffix)
-	rep = NewReport()
-	if err := Run(context.Background(), Options{Config: cfg, Workdir: wd, Once: true, Logger: discard, Report: rep}); err != nil {
-		t.Fatal(err)
-	}
-	b.Reset()
+	os.Rename(s.built, s.built+workdir.TmpSuffix)
+	rep := s.pass(t)
+	var b strings.Builder
 	rep.WriteTo(&b)
 	for _, want := range []string{
-		"  skipped  refs/heads/main " + workdir.ShortCommit(mainCommit) + ": already running as job ",
-		"  skipped  refs/heads/dev " + workdir.ShortCommit(dev) + ": already built in " + built + ".tmp (not successful, or still running)\n",
+		"  skipped  refs/heads/main " + workdir.ShortCommit(s.main) + ": already running as job ",
+		"  skipped  refs/heads/dev " + workdir.ShortCommit(s.dev) + ": already built in " + s.built + ".tmp (not successful, or still running)\n",
 		"total: 0 queued, 3 skipped, 0 not written; 1 remote asked, 0 failed\n",
 	} {
 		if !strings.Contains(b.String(), want) {

@@ -222,50 +222,6 @@ func (w *Watcher) reload() bool {
 	return true
 }
 
-// requested returns the remotes a poll request asks for: those of the projects named by the
-// files in the work directory's poll directory (which it removes), or, without any, every
-// remote.
-func (w *Watcher) requested(remotes map[string]*remote, urls []string) []string {
-	named := polling.TakePollRequests(w.layout)
-	var due []string
-	for _, url := range urls {
-		for _, p := range remotes[url].projects {
-			if named[p.Name] {
-				due = append(due, url)
-				w.log.Info("polling now", "project", p.Name, "remote", git.MaskURL(url))
-				break
-			}
-		}
-	}
-	if len(due) == 0 {
-		// No request, or only for projects that are gone: a poll was asked for all the same.
-		w.log.Info("polling every remote now", "remotes", len(urls))
-		return urls
-	}
-	return due
-}
-
-// remote is one remote URL and the projects that watch it: one ls-remote serves them all.
-type remote struct {
-	url      string
-	projects []*config.Project
-}
-
-// remotes groups the watched projects of the watcher by remote URL (see groupRemotes).
-func (w *Watcher) remotes() (byURL map[string]*remote, urls []string) {
-	return groupRemotes(w.cfg, w.o.Projects)
-}
-
-// groupRemotes is polling.Remotes with the watcher's own type of remote.
-func groupRemotes(cfg *config.Config, only []string) (byURL map[string]*remote, urls []string) {
-	projects, urls := polling.Remotes(cfg, only)
-	byURL = make(map[string]*remote, len(projects))
-	for url, ps := range projects {
-		byURL[url] = &remote{url: url, projects: ps}
-	}
-	return byURL, urls
-}
-
 // poll asks one remote and writes the jobs for its projects. Each decision also goes to the
 // report, if there is one.
 func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string, environ []string) {
@@ -345,27 +301,27 @@ func (w *Watcher) report(url string, err error) {
 		}
 		return
 	}
+	msg := ""
+	if err != nil {
+		// git's errors come masked; this also covers any other error that quotes the URL.
+		msg = git.MaskURLsIn(err.Error(), url)
+	}
 	st := loadRemoteState(w.layout, url)
-	now := time.Now().UTC()
-	switch {
-	case err == nil && st.Error != "":
+	next, news := nextRemoteState(st, msg, time.Now().UTC())
+	switch news {
+	case remoteAnswers:
+		return
+	case remoteAnswersAgain:
 		w.log.Info("remote answers again", "remote", git.MaskURL(url), "failed_polls", st.Failed,
 			"failing_since", st.Since.Format(time.RFC3339))
-		saveRemoteState(w.layout, url, remoteState{})
-	case err == nil:
-	case st.Error != "" && sameError(st.Error, git.MaskURLsIn(err.Error(), url)):
-		st.Failed++
-		saveRemoteState(w.layout, url, st)
-	default:
-		// git's errors come masked; this also covers any other error that quotes the URL.
-		msg := git.MaskURLsIn(err.Error(), url)
+	case remoteFails:
 		attrs := []any{"remote", git.MaskURL(url), "error", msg}
 		if st.Error != "" {
 			attrs = append(attrs, "after_failed_polls", st.Failed)
 		}
 		w.log.Error("cannot list the remote", attrs...)
-		saveRemoteState(w.layout, url, remoteState{Error: msg, Since: now, Failed: 1})
 	}
+	saveRemoteState(w.layout, url, next)
 }
 
 // controlDir is where ssh keeps its shared-connection sockets: the state directory, or,
