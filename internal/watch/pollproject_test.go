@@ -15,6 +15,7 @@ import (
 
 	"pipelined/internal/config"
 	"pipelined/internal/git"
+	"pipelined/internal/recorded"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -78,8 +79,8 @@ func TestTheFirstPollWithoutBuildExistingRecordsThenBuildsWhatComes(t *testing.T
 	if exists(w.layout.RecordedPath("quiet", "refs/heads/other", commitOf('c'))) {
 		t.Error("a ref the project does not build was recorded")
 	}
-	if !w.layout.Polled("quiet") || w.layout.Polled("eager") {
-		t.Errorf("polled: quiet %v, eager %v", w.layout.Polled("quiet"), w.layout.Polled("eager"))
+	if !recorded.Polled(w.layout, "quiet") || recorded.Polled(w.layout, "eager") {
+		t.Errorf("polled: quiet %v, eager %v", recorded.Polled(w.layout, "quiet"), recorded.Polled(w.layout, "eager"))
 	}
 
 	second := []git.Ref{{Name: "refs/heads/main", Commit: commitOf('d')}, {Name: "refs/heads/dev", Commit: commitOf('b')}}
