@@ -71,64 +71,113 @@ func (b *builder) runSteps(ctx context.Context) (result, reason string) {
 		b.env = env.Compose(os.Environ(), nil, b.project.Env)
 		b.setRuntimeEnv()
 	} else {
-		steps := b.steps()
-		for i, s := range steps {
-			if ctx.Err() != nil {
-				break
-			}
-			b.log.Step(s.name, time.Now())
-			start := b.log.Size()
-			b.failOut = nil
-			if err = s.run(ctx); err != nil {
-				failed = s.name
-				if full := b.diskFull(s.name, start); full != "" && ctx.Err() == nil && !errors.Is(err, errSkip) {
-					// Not the project's failure: the work directory's disk (SPEC §5.1).
-					b.status.Retry = true
-					err = fmt.Errorf("%v; %s: the job is retried", err, full)
-				}
-				break
-			}
-			completed = i == len(steps)-1
-		}
+		failed, completed, err = b.runEach(ctx, b.steps())
 	}
 	if b.leftover != nil {
 		<-b.leftover.done // a failed image build leaves the check running: no process outlives the build
 	}
-	switch {
-	case completed:
+	if completed {
 		return outcome.Success, ""
-	case errors.Is(err, errSkip):
-		result, reason = outcome.Skipped, err.Error()
-	case ctx.Err() != nil:
+	}
+	var cancel *outcome.Cancel
+	if ctx.Err() != nil {
 		c := b.cancelRecord()
-		result, reason = outcome.Canceled, c.Reason
-		if failed == "" {
-			failed = "between steps"
-		}
-		if c.Kind == outcome.Interrupted {
-			// Stopped for an infrastructure reason (its Docker engine stopped answering): not
-			// the project's result. The job is retried, and error_callback waits for one.
-			result, b.status.Retry = outcome.Failed, true
-		}
-	default:
-		result, reason = outcome.Failed, fmt.Sprintf("%s: %v", failed, err)
+		cancel = &c
+	}
+	v := judge(failed, err, cancel)
+	if v.retry {
+		b.status.Retry = true
+	}
+	if v.result == outcome.Failed && !v.retry {
 		b.status.FailedOutput = b.failedOutput()
 	}
-	b.status.FailedStep = failed
-	b.status.Result = result
-	b.status.Reason = reason // for error_callback, which may read build.json (scripts/notify)
-	if result == outcome.Failed && (failed == StepDockerBuild || failed == StepDockerRun) {
-		if down := b.engineDown(ctx); down != nil {
-			// Not the project's failure: the engine went away under it (SPEC §5.1).
-			b.status.Retry, b.status.EngineDown = true, true
-			reason = fmt.Sprintf("%s; the Docker engine does not answer (%v): the job is retried", reason, down)
-		}
-	}
+	b.status.FailedStep = v.failed
+	b.status.Result = v.result
+	b.status.Reason = v.reason // for error_callback, which may read build.json (scripts/notify)
+	reason = b.blameEngine(ctx, v)
 	_ = b.save()
 	if !b.status.Retry {
-		b.errorCallback(ctx, result, failed)
+		b.errorCallback(ctx, v.result, v.failed)
 	}
-	return result, reason
+	return v.result, reason
+}
+
+// runEach runs the steps in order until one fails or the build is canceled. It returns the
+// step that failed and its error, or completed when every step ran and succeeded.
+func (b *builder) runEach(ctx context.Context, steps []step) (failed string, completed bool, err error) {
+	for _, s := range steps {
+		if ctx.Err() != nil {
+			return "", false, nil
+		}
+		if err := b.runStep(ctx, s); err != nil {
+			return s.name, false, err
+		}
+	}
+	return "", len(steps) > 0, nil
+}
+
+// runStep runs one step. A step that failed because the work directory's disk is full is
+// not the project's failure (SPEC §5.1): the job is retried.
+func (b *builder) runStep(ctx context.Context, s step) error {
+	b.log.Step(s.name, time.Now())
+	start := b.log.Size()
+	b.failOut = nil
+	err := s.run(ctx)
+	if err == nil {
+		return nil
+	}
+	if full := b.diskFull(s.name, start); full != "" && ctx.Err() == nil && !errors.Is(err, errSkip) {
+		b.status.Retry = true
+		err = fmt.Errorf("%v; %s: the job is retried", err, full)
+	}
+	return err
+}
+
+// verdict is how a build whose steps did not all succeed ended.
+type verdict struct {
+	result string
+	reason string
+	failed string // the step that failed, or "between steps" for a cancel between two
+	retry  bool   // not the project's result: the job is retried
+}
+
+// judge decides how a build ended whose steps did not all succeed: failed is the step that
+// failed ("" for none) and err its error; cancel is the cancel's record when the build was
+// canceled, nil otherwise. A commit that cannot be checked out skips the build, even if a
+// cancel came meanwhile.
+func judge(failed string, err error, cancel *outcome.Cancel) verdict {
+	switch {
+	case errors.Is(err, errSkip):
+		return verdict{result: outcome.Skipped, reason: err.Error(), failed: failed}
+	case cancel != nil:
+		v := verdict{result: outcome.Canceled, reason: cancel.Reason, failed: failed}
+		if failed == "" {
+			v.failed = "between steps"
+		}
+		if cancel.Kind == outcome.Interrupted {
+			// Stopped for an infrastructure reason (its Docker engine stopped answering): not
+			// the project's result. The job is retried, and error_callback waits for one.
+			v.result, v.retry = outcome.Failed, true
+		}
+		return v
+	default:
+		return verdict{result: outcome.Failed, reason: fmt.Sprintf("%s: %v", failed, err), failed: failed}
+	}
+}
+
+// blameEngine asks the Docker engine whether it still answers after a docker step failed,
+// and returns the reason: an engine that went away under the step makes the failure not
+// the project's (SPEC §5.1), and the job is retried.
+func (b *builder) blameEngine(ctx context.Context, v verdict) string {
+	if v.result != outcome.Failed || (v.failed != StepDockerBuild && v.failed != StepDockerRun) {
+		return v.reason
+	}
+	down := b.engineDown(ctx)
+	if down == nil {
+		return v.reason
+	}
+	b.status.Retry, b.status.EngineDown = true, true
+	return fmt.Sprintf("%s; the Docker engine does not answer (%v): the job is retried", v.reason, down)
 }
 
 // cancelRecord is why the build was canceled: the record `pipelined cancel` or the
