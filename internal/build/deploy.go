@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"pipelined/internal/config"
 	"pipelined/internal/env"
 	"pipelined/internal/rsync"
 	"pipelined/internal/workdir"
@@ -24,14 +25,7 @@ func (b *builder) rsync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	include := p.Rsync.Include
-	if include != "" && !filepath.IsAbs(include) {
-		include = filepath.Join(b.checkoutPath(), include)
-	}
-	src := b.checkoutPath()
-	if p.Run {
-		src = workdir.DropPath(b.dir)
-	}
+	src, include := rsyncSource(p, b.checkoutPath(), workdir.DropPath(b.dir))
 	mkpath, err := b.prepareDestination(ctx, dest)
 	if err != nil {
 		return err
@@ -39,6 +33,20 @@ func (b *builder) rsync(ctx context.Context) error {
 	argv := rsync.Args(rsync.Options{Source: src, Destination: dest, Checksum: p.Rsync.Checksum,
 		Preserve: p.Rsync.Preserve, Delete: p.Rsync.Delete, IncludeFrom: include, MkPath: mkpath})
 	return b.explainRsync(b.command(ctx, StepRsync, argv, b.dir, b.env, nil), dest, mkpath)
+}
+
+// rsyncSource is what the rsync step copies: the run step's artifacts in drop when the
+// project runs a container, else the checkout; and its include file, relative to the
+// checkout.
+func rsyncSource(p *config.Project, checkout, drop string) (src, include string) {
+	include = p.Rsync.Include
+	if include != "" && !filepath.IsAbs(include) {
+		include = filepath.Join(checkout, include)
+	}
+	if p.Run {
+		return drop, include
+	}
+	return checkout, include
 }
 
 // errorCallback runs error_callback after a failed, skipped or canceled build, with

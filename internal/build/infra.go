@@ -12,17 +12,22 @@ import (
 	"pipelined/internal/procexec"
 )
 
-// diskFull says why a failed step looks like the work directory's disk being full, or "":
-// the file system has next to no room left, or a git step (whose failed clone git removes
-// again) said so in its output.
+// diskFull says why a failed step looks like the work directory's disk being full, or "".
 func (b *builder) diskFull(step string, logFrom int64) string {
-	if free, ok := freeBytes(b.dir); ok && free < minFreeBytes {
+	free, known := freeBytes(b.dir)
+	return diskFullReason(step, free, known, func() string { return b.log.Since(logFrom, 64<<10) })
+}
+
+// diskFullReason decides diskFull: the file system has next to no room left (free, when
+// known), or a git step (whose failed clone git removes again) said so in its output.
+func diskFullReason(step string, free uint64, known bool, output func() string) string {
+	if known && free < minFreeBytes {
 		return fmt.Sprintf("the disk of the work directory is full (%d KiB free)", free>>10)
 	}
 	if step != StepClone && step != StepCheckout {
 		return "" // a full /tmp in a container, say, is the project's
 	}
-	out := b.log.Since(logFrom, 64<<10)
+	out := output()
 	for _, msg := range []string{"No space left on device", "Disk quota exceeded"} {
 		if strings.Contains(out, msg) {
 			return "the disk of the work directory is full (" + msg + ")"
