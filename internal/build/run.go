@@ -169,6 +169,46 @@ func (b *builder) setUpFailed(err error) error {
 // the build directory and opens its records.
 func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	o := b.o
+	if err := b.loadProject(); err != nil {
+		return err
+	}
+	process, envFile, inline := b.environment(b.cfg, o.Ref)
+	projectEnv, envErr := env.ForProject(process, envFile, inline)
+	gitEnv := git.SafeEnv(process)
+	if envErr == nil {
+		gitEnv = git.SafeEnv(projectEnv.List())
+	}
+	res, err := resolve(ctx, b.project.Remote, o.Ref, o.Commit, gitEnv, b.project.Timeout)
+	if err != nil {
+		return err
+	}
+	b.ref, b.commit, b.short = res.ref, res.commit, workdir.ShortCommit(res.commit)
+	if err := b.createBuildDir(held); err != nil {
+		return err
+	}
+	if err := b.openLog(projectEnv); err != nil {
+		return err
+	}
+	b.noteEngine()
+	if res.argv != nil {
+		b.log.Step("resolve", b.status.Started)
+		b.log.Prompt(res.argv)
+		b.log.Note("%s", res.note)
+	}
+	if envErr != nil {
+		b.env = nil
+		b.status.Reason = envErr.Error()
+		return b.save()
+	}
+	b.env = projectEnv
+	b.setRuntimeEnv()
+	return b.save()
+}
+
+// loadProject loads the configuration and the work directory, and finds the project,
+// which must be enabled.
+func (b *builder) loadProject() error {
+	o := b.o
 	cfg, err := config.Load(o.Config)
 	if err != nil {
 		return err
@@ -184,23 +224,18 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	case !b.project.Enabled:
 		return exitcode.Usagef("project %q is disabled (enabled = False in %s, line %d)", o.Project, o.Config, b.project.Line)
 	}
-	process, envFile, inline := b.environment(cfg, o.Ref)
-	projectEnv, envErr := env.ForProject(process, envFile, inline)
-	gitEnv := git.SafeEnv(process)
-	if envErr == nil {
-		gitEnv = git.SafeEnv(projectEnv.List())
-	}
-	res, err := resolve(ctx, b.project.Remote, o.Ref, o.Commit, gitEnv, b.project.Timeout)
-	if err != nil {
-		return err
-	}
-	b.ref, b.commit, b.short = res.ref, res.commit, workdir.ShortCommit(res.commit)
+	return nil
+}
 
+// createBuildDir creates the build directory with its build.json and drop/.
+func (b *builder) createBuildDir(held *spool.Held) error {
+	o := b.o
 	// A build by hand makes the work directory a work directory: status, prune and cancel
 	// work on it from now on.
 	if err := os.MkdirAll(b.layout.StateDir(), 0o777); err != nil {
 		return err
 	}
+	var err error
 	if b.dir, err = b.layout.Create(o.Project, b.ref, b.commit); err != nil {
 		return err
 	}
@@ -220,38 +255,34 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 		b.status = nil
 		return err
 	}
-	if err := os.Mkdir(workdir.DropPath(b.dir), 0o777); err != nil {
-		return err
-	}
+	return os.Mkdir(workdir.DropPath(b.dir), 0o777)
+}
+
+// openLog creates build.log, which masks the remote's credentials and, once the project's
+// environment is known (nil when its env_file could not be read), its secret values.
+func (b *builder) openLog(projectEnv *env.Environment) error {
 	remote := b.project.Remote
 	redact := func(s string) string { return git.MaskURLsIn(s, remote) }
 	if projectEnv != nil {
 		redact = func(s string) string { return projectEnv.Redact(git.MaskURLsIn(s, remote)) }
 	}
-	if b.log, err = buildlog.Create(workdir.LogPath(b.dir), redact); err != nil {
-		return err
+	var err error
+	b.log, err = buildlog.Create(workdir.LogPath(b.dir), redact)
+	return err
+}
+
+// noteEngine records the Docker engine the supervisor chose, if it chose one.
+func (b *builder) noteEngine() {
+	eng := b.o.Engine
+	if eng.Name == "" {
+		return
 	}
-	if eng := o.Engine; eng.Name != "" {
-		b.status.Engine, b.status.DockerHost = eng.Name, eng.Host
-		host := eng.Host
-		if host == "" {
-			host = "the environment's own Docker"
-		}
-		b.log.Note("engine %s (%s)", eng.Name, host)
+	b.status.Engine, b.status.DockerHost = eng.Name, eng.Host
+	host := eng.Host
+	if host == "" {
+		host = "the environment's own Docker"
 	}
-	if res.argv != nil {
-		b.log.Step("resolve", b.status.Started)
-		b.log.Prompt(res.argv)
-		b.log.Note("%s", res.note)
-	}
-	if envErr != nil {
-		b.env = nil
-		b.status.Reason = envErr.Error()
-		return b.save()
-	}
-	b.env = projectEnv
-	b.setRuntimeEnv()
-	return b.save()
+	b.log.Note("engine %s (%s)", eng.Name, host)
 }
 
 // environment returns what a build's environment is composed of: no forge token reaches a

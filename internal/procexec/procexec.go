@@ -145,6 +145,47 @@ func (p *Process) run(ctx context.Context, c Cmd, started chan<- error) {
 		runCtx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
+	cmd := execCmd(runCtx, c, grace)
+	p.res = Result{Argv: c.Argv, ExitCode: -1, Start: time.Now()}
+	if err := cmd.Start(); err != nil {
+		p.err = fmt.Errorf("starting %s: %w", c.Argv[0], err)
+		started <- p.err
+		return
+	}
+	p.Pid = cmd.Process.Pid
+	p.res.Pid = p.Pid
+	if c.OnStart != nil {
+		c.OnStart(p.Pid)
+	}
+	started <- nil
+
+	waited := make(chan struct{})
+	escalated := make(chan struct{})
+	go func() {
+		defer close(escalated)
+		p.escalate(runCtx, c.OnStop, grace, waited)
+	}()
+	waitErr := cmd.Wait()
+	p.res.Duration = time.Since(p.res.Start)
+	close(waited)
+	<-escalated
+	// The command is over: nothing it started in its group may outlive it.
+	_ = KillGroup(p.Pid, syscall.SIGKILL)
+
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+		switch {
+		case ws.Exited():
+			p.res.ExitCode = ws.ExitStatus()
+		case ws.Signaled():
+			p.res.Signal = ws.Signal()
+		}
+	}
+	p.res, p.err = ending(p.res, c.Timeout, ctx.Err() != nil, runCtx.Err() != nil, waitErr)
+}
+
+// execCmd is the exec.Cmd of c: in a process group of its own, killed with this process
+// unless detached, and sent SIGTERM, as a group, when runCtx ends.
+func execCmd(runCtx context.Context, c Cmd, grace time.Duration) *exec.Cmd {
 	cmd := exec.CommandContext(runCtx, c.Argv[0], c.Argv[1:]...)
 	cmd.Dir = c.Dir
 	cmd.Env = c.Env
@@ -166,75 +207,55 @@ func (p *Process) run(ctx context.Context, c Cmd, started chan<- error) {
 	// A grandchild that keeps an output pipe open would block Wait forever; after the grace
 	// period (and a second for the SIGKILL below to land) Wait stops waiting for it.
 	cmd.WaitDelay = grace + time.Second
+	return cmd
+}
 
-	p.res = Result{Argv: c.Argv, ExitCode: -1, Start: time.Now()}
-	if err := cmd.Start(); err != nil {
-		p.err = fmt.Errorf("starting %s: %w", c.Argv[0], err)
-		started <- p.err
+// escalate waits for the command to end (waited closed) or runCtx to end. In the second
+// case cmd.Cancel has sent SIGTERM to the group: it calls onStop, and sends SIGKILL to the
+// group unless the command ends within grace. It returns once onStop has returned.
+func (p *Process) escalate(runCtx context.Context, onStop func(), grace time.Duration, waited <-chan struct{}) {
+	select {
+	case <-waited:
 		return
+	case <-runCtx.Done():
 	}
-	p.Pid = cmd.Process.Pid
-	p.res.Pid = p.Pid
-	if c.OnStart != nil {
-		c.OnStart(p.Pid)
-	}
-	started <- nil
-
-	waited := make(chan struct{})
-	escalated := make(chan struct{})
+	stopped := make(chan struct{})
 	go func() {
-		defer close(escalated)
-		select {
-		case <-waited:
-			return
-		case <-runCtx.Done():
+		defer close(stopped)
+		if onStop != nil {
+			onStop()
 		}
-		// cmd.Cancel has sent SIGTERM to the group; SIGKILL follows unless it ends in time.
-		stopped := make(chan struct{})
-		go func() {
-			defer close(stopped)
-			if c.OnStop != nil {
-				c.OnStop()
-			}
-		}()
-		t := time.NewTimer(grace)
-		defer t.Stop()
-		select {
-		case <-waited:
-		case <-t.C:
-			_ = KillGroup(p.Pid, syscall.SIGKILL)
-		}
-		<-stopped
 	}()
-	waitErr := cmd.Wait()
-	p.res.Duration = time.Since(p.res.Start)
-	close(waited)
-	<-escalated
-	// The command is over: nothing it started in its group may outlive it.
-	_ = KillGroup(p.Pid, syscall.SIGKILL)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-waited:
+	case <-t.C:
+		_ = KillGroup(p.Pid, syscall.SIGKILL)
+	}
+	<-stopped
+}
 
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
-		switch {
-		case ws.Exited():
-			p.res.ExitCode = ws.ExitStatus()
-		case ws.Signaled():
-			p.res.Signal = ws.Signal()
-		}
-	}
+// ending is the result and error of a command that ended with res's exit status: canceled
+// when its caller's context ended, timed out when its timeout passed, whatever its status
+// then was; an *ExitError when it failed on its own.
+func ending(res Result, timeout time.Duration, canceled, timedOut bool, waitErr error) (Result, error) {
 	switch {
-	case ctx.Err() != nil:
-		p.res.Canceled = true
-		p.err = fmt.Errorf("%s: %w", c.Argv[0], ErrCanceled)
-	case runCtx.Err() != nil:
-		p.res.TimedOut = true
-		p.err = fmt.Errorf("%s after %v: %w", c.Argv[0], c.Timeout, ErrTimedOut)
-	case p.res.ExitCode == 0 && errors.Is(waitErr, exec.ErrWaitDelay):
+	case canceled:
+		res.Canceled = true
+		return res, fmt.Errorf("%s: %w", res.Argv[0], ErrCanceled)
+	case timedOut:
+		res.TimedOut = true
+		return res, fmt.Errorf("%s after %v: %w", res.Argv[0], timeout, ErrTimedOut)
+	case res.ExitCode == 0 && errors.Is(waitErr, exec.ErrWaitDelay):
 		// It succeeded; only a leftover grandchild held its output open.
-	case p.res.ExitCode != 0 || p.res.Signal != 0:
-		p.err = &ExitError{Argv: c.Argv, Code: p.res.ExitCode, Signal: p.res.Signal}
+		return res, nil
+	case res.ExitCode != 0 || res.Signal != 0:
+		return res, &ExitError{Argv: res.Argv, Code: res.ExitCode, Signal: res.Signal}
 	case waitErr != nil:
-		p.err = fmt.Errorf("waiting for %s: %w", c.Argv[0], waitErr)
+		return res, fmt.Errorf("waiting for %s: %w", res.Argv[0], waitErr)
 	}
+	return res, nil
 }
 
 // Prompt is the line build.log shows for a command: "$ " and the shell-quoted arguments.
