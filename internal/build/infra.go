@@ -54,7 +54,7 @@ func (b *builder) engineDown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, engineProbeTimeout)
 	defer cancel()
 	var out strings.Builder
-	_, err := procexec.Run(ctx, procexec.Cmd{Argv: docker.VersionArgs(), Env: b.env.List(), Output: &out, Grace: time.Second})
+	_, err := procexec.Run(ctx, procexec.Cmd{Argv: docker.VersionArgs(), Env: b.env.List(), Output: &out, Grace: procexec.ProbeGrace})
 	if err != nil {
 		if msg := strings.TrimSpace(out.String()); msg != "" {
 			return errors.New(clipLine(msg))

@@ -22,7 +22,7 @@ func (b *builder) prepareDestination(ctx context.Context, dest string) (mkpath b
 		var out strings.Builder
 		ctx, cancel := context.WithTimeout(ctx, rsyncVersionTimeout)
 		defer cancel()
-		_, err := procexec.Run(ctx, procexec.Cmd{Argv: rsync.VersionArgs(), Env: b.env.List(), Output: &out, Grace: time.Second})
+		_, err := procexec.Run(ctx, procexec.Cmd{Argv: rsync.VersionArgs(), Env: b.env.List(), Output: &out, Grace: procexec.ProbeGrace})
 		if err == nil && rsync.HasMkPath(out.String()) {
 			return true, nil
 		}

@@ -57,9 +57,7 @@ type builder struct {
 // as long as the build runs and left where it is: the supervisor decides what becomes of
 // it from the exit status.
 func Run(ctx context.Context, o Options) error {
-	if o.Grace <= 0 {
-		o.Grace = procexec.DefaultGrace
-	}
+	o.Grace = procexec.GraceOr(o.Grace)
 	var held *spool.Held
 	if o.JobFile != "" {
 		var err error

@@ -21,6 +21,6 @@ func Run(ctx context.Context, host string, argv []string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	var out strings.Builder
-	_, err := procexec.Run(ctx, procexec.Cmd{Argv: argv, Env: engine.WithHost(os.Environ(), host), Output: &out, Grace: time.Second})
+	_, err := procexec.Run(ctx, procexec.Cmd{Argv: argv, Env: engine.WithHost(os.Environ(), host), Output: &out, Grace: procexec.ProbeGrace})
 	return out.String(), err
 }

@@ -48,6 +48,19 @@ type Cmd struct {
 // DefaultGrace is the time a command has between SIGTERM and SIGKILL when Cmd.Grace is 0.
 const DefaultGrace = 10 * time.Second
 
+// ProbeGrace is the grace of a probe (docker version, rsync --version): it holds nothing
+// to clean up, so a second is plenty.
+const ProbeGrace = time.Second
+
+// GraceOr is grace, or DefaultGrace when grace is not set (0 or less): the one place the
+// default is applied.
+func GraceOr(grace time.Duration) time.Duration {
+	if grace <= 0 {
+		return DefaultGrace
+	}
+	return grace
+}
+
 // Result is what happened to a command that started.
 type Result struct {
 	Argv     []string
@@ -135,10 +148,7 @@ func (p *Process) run(ctx context.Context, c Cmd, started chan<- error) {
 	defer runtime.UnlockOSThread()
 	defer close(p.done)
 
-	grace := c.Grace
-	if grace <= 0 {
-		grace = DefaultGrace
-	}
+	grace := GraceOr(c.Grace)
 	runCtx := ctx
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc

@@ -234,3 +234,14 @@ func TestKillByEnvFindsWhatLeftItsGroup(t *testing.T) {
 		t.Fatal("the process outlived KillByEnv")
 	}
 }
+
+// TestGraceOrAppliesTheDefaultOnlyWhenUnset: 0 and below mean "not set".
+func TestGraceOrAppliesTheDefaultOnlyWhenUnset(t *testing.T) {
+	for _, tc := range []struct{ in, want time.Duration }{
+		{0, DefaultGrace}, {-time.Second, DefaultGrace}, {time.Millisecond, time.Millisecond}, {time.Minute, time.Minute},
+	} {
+		if got := GraceOr(tc.in); got != tc.want {
+			t.Errorf("GraceOr(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

@@ -62,9 +62,7 @@ func NewMachine(set Settings, cfg *config.Config, now time.Time) (*Machine, []Ef
 	if set.Limit < 1 {
 		set.Limit = 1
 	}
-	if set.Grace <= 0 {
-		set.Grace = procexec.DefaultGrace
-	}
+	set.Grace = procexec.GraceOr(set.Grace)
 	if len(set.Engines) == 0 {
 		set.Engines = []engine.Engine{{Name: engine.Local, Slots: set.Limit}}
 	}
