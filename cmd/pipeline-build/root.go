@@ -37,12 +37,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.Var(cli.Named(&o.engine, "NAME[=DOCKER_HOST]"), "engine", `the Docker engine to build on (pipelined passes the one it chose): its DOCKER_HOST for every docker command; an engine not named "local" gets the checkout copied in and the artifacts copied out instead of bind mounts`)
 }
 
-func newRootCommand() *cobra.Command {
-	var o options
-	cmd := &cobra.Command{
-		Use:   "pipeline-build --config CONFIG.INI --workdir PATH (--job FILE | PROJECT REF [COMMIT])",
-		Short: "Run one build of a project's ref: clone, checkout, callbacks, docker build and run, rsync",
-		Long: `pipeline-build runs one complete build and exits. pipelined starts one per job; you can
+const long = `pipeline-build runs one complete build and exits. pipelined starts one per job; you can
 also run it by hand or from cron.
 
 It creates WORKDIR/PROJECT/REF_URLENCODED/SHORTCOMMIT.tmp/ with build.log (every command
@@ -72,34 +67,44 @@ EXIT STATUS
   75   an infrastructure error kept the build from a result of its own (a full or
        read-only disk, a remote that could not be asked, a Docker engine that does not
        answer); pipelined keeps the job and tries again later
-  130  canceled by SIGINT, 143 by SIGTERM, 131 by SIGQUIT`,
+  130  canceled by SIGINT, 143 by SIGTERM, 131 by SIGQUIT`
+
+func newRootCommand() *cobra.Command {
+	var o options
+	cmd := &cobra.Command{
+		Use:         "pipeline-build --config CONFIG.INI --workdir PATH (--job FILE | PROJECT REF [COMMIT])",
+		Short:       "Run one build of a project's ref: clone, checkout, callbacks, docker build and run, rsync",
+		Long:        long,
 		Annotations: map[string]string{cli.ManEnvironment: environment, cli.ManFiles: files},
 		Args:        cobra.RangeArgs(0, 3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.deliver {
-				return o.deliverStatuses(cmd, args)
-			}
-			bo, err := o.buildOptions(args)
-			if err != nil {
-				return err
-			}
-			// Under a daemon that has died, stderr is a pipe nobody reads: the build goes on
-			// and finishes its job rather than dying of SIGPIPE on its summary line.
-			cli.SurviveBrokenPipes()
-			stopSignals := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT}
-			defer endAtSecondSignal(stopSignals)()
-			ctx, caught, stop := cli.CancelOnSignals(cmd.Context(), stopSignals...)
-			defer stop()
-			bo.Summary = cmd.ErrOrStderr()
-			err = build.Run(ctx, bo)
-			if sig := caught(); sig != nil && errors.Is(err, build.ErrCanceled) {
-				return sig
-			}
-			return err
-		},
+		RunE:        o.run,
 	}
 	o.addFlags(cmd.Flags())
 	return cmd
+}
+
+// run is pipeline-build: one build, or with --deliver the outbox's statuses.
+func (o *options) run(cmd *cobra.Command, args []string) error {
+	if o.deliver {
+		return o.deliverStatuses(cmd, args)
+	}
+	bo, err := o.buildOptions(args)
+	if err != nil {
+		return err
+	}
+	// Under a daemon that has died, stderr is a pipe nobody reads: the build goes on
+	// and finishes its job rather than dying of SIGPIPE on its summary line.
+	cli.SurviveBrokenPipes()
+	stopSignals := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT}
+	defer endAtSecondSignal(stopSignals)()
+	ctx, caught, stop := cli.CancelOnSignals(cmd.Context(), stopSignals...)
+	defer stop()
+	bo.Summary = cmd.ErrOrStderr()
+	err = build.Run(ctx, bo)
+	if sig := caught(); sig != nil && errors.Is(err, build.ErrCanceled) {
+		return sig
+	}
+	return err
 }
 
 func (o *options) buildOptions(args []string) (build.Options, error) {

@@ -39,12 +39,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.projects, "project", nil, "watch only this `PROJECT` (repeatable; default: every project)")
 }
 
-func newRootCommand() *cobra.Command {
-	o := options{interval: 60, concurrency: watch.DefaultConcurrency, timeout: int(watch.DefaultTimeout.Seconds())}
-	cmd := &cobra.Command{
-		Use:   "pipeline-watch --config CONFIG.INI --workdir PATH [--interval SECONDS] [--once]",
-		Short: "Find new branches and tags of the configured remotes and enqueue a job for each",
-		Long: `pipeline-watch asks every remote of the enabled projects for its branches and tags with
+const long = `pipeline-watch asks every remote of the enabled projects for its branches and tags with
 
   git --no-pager ls-remote --heads --tags --refs --quiet -- REMOTE
 
@@ -108,78 +103,110 @@ EXIT STATUS
   2    usage error, a work directory without .pipelined/ (a mistyped --workdir: the
        daemon or pipeline-build makes it), or an invalid configuration file (every
        problem is listed)
-  130  stopped by SIGINT, 143 by SIGTERM, 131 by SIGQUIT`,
+  130  stopped by SIGINT, 143 by SIGTERM, 131 by SIGQUIT`
+
+func newRootCommand() *cobra.Command {
+	o := options{interval: 60, concurrency: watch.DefaultConcurrency, timeout: int(watch.DefaultTimeout.Seconds())}
+	cmd := &cobra.Command{
+		Use:         "pipeline-watch --config CONFIG.INI --workdir PATH [--interval SECONDS] [--once]",
+		Short:       "Find new branches and tags of the configured remotes and enqueue a job for each",
+		Long:        long,
 		Annotations: map[string]string{cli.ManEnvironment: environment, cli.ManFiles: files},
 		Args:        cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Require(); err != nil {
-				return err
-			}
-			if o.quiet && !o.once {
-				return exitcode.Usagef("--quiet goes with --once: without it, pipeline-watch only logs")
-			}
-			if o.log && !o.once {
-				return exitcode.Usagef("--log goes with --once: without it, pipeline-watch logs anyway")
-			}
-			// Its jobs are for the daemon of an existing work directory; a mistyped one
-			// would collect jobs that nobody runs.
-			if _, err := workdir.Open(o.Workdir); err != nil {
-				return err
-			}
-			cli.SurviveBrokenPipes()
-			logger := cli.NewLogger(os.Stderr)
-			var report *watch.Report
-			if o.once {
-				// The report on stdout tells the rest; stderr keeps the errors, as cron and
-				// anyone who sends stdout elsewhere expect.
-				if !o.log {
-					logger = cli.MinLevel(logger, slog.LevelError)
-				}
-				report = watch.NewReport()
-			}
-			// Every handler is in place before the first pass.
-			reload, stopHUP := notice(syscall.SIGHUP)
-			defer stopHUP()
-			pollNow, stopUSR1 := notice(syscall.SIGUSR1)
-			defer stopUSR1()
-			ctx, caught, stop := cli.CancelOnSignals(cmd.Context(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
-			defer stop()
-			err := watch.Run(ctx, watch.Options{
-				Config:      o.Config,
-				Workdir:     o.Workdir,
-				Interval:    time.Duration(o.interval) * time.Second,
-				Once:        o.once,
-				Concurrency: o.concurrency,
-				Timeout:     time.Duration(o.timeout) * time.Second,
-				Logger:      logger,
-				Reload:      reload,
-				PollNow:     pollNow,
-				Projects:    o.projects,
-				Report:      report,
-				// A remote's error is logged once while it lasts, across passes too —
-				// but for cron, whose every run says what is wrong.
-				RememberErrors: !o.once || o.log,
-			})
-			if sig := caught(); sig != nil && err == nil {
-				return sig // a pass cut short: no report of half of it
-			}
-			if err != nil || report == nil {
-				return err
-			}
-			if !o.quiet {
-				if _, err := report.WriteTo(cmd.OutOrStdout()); err != nil {
-					return err
-				}
-			}
-			if report.Failed() {
-				// Already said, in the report and on stderr.
-				return &exitcode.SilentError{Code: exitcode.Failure}
-			}
-			return nil
-		},
+		RunE:        o.run,
 	}
 	o.addFlags(cmd.Flags())
 	return cmd
+}
+
+// run is pipeline-watch: the poll loop, or with --once one pass and its report.
+func (o *options) run(cmd *cobra.Command, _ []string) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	cli.SurviveBrokenPipes()
+	logger, report := o.output()
+	// Every handler is in place before the first pass.
+	reload, stopHUP := notice(syscall.SIGHUP)
+	defer stopHUP()
+	pollNow, stopUSR1 := notice(syscall.SIGUSR1)
+	defer stopUSR1()
+	ctx, caught, stop := cli.CancelOnSignals(cmd.Context(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
+	defer stop()
+	err := watch.Run(ctx, o.watchOptions(logger, report, reload, pollNow))
+	if sig := caught(); sig != nil && err == nil {
+		return sig // a pass cut short: no report of half of it
+	}
+	if err != nil || report == nil {
+		return err
+	}
+	return o.writeReport(cmd, report)
+}
+
+// check refuses flags that do not go together and a work directory that does not exist.
+func (o *options) check() error {
+	if err := o.Require(); err != nil {
+		return err
+	}
+	if o.quiet && !o.once {
+		return exitcode.Usagef("--quiet goes with --once: without it, pipeline-watch only logs")
+	}
+	if o.log && !o.once {
+		return exitcode.Usagef("--log goes with --once: without it, pipeline-watch logs anyway")
+	}
+	// Its jobs are for the daemon of an existing work directory; a mistyped one
+	// would collect jobs that nobody runs.
+	_, err := workdir.Open(o.Workdir)
+	return err
+}
+
+// output is where the watcher says what it does: the log on stderr, and with --once a
+// report (nil without).
+func (o *options) output() (*slog.Logger, *watch.Report) {
+	logger := cli.NewLogger(os.Stderr)
+	if !o.once {
+		return logger, nil
+	}
+	// The report on stdout tells the rest; stderr keeps the errors, as cron and
+	// anyone who sends stdout elsewhere expect.
+	if !o.log {
+		logger = cli.MinLevel(logger, slog.LevelError)
+	}
+	return logger, watch.NewReport()
+}
+
+func (o *options) watchOptions(logger *slog.Logger, report *watch.Report, reload, pollNow <-chan struct{}) watch.Options {
+	return watch.Options{
+		Config:      o.Config,
+		Workdir:     o.Workdir,
+		Interval:    time.Duration(o.interval) * time.Second,
+		Once:        o.once,
+		Concurrency: o.concurrency,
+		Timeout:     time.Duration(o.timeout) * time.Second,
+		Logger:      logger,
+		Reload:      reload,
+		PollNow:     pollNow,
+		Projects:    o.projects,
+		Report:      report,
+		// A remote's error is logged once while it lasts, across passes too —
+		// but for cron, whose every run says what is wrong.
+		RememberErrors: !o.once || o.log,
+	}
+}
+
+// writeReport prints the report of a --once pass, unless --quiet, and makes its failures
+// the exit status.
+func (o *options) writeReport(cmd *cobra.Command, report *watch.Report) error {
+	if !o.quiet {
+		if _, err := report.WriteTo(cmd.OutOrStdout()); err != nil {
+			return err
+		}
+	}
+	if report.Failed() {
+		// Already said, in the report and on stderr.
+		return &exitcode.SilentError{Code: exitcode.Failure}
+	}
+	return nil
 }
 
 // notice turns a signal into a channel that holds at most one pending receive: signals that

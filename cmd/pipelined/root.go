@@ -92,48 +92,7 @@ func newRootCommand() *cobra.Command {
 				releaseSignals() // not the daemon
 			}
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			engines, err := parseEngines(o.engines)
-			if err != nil {
-				return err
-			}
-			if o.dumpConfig {
-				// Checking a file needs no work directory.
-				if o.Config == "" {
-					return exitcode.Usagef("--config is required")
-				}
-				return dumpConfig(cmd, o.Config)
-			}
-			if err := o.Require(); err != nil {
-				return err
-			}
-			buildBin, err := cli.FindSibling("pipeline-build")
-			if err != nil {
-				return err
-			}
-			watchBin, err := cli.FindSibling("pipeline-watch")
-			if err != nil {
-				return err
-			}
-			cli.SurviveBrokenPipes()
-			// The daemon's main loop must not wait on its log (a stalled journald).
-			log, flush := cli.NewAsyncLogger(os.Stderr)
-			defer flush(time.Second)
-			return supervisor.Run(cmd.Context(), supervisor.Options{
-				Config:      o.Config,
-				Workdir:     o.Workdir,
-				Limit:       o.limit,
-				Interval:    time.Duration(o.interval) * time.Second,
-				PollTimeout: time.Duration(o.pollTime) * time.Second,
-				Engines:     engines,
-				Grace:       o.grace,
-				Logger:      log,
-				Build:       buildBin,
-				Watch:       watchBin,
-				Version:     cli.Version(),
-				Signals:     early,
-			})
-		},
+		RunE: o.run,
 	}
 	// --config and --workdir are each command's own flags, so that each says whether it
 	// needs them.
@@ -143,6 +102,55 @@ func newRootCommand() *cobra.Command {
 	cmd.AddCommand(newStatusCommand(&o.Paths), newEnqueueCommand(&o.Paths), newCancelCommand(&o.Paths),
 		newPruneCommand(&o.Paths), newPollCommand(&o.Paths))
 	return cmd
+}
+
+// run is pipelined: the daemon, or with --dump-config the check of a configuration file.
+func (o *options) run(cmd *cobra.Command, _ []string) error {
+	engines, err := parseEngines(o.engines)
+	if err != nil {
+		return err
+	}
+	if o.dumpConfig {
+		// Checking a file needs no work directory.
+		if o.Config == "" {
+			return exitcode.Usagef("--config is required")
+		}
+		return dumpConfig(cmd, o.Config)
+	}
+	return o.daemon(cmd, engines)
+}
+
+// daemon runs the supervisor until a signal ends it.
+func (o *options) daemon(cmd *cobra.Command, engines []engine.Engine) error {
+	if err := o.Require(); err != nil {
+		return err
+	}
+	buildBin, err := cli.FindSibling("pipeline-build")
+	if err != nil {
+		return err
+	}
+	watchBin, err := cli.FindSibling("pipeline-watch")
+	if err != nil {
+		return err
+	}
+	cli.SurviveBrokenPipes()
+	// The daemon's main loop must not wait on its log (a stalled journald).
+	log, flush := cli.NewAsyncLogger(os.Stderr)
+	defer flush(time.Second)
+	return supervisor.Run(cmd.Context(), supervisor.Options{
+		Config:      o.Config,
+		Workdir:     o.Workdir,
+		Limit:       o.limit,
+		Interval:    time.Duration(o.interval) * time.Second,
+		PollTimeout: time.Duration(o.pollTime) * time.Second,
+		Engines:     engines,
+		Grace:       o.grace,
+		Logger:      log,
+		Build:       buildBin,
+		Watch:       watchBin,
+		Version:     cli.Version(),
+		Signals:     early,
+	})
 }
 
 // dumpConfig prints the effective configuration: every project, every key, defaults filled

@@ -47,6 +47,17 @@ func Cancel(w io.Writer, o CancelOptions) error {
 	if err != nil {
 		return err
 	}
+	n := dropQueued(w, jobs, o)
+	n += cancelClaimed(w, layout, jobs, o)
+	n += cancelHandBuilds(w, layout, o)
+	if n == 0 {
+		return ErrNothingMatched
+	}
+	return nil
+}
+
+// dropQueued claims and removes the matching queued jobs, and returns how many it dropped.
+func dropQueued(w io.Writer, jobs *outcome.Jobs, o CancelOptions) int {
 	sp := jobs.Spool()
 	n := 0
 	queued, _ := sp.List(spool.New)
@@ -57,7 +68,7 @@ func Cancel(w io.Writer, o CancelOptions) error {
 		}
 		switch err := jobs.CancelQueued(e.Name); {
 		case errors.Is(err, spool.ErrClaimed):
-			continue // the daemon took it: it is among the claimed jobs below
+			continue // the daemon took it: it is among the claimed jobs cancelClaimed sees
 		case err != nil:
 			fmt.Fprintf(w, "could not drop queued job %s: %v\n", e.Name, err)
 			continue
@@ -65,46 +76,60 @@ func Cancel(w io.Writer, o CancelOptions) error {
 		fmt.Fprintf(w, "dropped queued job %s: %s\n", e.Name, describeJob(j, ""))
 		n++
 	}
-	claimed, _ := sp.List(spool.Cur)
+	return n
+}
+
+// cancelClaimed withdraws the matching jobs the daemon has claimed and stops their
+// builds; it returns how many it withdrew.
+func cancelClaimed(w io.Writer, layout workdir.Layout, jobs *outcome.Jobs, o CancelOptions) int {
+	n := 0
+	claimed, _ := jobs.Spool().List(spool.Cur)
 	for _, e := range claimed {
-		j, err := sp.Read(spool.Cur, e.Name)
-		if err != nil {
-			continue
-		}
-		dir, st := latestBuild(layout, jobs, j, e.Name)
-		if !o.matches(j, commitOf(st)) {
-			continue
-		}
-		wrote, err := jobs.Cancel(e.Name, outcome.Cancel{Kind: outcome.Withdrawn, Reason: CancelReason})
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			continue // its build ended and the daemon settled the job meanwhile: nothing to cancel
-		case err != nil:
-			fmt.Fprintf(w, "could not cancel %s: %v\n", e.Name, err)
-			continue
-		case !wrote:
-			continue // withdrawn already
-		}
-		n++
-		if !spool.Locked(sp.Path(spool.Cur, e.Name)) {
-			fmt.Fprintf(w, "canceled job %s: %s (no build of it runs; it will not run)\n", e.Name, describeJob(j, commitOf(st)))
-			continue
-		}
-		if st == nil || st.Result != outcome.Running {
-			// The build holds its job but has not written its status yet.
-			dir, st = waitForStatus(layout, jobs, j, e.Name)
-		}
-		if st != nil && procexec.Signal(st.PID, st.PIDStart, syscall.SIGTERM) {
-			fmt.Fprintf(w, "canceling running build %s (pid %d): %s\n", dir, st.PID, describeJob(j, st.Commit))
-		} else {
-			fmt.Fprintf(w, "canceled job %s: %s (its build stops as it starts)\n", e.Name, describeJob(j, commitOf(st)))
+		if cancelClaimedJob(w, layout, jobs, o, e.Name) {
+			n++
 		}
 	}
-	n += cancelHandBuilds(w, layout, o)
-	if n == 0 {
-		return ErrNothingMatched
+	return n
+}
+
+// cancelClaimedJob withdraws the claimed job name if it matches, with a marker beside it,
+// then sends SIGTERM to its build once the build has said which process it is (a build
+// that has not started yet sees the marker as it starts). It reports whether it withdrew
+// the job.
+func cancelClaimedJob(w io.Writer, layout workdir.Layout, jobs *outcome.Jobs, o CancelOptions, name string) bool {
+	sp := jobs.Spool()
+	j, err := sp.Read(spool.Cur, name)
+	if err != nil {
+		return false
 	}
-	return nil
+	dir, st := latestBuild(layout, jobs, j, name)
+	if !o.matches(j, commitOf(st)) {
+		return false
+	}
+	wrote, err := jobs.Cancel(name, outcome.Cancel{Kind: outcome.Withdrawn, Reason: CancelReason})
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false // its build ended and the daemon settled the job meanwhile: nothing to cancel
+	case err != nil:
+		fmt.Fprintf(w, "could not cancel %s: %v\n", name, err)
+		return false
+	case !wrote:
+		return false // withdrawn already
+	}
+	if !spool.Locked(sp.Path(spool.Cur, name)) {
+		fmt.Fprintf(w, "canceled job %s: %s (no build of it runs; it will not run)\n", name, describeJob(j, commitOf(st)))
+		return true
+	}
+	if st == nil || st.Result != outcome.Running {
+		// The build holds its job but has not written its status yet.
+		dir, st = waitForStatus(layout, jobs, j, name)
+	}
+	if st != nil && procexec.Signal(st.PID, st.PIDStart, syscall.SIGTERM) {
+		fmt.Fprintf(w, "canceling running build %s (pid %d): %s\n", dir, st.PID, describeJob(j, st.Commit))
+	} else {
+		fmt.Fprintf(w, "canceled job %s: %s (its build stops as it starts)\n", name, describeJob(j, commitOf(st)))
+	}
+	return true
 }
 
 // cancelHandBuilds cancels the matching builds run by hand (without a job file), with

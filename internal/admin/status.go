@@ -43,22 +43,36 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 	}
 	now := time.Now()
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	var engines []engine.State
-	if pid, running := spool.DaemonPID(layout.DaemonLock()); running {
-		fmt.Fprintf(tw, "DAEMON running, pid %d\n\n", pid)
-		engines = readEngines(layout)
-		writeEngines(tw, engines, now)
-	} else {
-		fmt.Fprintf(tw, "DAEMON not running: queued jobs wait for it\n\n")
-	}
+	engines := writeDaemon(tw, layout, now)
+	writeQueued(tw, jobs, cfg, engines, now)
+	writeRunning(tw, jobs.Spool(), builds, now)
+	writeForge(tw, layout, now)
+	fmt.Fprintf(tw, "\nREFS (each ref's state: its newest build that succeeded or failed)\n")
+	writeRefs(tw, layout, cfg, now)
+	return tw.Flush()
+}
 
-	sp := jobs.Spool()
-	queued, _ := sp.List(spool.New)
-	fmt.Fprintf(tw, "QUEUED (%d)\n", len(queued))
+// writeDaemon says whether the daemon runs, and if it does, its engines, which it returns.
+func writeDaemon(w io.Writer, layout workdir.Layout, now time.Time) []engine.State {
+	pid, running := spool.DaemonPID(layout.DaemonLock())
+	if !running {
+		fmt.Fprintf(w, "DAEMON not running: queued jobs wait for it\n\n")
+		return nil
+	}
+	fmt.Fprintf(w, "DAEMON running, pid %d\n\n", pid)
+	engines := readEngines(layout)
+	writeEngines(w, engines, now)
+	return engines
+}
+
+// writeQueued lists the queued jobs in the order they run, each with what it waits for.
+func writeQueued(w io.Writer, jobs *outcome.Jobs, cfg *config.Config, engines []engine.State, now time.Time) {
+	queued, _ := jobs.Spool().List(spool.New)
+	fmt.Fprintf(w, "QUEUED (%d)\n", len(queued))
 	for _, e := range queued {
 		j, err := jobs.Read(spool.New, e.Name)
 		if err != nil {
-			fmt.Fprintf(tw, "  %s\t(not a valid job: %v; the daemon moves it to bad/)\n", quoted(e.Name), err)
+			fmt.Fprintf(w, "  %s\t(not a valid job: %v; the daemon moves it to bad/)\n", quoted(e.Name), err)
 			continue
 		}
 		state := "waiting " + since(now, e.ModTime)
@@ -69,12 +83,15 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 			state = fmt.Sprintf("attempt %d of %d failed (%s); next at %s", n, outcome.MaxAttempts,
 				j.Attempts[n-1].Reason, outcome.RetryAt(j.Attempts).Local().Format(time.TimeOnly))
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", j.Project, quoted(j.Ref), orAny(workdir.ShortCommit(j.Commit)),
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%s\n", j.Project, quoted(j.Ref), orAny(workdir.ShortCommit(j.Commit)),
 			j.Source, state, quoted(e.Name))
 	}
+}
 
+// writeRunning lists the claimed jobs, each with how long its build has run and where.
+func writeRunning(w io.Writer, sp *spool.Spool, builds []statusOf, now time.Time) {
 	claimed, _ := sp.List(spool.Cur)
-	fmt.Fprintf(tw, "\nRUNNING (%d)\n", len(claimed))
+	fmt.Fprintf(w, "\nRUNNING (%d)\n", len(claimed))
 	for _, e := range claimed {
 		j, err := sp.Read(spool.Cur, e.Name)
 		if err != nil {
@@ -90,13 +107,8 @@ func Status(w io.Writer, workdirPath, configPath string) error {
 				}
 			}
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", j.Project, quoted(j.Ref), orAny(workdir.ShortCommit(j.Commit)), state, dir)
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\n", j.Project, quoted(j.Ref), orAny(workdir.ShortCommit(j.Commit)), state, dir)
 	}
-
-	writeForge(tw, layout, now)
-	fmt.Fprintf(tw, "\nREFS (each ref's state: its newest build that succeeded or failed)\n")
-	writeRefs(tw, layout, cfg, now)
-	return tw.Flush()
 }
 
 // writeForge lists the statuses waiting to be delivered to the forge, if any: a work

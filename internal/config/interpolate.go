@@ -146,13 +146,28 @@ func (r *resolver) resolve(name string) *resolved {
 	defer func() { e.busy = false }()
 
 	t := r.sec.template(name)
-	values := make([]string, len(t.refs))
-	for i, ref := range t.refs {
+	values := r.resolveRefs(e, t.refs)
+	switch {
+	case e.err != nil:
+	case t.bad != nil:
+		e.err = t.bad
+	default:
+		e.value, e.err = r.expand(t, values)
+	}
+	return e
+}
+
+// resolveRefs returns the values of the names a template references, in order, resolving
+// each (and so, deepest first, what it references) and raising e.reach by the depth it
+// enters. It stops at the first problem, which it sets in e.err.
+func (r *resolver) resolveRefs(e *resolved, refs []string) []string {
+	values := make([]string, len(refs))
+	for i, ref := range refs {
 		rt := r.sec.template(ref)
 		switch {
 		case rt == nil:
 			e.err = fmt.Errorf("%%(%s)s refers to %q, which is set neither in this section nor in [DEFAULT]", ref, ref)
-			return e
+			return nil
 		case rt.plain:
 			values[i] = rt.raw // not entered: no depth
 			continue
@@ -160,44 +175,30 @@ func (r *resolver) resolve(name string) *resolved {
 		sub := r.resolve(ref)
 		if e.reach = max(e.reach, 1+sub.reach); e.reach > maxInterpolationDepth {
 			e.reach, e.err = maxInterpolationDepth+1, errDepth
-			return e
+			return nil
 		}
 		if sub.err != nil {
 			e.err = sub.err
-			return e
+			return nil
 		}
 		values[i] = sub.value
 	}
-	if t.bad != nil {
-		e.err = t.bad
-		return e
-	}
-	size := 0
-	var only string // the one non-empty piece, if there is just one
-	parts := 0
-	for _, pc := range t.pieces {
-		v := pc.text
-		if pc.ref >= 0 {
-			v = values[pc.ref]
-		}
-		if v != "" {
-			size += len(v)
-			only = v
-			parts++
-		}
-	}
+	return values
+}
+
+// expand joins a template's pieces, its references replaced by values, once the result is
+// known to fit MaxValueSize and what is left of the file's budget.
+func (r *resolver) expand(t *template, values []string) (string, error) {
+	size, only, parts := measure(t.pieces, values)
 	if size > MaxValueSize {
-		e.err = fmt.Errorf("the value grows beyond %d KiB through %%(name)s references", MaxValueSize>>10)
-		return e
+		return "", fmt.Errorf("the value grows beyond %d KiB through %%(name)s references", MaxValueSize>>10)
 	}
 	// Charged before the value is built: nothing beyond the bound is ever allocated.
 	if *r.budget -= max(size, len(t.raw)); *r.budget < 0 {
-		e.err = errTooLarge
-		return e
+		return "", errTooLarge
 	}
 	if parts <= 1 {
-		e.value = only // "%(name)s" alone, or text with one "%%": no copy
-		return e
+		return only, nil // "%(name)s" alone, or text with one "%%": no copy
 	}
 	var b strings.Builder
 	b.Grow(size)
@@ -208,6 +209,22 @@ func (r *resolver) resolve(name string) *resolved {
 			b.WriteString(pc.text)
 		}
 	}
-	e.value = b.String()
-	return e
+	return b.String(), nil
+}
+
+// measure is the length the pieces expand to, and how many of them are non-empty; only is
+// the last non-empty one, the whole value when there is just one.
+func measure(pieces []piece, values []string) (size int, only string, parts int) {
+	for _, pc := range pieces {
+		v := pc.text
+		if pc.ref >= 0 {
+			v = values[pc.ref]
+		}
+		if v != "" {
+			size += len(v)
+			only = v
+			parts++
+		}
+	}
+	return size, only, parts
 }

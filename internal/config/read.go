@@ -105,9 +105,35 @@ func readDocument(src []byte, p *problems) *Document {
 		p.errorf(0, "", "", "internal error reading the normalised file: %v", err)
 		return nil
 	}
-	raw := map[string]map[string]string{}
-	order := map[string][]string{}
-	var names []string
+	raw, order, names := rawValues(f, s)
+	doc := &Document{referenced: map[string]bool{}}
+	sections := doc.parseTemplates(raw, s)
+	budget := s.budget // what the keys of the file left
+	for _, name := range names {
+		own := sections[name]
+		sec := &Section{Name: name, Line: s.headerLine[name], own: own, def: sections[defaultSection],
+			Keys: sectionKeys(own, order[name], order[defaultSection])}
+		// Charged before anything is interpolated.
+		if budget -= sec.cost(); budget < 0 {
+			p.errorf(sec.Line, name, "", "%s", tooLarge())
+			return nil
+		}
+		if !sec.interpolate(p, &budget) {
+			return nil
+		}
+		doc.Sections = append(doc.Sections, sec)
+	}
+	if len(p.errs) > 0 {
+		return nil
+	}
+	return doc
+}
+
+// rawValues is what ini.v1 read, the guards off: each section's raw values and the order
+// of its keys, and the names of the sections but DEFAULT in file order.
+func rawValues(f *ini.File, s *scanned) (raw map[string]map[string]string, order map[string][]string, names []string) {
+	raw = map[string]map[string]string{}
+	order = map[string][]string{}
 	for _, sec := range f.Sections() {
 		name := sec.Name()
 		if _, ok := s.headerLine[name]; !ok {
@@ -123,8 +149,12 @@ func readDocument(src []byte, p *problems) *Document {
 			order[name] = append(order[name], key)
 		}
 	}
-	doc := &Document{referenced: map[string]bool{}}
-	// Every raw value is parsed once: a [DEFAULT] value's template serves every section.
+	return raw, order, names
+}
+
+// parseTemplates parses every raw value once, so that a [DEFAULT] value's template serves
+// every section, and records the names the values reference in doc.referenced.
+func (doc *Document) parseTemplates(raw map[string]map[string]string, s *scanned) map[string]*rawSection {
 	sections := map[string]*rawSection{}
 	for name, keys := range raw {
 		rs := &rawSection{templates: map[string]*template{}, keyLine: s.keyLine[name], valueLines: s.valueLines[name]}
@@ -139,53 +169,56 @@ func readDocument(src []byte, p *problems) *Document {
 		}
 		sections[name] = rs
 	}
-	def := sections[defaultSection]
-	budget := s.budget // what the keys of the file left
-	for _, name := range names {
-		sec := &Section{Name: name, Line: s.headerLine[name], own: sections[name], def: def}
-		// configparser's view of a section: its own keys, then DEFAULT's it does not override.
-		sec.Keys = append(make([]string, 0, len(order[name])+len(order[defaultSection])), order[name]...)
-		for _, key := range order[defaultSection] {
-			if _, own := sec.own.templates[key]; !own {
-				sec.Keys = append(sec.Keys, key)
-			}
+	return sections
+}
+
+// sectionKeys is configparser's view of a section's keys: its own, then DEFAULT's it does
+// not override.
+func sectionKeys(own *rawSection, ownKeys, defKeys []string) []string {
+	keys := append(make([]string, 0, len(ownKeys)+len(defKeys)), ownKeys...)
+	for _, key := range defKeys {
+		if _, mine := own.templates[key]; !mine {
+			keys = append(keys, key)
 		}
-		// Charged before anything is interpolated. A value without "%" is shared with the
-		// file's text but counted, as each section decodes it and Dump writes it.
-		budget -= sectionCost + keyCost*len(sec.Keys)
-		for _, key := range sec.Keys {
-			if t := sec.template(key); t.plain {
-				budget -= len(t.raw)
-			}
-		}
-		if budget < 0 {
-			p.errorf(sec.Line, name, "", "%s", tooLarge())
-			return nil
-		}
-		sec.Values = make(map[string]string, len(sec.Keys))
-		r := &resolver{sec: sec, memo: map[string]*resolved{}, budget: &budget}
-		for _, key := range sec.Keys {
-			v, err := r.value(key)
-			if err == errTooLarge {
-				p.errorf(sec.Line, name, "", "%s", tooLarge())
-				return nil
-			}
-			if err != nil {
-				line := sec.KeyLine(key)
-				if t := sec.template(key); t.bad != nil && err == error(t.bad) {
-					line = sec.ValueLine(key, t.bad.line) // the key's own value is wrong there
-				}
-				p.errorf(line, name, key, "%v%s", err, sec.where(key))
-				continue
-			}
-			sec.Values[key] = v
-		}
-		doc.Sections = append(doc.Sections, sec)
 	}
-	if len(p.errs) > 0 {
-		return nil
+	return keys
+}
+
+// cost is what a section counts towards MaxEffectiveSize before its values are
+// interpolated. A value without "%" is shared with the file's text but counted, as each
+// section decodes it and Dump writes it.
+func (s *Section) cost() int {
+	c := sectionCost + keyCost*len(s.Keys)
+	for _, key := range s.Keys {
+		if t := s.template(key); t.plain {
+			c += len(t.raw)
+		}
 	}
-	return doc
+	return c
+}
+
+// interpolate sets the section's Values, reporting the problem of each key that has one. It
+// returns false when the configuration grows beyond MaxEffectiveSize, which ends reading.
+func (s *Section) interpolate(p *problems, budget *int) bool {
+	s.Values = make(map[string]string, len(s.Keys))
+	r := &resolver{sec: s, memo: map[string]*resolved{}, budget: budget}
+	for _, key := range s.Keys {
+		v, err := r.value(key)
+		if err == errTooLarge {
+			p.errorf(s.Line, s.Name, "", "%s", tooLarge())
+			return false
+		}
+		if err != nil {
+			line := s.KeyLine(key)
+			if t := s.template(key); t.bad != nil && err == error(t.bad) {
+				line = s.ValueLine(key, t.bad.line) // the key's own value is wrong there
+			}
+			p.errorf(line, s.Name, key, "%v%s", err, s.where(key))
+			continue
+		}
+		s.Values[key] = v
+	}
+	return true
 }
 
 // unguardValue turns ini.v1's value back into configparser's: the guard comes off and the

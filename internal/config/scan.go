@@ -66,94 +66,126 @@ func scan(src []byte, p *problems) *scanned {
 		p.errorf(1, "", "", "the file starts with a byte order mark; save it as UTF-8 without BOM")
 		return s
 	}
-	var out bytes.Buffer
-	var (
-		section     string // current section; "" before the first header
-		inSection   bool
-		inOption    bool   // an option is open: deeper-indented lines continue its value
-		option      string // that option's key
-		indentLevel int
-		added       = map[string]bool{} // sections and section+"\n"+key seen (strict mode)
-	)
 	// Every key and header of the file counts fileKeyCost towards MaxEffectiveSize (read.go
 	// counts the rest): a file with too many is refused here, before ini.v1 and read.go hold
 	// them.
 	s.budget = MaxEffectiveSize
+	sc := &scanner{s: s, p: p, added: map[string]bool{}}
 	for i, line := range splitLines(src) {
-		lineno := i + 1
-		value := pyStrip(line)
-		if value == "" {
-			// An empty line belongs to the current value if more indented lines follow; if
-			// none do, the value's final rstrip removes it (configparser does the same).
-			if inOption {
-				writeEscaped(&out, "\n")
-				s.valueLines[section][option] = append(s.valueLines[section][option], lineno)
-			}
-			continue
-		}
-		if value[0] == '#' || value[0] == ';' {
-			continue // a comment, even indented and even inside a multi-line value
-		}
-		indent := pyIndent(line)
-		if inSection && inOption && indent > indentLevel {
-			writeEscaped(&out, "\n"+value)
-			s.valueLines[section][option] = append(s.valueLines[section][option], lineno)
-			continue
-		}
-		indentLevel = indent
-		if name, ok := sectionHeader(value); ok {
-			if name != defaultSection {
-				if added[name] {
-					p.errorf(lineno, name, "", "duplicate section (first at line %d); merge the two or rename one", s.headerLine[name])
-				}
-				added[name] = true
-			}
-			if _, seen := s.headerLine[name]; !seen {
-				s.headerLine[name] = lineno
-				s.keyLine[name] = map[string]int{}
-				s.valueLines[name] = map[string][]int{}
-			}
-			section, inSection, inOption = name, true, false
-			out.WriteString("\n[" + name + "]")
-			if s.budget -= fileKeyCost; s.budget < 0 {
-				p.errorf(lineno, section, "", "%s", tooLarge())
-				return s
-			}
-			continue
-		}
-		if !inSection {
-			p.errorf(lineno, "", "", "%q comes before the first [section] header; every key belongs to a section", value)
-			continue
-		}
-		rawKey, val, ok := splitOption(value)
-		if !ok {
-			p.errorf(lineno, section, "", "%q is not a \"key = value\" line, a [section] header or a comment", value)
-			continue
-		}
-		if rawKey == "" {
-			p.errorf(lineno, section, "", "%q has no key before the delimiter", value)
-			inOption = false
-			continue
-		}
-		key := pyLower(rawKey)
-		if added[section+"\n"+key] {
-			p.errorf(lineno, section, key, "duplicate key (first at line %d); keys are case-insensitive", s.keyLine[section][key])
-		} else {
-			s.keyLine[section][key] = lineno
-		}
-		added[section+"\n"+key] = true
-		option, inOption = key, true
-		s.valueLines[section][key] = []int{lineno}
-		out.WriteString("\n" + guard + key + " = " + guard)
-		writeEscaped(&out, val)
-		if s.budget -= fileKeyCost; s.budget < 0 {
-			p.errorf(lineno, section, key, "%s", tooLarge())
+		if !sc.line(i+1, line) {
 			return s
 		}
 	}
-	out.WriteByte('\n')
-	s.text = out.Bytes()
+	sc.out.WriteByte('\n')
+	s.text = sc.out.Bytes()
 	return s
+}
+
+// scanner is what scan knows between one line and the next.
+type scanner struct {
+	s   *scanned
+	p   *problems
+	out bytes.Buffer
+
+	section     string // current section; "" before the first header
+	inSection   bool
+	inOption    bool   // an option is open: deeper-indented lines continue its value
+	option      string // that option's key
+	indentLevel int
+	added       map[string]bool // sections and section+"\n"+key seen (strict mode)
+}
+
+// line scans one line of the file. It returns false when the file has grown beyond
+// MaxEffectiveSize, which ends the scan.
+func (sc *scanner) line(lineno int, line string) bool {
+	value := pyStrip(line)
+	if value == "" {
+		// An empty line belongs to the current value if more indented lines follow; if
+		// none do, the value's final rstrip removes it (configparser does the same).
+		if sc.inOption {
+			sc.continueValue(lineno, "\n")
+		}
+		return true
+	}
+	if value[0] == '#' || value[0] == ';' {
+		return true // a comment, even indented and even inside a multi-line value
+	}
+	indent := pyIndent(line)
+	if sc.inSection && sc.inOption && indent > sc.indentLevel {
+		sc.continueValue(lineno, "\n"+value)
+		return true
+	}
+	sc.indentLevel = indent
+	if name, ok := sectionHeader(value); ok {
+		return sc.startSection(lineno, name)
+	}
+	if !sc.inSection {
+		sc.p.errorf(lineno, "", "", "%q comes before the first [section] header; every key belongs to a section", value)
+		return true
+	}
+	return sc.startOption(lineno, value)
+}
+
+// continueValue appends text, which starts with a line break, to the open option's value.
+func (sc *scanner) continueValue(lineno int, text string) {
+	writeEscaped(&sc.out, text)
+	sc.s.valueLines[sc.section][sc.option] = append(sc.s.valueLines[sc.section][sc.option], lineno)
+}
+
+// startSection handles the header of section name; a repeated [DEFAULT] adds to the first.
+func (sc *scanner) startSection(lineno int, name string) bool {
+	s := sc.s
+	if name != defaultSection {
+		if sc.added[name] {
+			sc.p.errorf(lineno, name, "", "duplicate section (first at line %d); merge the two or rename one", s.headerLine[name])
+		}
+		sc.added[name] = true
+	}
+	if _, seen := s.headerLine[name]; !seen {
+		s.headerLine[name] = lineno
+		s.keyLine[name] = map[string]int{}
+		s.valueLines[name] = map[string][]int{}
+	}
+	sc.section, sc.inSection, sc.inOption = name, true, false
+	sc.out.WriteString("\n[" + name + "]")
+	return sc.charge(lineno, "")
+}
+
+// startOption handles a "key = value" line, the first line of the option's value.
+func (sc *scanner) startOption(lineno int, value string) bool {
+	s := sc.s
+	rawKey, val, ok := splitOption(value)
+	if !ok {
+		sc.p.errorf(lineno, sc.section, "", "%q is not a \"key = value\" line, a [section] header or a comment", value)
+		return true
+	}
+	if rawKey == "" {
+		sc.p.errorf(lineno, sc.section, "", "%q has no key before the delimiter", value)
+		sc.inOption = false
+		return true
+	}
+	key := pyLower(rawKey)
+	if sc.added[sc.section+"\n"+key] {
+		sc.p.errorf(lineno, sc.section, key, "duplicate key (first at line %d); keys are case-insensitive", s.keyLine[sc.section][key])
+	} else {
+		s.keyLine[sc.section][key] = lineno
+	}
+	sc.added[sc.section+"\n"+key] = true
+	sc.option, sc.inOption = key, true
+	s.valueLines[sc.section][key] = []int{lineno}
+	sc.out.WriteString("\n" + guard + key + " = " + guard)
+	writeEscaped(&sc.out, val)
+	return sc.charge(lineno, key)
+}
+
+// charge counts a header or key (key "") written on lineno towards MaxEffectiveSize; false,
+// with the problem reported, when that is spent.
+func (sc *scanner) charge(lineno int, key string) bool {
+	if sc.s.budget -= fileKeyCost; sc.s.budget < 0 {
+		sc.p.errorf(lineno, sc.section, key, "%s", tooLarge())
+		return false
+	}
+	return true
 }
 
 // splitLines yields the lines of src as Python's text mode with universal newlines reads
