@@ -23,7 +23,8 @@ gitea: deps ## build the Gitea the forge tests run against, once into a cache (5
 test: deps gitea ## gofmt and go vet, then every test (end-to-end included) with the race detector
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	PIPELINED_E2E_LOAD=apart $(GO) test -race -count=1 -timeout 20m ./...
+	@# -parallel 8: the end-to-end tests mostly wait on real processes, each in its own directories
+	PIPELINED_E2E_LOAD=apart $(GO) test -race -count=1 -parallel 8 -timeout 20m ./...
 	@# The end-to-end tests that bound a time run apart, beside a CPU hog (internal/e2e/load_test.go)
 	PIPELINED_E2E_LOAD=hog $(GO) test -race -count=1 -timeout 10m ./internal/e2e
 

@@ -25,6 +25,9 @@ type options struct {
 	engines    []string
 	dumpConfig bool
 	grace      time.Duration
+	// Tuning: how often a busy engine is checked, how long a probe may take, how often the
+	// spool is listed without an event.
+	engineCheck, engineTimeout, rescan int
 }
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
@@ -33,6 +36,9 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.Var(cli.NamedInt(&o.pollTime, "SECONDS", 1), "poll-timeout", "time one git ls-remote of the watcher may take (pipeline-watch --timeout)")
 	fs.BoolVar(&o.dumpConfig, "dump-config", false, "dump config and exit")
 	fs.DurationVar(&o.grace, "grace", procexec.DefaultGrace, "time a canceled build has to stop; the daemon exits within it plus a second")
+	fs.Var(cli.NamedInt(&o.engineCheck, "SECONDS", 1), "engine-check", "while builds run on an engine, ask it this often whether it still answers (docker version); one that does not is taken out of the pool and its builds retried elsewhere")
+	fs.Var(cli.NamedInt(&o.engineTimeout, "SECONDS", 1), "engine-timeout", "time one docker version of an engine may take before the engine counts as not answering")
+	fs.Var(cli.NamedInt(&o.rescan, "SECONDS", 1), "rescan", "list spool/new/ this often even without a file event, and try again what could not be done to the spool (an unwritable disk)")
 	fs.Var(cli.NamedList(&o.engines, "NAME=DOCKER_HOST[,slots=N]"), "engine", `a Docker engine builds run on (repeatable; default: "local", the environment's own Docker, with --limit slots); only "local" bind-mounts this host's files`)
 }
 
@@ -79,7 +85,7 @@ EXIT STATUS
        line, section and key)`
 
 func newRootCommand() *cobra.Command {
-	o := options{limit: 1, interval: 60, pollTime: int(polling.DefaultTimeout.Seconds())}
+	o := options{limit: 1, interval: 60, pollTime: int(polling.DefaultTimeout.Seconds()), engineCheck: 30, engineTimeout: 15, rescan: 60}
 	cmd := &cobra.Command{
 		Use:   "pipelined --workdir PATH --config CONFIG.INI [--limit NUM] [--interval SECONDS] [--dump-config]",
 		Short: "Watch git remotes and run a build pipeline for every new branch and tag",
@@ -138,18 +144,21 @@ func (o *options) daemon(cmd *cobra.Command, engines []engine.Engine) error {
 	log, flush := cli.NewAsyncLogger(os.Stderr)
 	defer flush(time.Second)
 	return supervisor.Run(cmd.Context(), supervisor.Options{
-		Config:      o.Config,
-		Workdir:     o.Workdir,
-		Limit:       o.limit,
-		Interval:    time.Duration(o.interval) * time.Second,
-		PollTimeout: time.Duration(o.pollTime) * time.Second,
-		Engines:     engines,
-		Grace:       o.grace,
-		Logger:      log,
-		Build:       buildBin,
-		Watch:       watchBin,
-		Version:     cli.Version(),
-		Signals:     early,
+		Config:        o.Config,
+		Workdir:       o.Workdir,
+		Limit:         o.limit,
+		Interval:      time.Duration(o.interval) * time.Second,
+		PollTimeout:   time.Duration(o.pollTime) * time.Second,
+		Engines:       engines,
+		Grace:         o.grace,
+		EngineCheck:   time.Duration(o.engineCheck) * time.Second,
+		EngineTimeout: time.Duration(o.engineTimeout) * time.Second,
+		Rescan:        time.Duration(o.rescan) * time.Second,
+		Logger:        log,
+		Build:         buildBin,
+		Watch:         watchBin,
+		Version:       cli.Version(),
+		Signals:       early,
 	})
 }
 

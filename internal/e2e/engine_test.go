@@ -149,7 +149,7 @@ func TestAnEngineThatVanishesMidBuildLosesNothing(t *testing.T) {
 	s.writeConfig("[p]\nremote = %s\nbuild = True\nrun = True\npull = False\n", repo.Remote)
 	s.enqueue("p", "main", repo.Head())
 	// b2 is listed first: with a free slot on each, the build goes there.
-	p := s.daemon("--interval", "0", "--engine", "b2="+second.Host+",slots=1", "--engine", "local=,slots=1")
+	p := s.daemon(append(quickEngineChecks, "--interval", "0", "--engine", "b2="+second.Host+",slots=1", "--engine", "local=,slots=1")...)
 	waitFor(t, p, 3*time.Minute, "the container did not run on the second engine", func() bool {
 		return second.Output("ps", "--quiet", "--filter", "label=pipelined.workdir="+s.workdir) != ""
 	})
@@ -178,6 +178,11 @@ func TestAnEngineThatVanishesMidBuildLosesNothing(t *testing.T) {
 	noContainers(t, s, second)
 }
 
+// quickEngineChecks asks a busy engine every 5 s rather than 30, so that the tests of
+// engines that vanish or hang find out sooner; one probe still has 10 s, ample for a
+// healthy engine on a busy machine.
+var quickEngineChecks = []string{"--engine-check", "5", "--engine-timeout", "10"}
+
 // TestAnEngineThatHangsMidBuildLosesNothing: an engine that accepts connections and never
 // answers (a host gone from the network) is found out while builds run on it; its build is
 // stopped, and the job built elsewhere.
@@ -190,7 +195,7 @@ func TestAnEngineThatHangsMidBuildLosesNothing(t *testing.T) {
 	onError := s.file("on-error.sh", "#!/bin/sh\ntouch "+called+"\n", 0o755)
 	s.writeConfig("[p]\nremote = %s\nbuild = True\nrun = True\npull = False\nerror_callback = %s\n", repo.Remote, onError)
 	s.enqueue("p", "main", repo.Head())
-	p := s.daemon("--interval", "0", "--grace", "2s", "--engine", "b2="+second.Host+",slots=1", "--engine", "local=,slots=1")
+	p := s.daemon(append(quickEngineChecks, "--interval", "0", "--grace", "2s", "--engine", "b2="+second.Host+",slots=1", "--engine", "local=,slots=1")...)
 	waitFor(t, p, 3*time.Minute, "the container did not run on the second engine", func() bool {
 		return second.Output("ps", "--quiet", "--filter", "label=pipelined.workdir="+s.workdir) != ""
 	})

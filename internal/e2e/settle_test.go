@@ -159,7 +159,9 @@ func TestWorkDirectoryUnwritableWhenABuildEndsLosesNothing(t *testing.T) {
 	prepare := waitScript(s, "prepare")
 	s.writeConfig("[p]\nremote = %s\nwatch = False\nprepare_callback = %s\n", repo.Remote, prepare)
 	s.enqueue("p", "main", repo.Head())
-	p := s.daemonWithoutDAC("--interval", "0")
+	// --rescan 5: what the unwritable disk kept from being done is tried again every 5 s,
+	// not every minute.
+	p := s.daemonWithoutDAC("--interval", "0", "--rescan", "5")
 	waitFor(t, p, time.Minute, "the step did not start", func() bool { return exists(prepare + ".started") })
 	spoolDir := filepath.Join(s.workdir, ".pipelined", "spool")
 	dirs := []string{filepath.Join(spoolDir, "new"), filepath.Join(spoolDir, "cur"), s.onlyBuild("p"), filepath.Dir(s.onlyBuild("p"))}

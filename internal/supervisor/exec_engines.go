@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"pipelined/internal/buildlog"
 	"pipelined/internal/docker"
@@ -14,24 +15,24 @@ import (
 
 // askEngine asks an engine `docker version` and reports what it said.
 func (r *runtime) askEngine(ctx context.Context, e AskEngine) {
-	err := askEngine(ctx, e.Engine.Host)
+	err := askEngine(ctx, e.Engine.Host, orDefault(r.o.EngineTimeout, engineProbeTimeout))
 	if ctx.Err() != nil {
 		return // the daemon is ending: no answer is its own doing
 	}
 	r.send(EngineAnswered{Name: e.Engine.Name, Err: err, Check: e.Check})
 }
 
-// askEngine asks an engine whether it answers (docker version), for at most
-// engineProbeTimeout, and says why not in docker's words or as a missing answer.
-func askEngine(parent context.Context, host string) error {
-	ctx, cancel := context.WithTimeout(parent, engineProbeTimeout)
+// askEngine asks an engine whether it answers (docker version), for at most timeout, and
+// says why not in docker's words or as a missing answer.
+func askEngine(parent context.Context, host string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	out, err := docker.Run(ctx, host, docker.VersionArgs())
 	switch {
 	case err == nil || parent.Err() != nil:
 		return err
 	case ctx.Err() != nil:
-		return fmt.Errorf("no answer to docker version within %v", engineProbeTimeout)
+		return fmt.Errorf("no answer to docker version within %v", timeout)
 	case strings.TrimSpace(out) != "":
 		return errors.New(lastLine(strings.TrimSpace(out)))
 	}

@@ -42,6 +42,9 @@ type Settings struct {
 	Grace    time.Duration // a canceled build's time to stop
 	Interval time.Duration // between two polls of a remote; 0 polls only when asked
 	Engines  []engine.Engine
+	// EngineCheck: how often an engine running builds is asked whether it still answers
+	// (0: engineCheckEvery).
+	EngineCheck time.Duration
 }
 
 // The daemon's modes: it serves, drains (SIGINT: no new builds, wait for the running ones)
@@ -63,6 +66,7 @@ func NewMachine(set Settings, cfg *config.Config, now time.Time) (*Machine, []Ef
 		set.Limit = 1
 	}
 	set.Grace = procexec.GraceOr(set.Grace)
+	set.EngineCheck = orDefault(set.EngineCheck, engineCheckEvery)
 	if len(set.Engines) == 0 {
 		set.Engines = []engine.Engine{{Name: engine.Local, Slots: set.Limit}}
 	}

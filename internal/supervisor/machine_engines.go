@@ -10,7 +10,7 @@ import (
 
 // engineState is the pool of Docker engines builds run on. An engine is asked `docker
 // version` (bounded, off the loop) first when a project needs Docker, again with back-off
-// while it does not answer, and every engineCheckEvery while builds run on it: one that
+// while it does not answer, and every Settings.EngineCheck while builds run on it: one that
 // stops answering leaves the pool, and its builds are stopped and retried elsewhere.
 type engineState struct {
 	pool    *engine.Pool
@@ -138,7 +138,7 @@ func (m *Machine) checkEngines() {
 		m.askEngine(st.Name, true)
 	}
 	if inUse {
-		m.eng.checkAt = m.now.Add(engineCheckEvery)
+		m.eng.checkAt = m.now.Add(m.set.EngineCheck)
 	}
 }
 
@@ -167,7 +167,7 @@ func (m *Machine) takeEngine(name string) {
 	}
 	m.eng.pool.Take(name)
 	if m.eng.checkAt.IsZero() {
-		m.eng.checkAt = m.now.Add(engineCheckEvery)
+		m.eng.checkAt = m.now.Add(m.set.EngineCheck)
 	}
 	m.publishEngines()
 }

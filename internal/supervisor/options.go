@@ -20,10 +20,15 @@ type Options struct {
 	// the environment's own Docker, with Limit slots.
 	Engines []engine.Engine
 	Grace   time.Duration // a canceled build's time to stop; see the budgets below
-	Logger  *slog.Logger
-	Build   string // path of pipeline-build
-	Watch   string // path of pipeline-watch
-	Version string // for the start log line
+	// EngineCheck is how often an engine running builds is asked whether it still answers,
+	// EngineTimeout how long one such probe may take, and Rescan how often spool/new/ is
+	// listed without an fsnotify event and outcomes not yet carried out are tried again;
+	// 0 means engineCheckEvery, engineProbeTimeout and rescanEvery.
+	EngineCheck, EngineTimeout, Rescan time.Duration
+	Logger                             *slog.Logger
+	Build                              string // path of pipeline-build
+	Watch                              string // path of pipeline-watch
+	Version                            string // for the start log line
 	// Signals, if set, delivers the signals of DaemonSignals, caught by the caller since
 	// before Run: a signal during start-up waits there until the daemon acts on it.
 	Signals <-chan os.Signal
@@ -40,7 +45,8 @@ type Options struct {
 //   - scripts/pipelined.service gives TimeoutStopSec=30 s, above the default exit deadline.
 const (
 	// rescanEvery lists spool/new/ even without an fsnotify event: lost events cost
-	// latency, never a job. It is also the only periodic wake-up of an idle daemon.
+	// latency, never a job. It is also the only periodic wake-up of an idle daemon
+	// (--rescan).
 	rescanEvery = time.Minute
 	// reloadDebounce waits for an editor or a deploy tool to finish writing the file.
 	reloadDebounce = 300 * time.Millisecond
@@ -60,15 +66,24 @@ const (
 	// watcherGrace is the time a pass of pipeline-watch has to exit on SIGTERM; it exits at
 	// once.
 	watcherGrace = 2 * time.Second
-	// engineProbeTimeout bounds one `docker version`; engineRetryMax caps the back-off
-	// between two probes of an engine that does not answer.
+	// engineProbeTimeout bounds one `docker version` (--engine-timeout); engineRetryMax
+	// caps the back-off between two probes of an engine that does not answer.
 	engineProbeTimeout = 15 * time.Second
 	engineRetryMax     = time.Minute
 	// engineCheckEvery: while builds run on an engine, it is asked this often whether it
 	// still answers. A docker command of a build has no bound of its own, and an engine
-	// that hangs (a host gone from the network) would hold its builds for ever.
+	// that hangs (a host gone from the network) would hold its builds for ever
+	// (--engine-check).
 	engineCheckEvery = 30 * time.Second
 )
+
+// orDefault is d, or def when d is not set.
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
 
 func exitDeadline(grace time.Duration) time.Duration { return grace + time.Second - shutdownBound }
 

@@ -111,11 +111,11 @@ func (r *runtime) run(sigs <-chan os.Signal, notifier *spool.Notifier, cfg *conf
 	r.group.Go(r.files.run)
 	r.group.Go(r.pages.run)
 	r.group.Go(r.pruner)
-	m, effects := NewMachine(Settings{Limit: r.o.Limit, Grace: r.o.Grace, Interval: r.o.Interval, Engines: r.o.Engines}, cfg, time.Now())
+	m, effects := NewMachine(Settings{Limit: r.o.Limit, Grace: r.o.Grace, Interval: r.o.Interval, Engines: r.o.Engines, EngineCheck: r.o.EngineCheck}, cfg, time.Now())
 	r.execute(effects)
 	r.log.Info("started", "workdir", r.layout.Root, "projects", len(cfg.Projects), "limit", m.set.Limit,
 		"interval", r.o.Interval.String(), "version", r.o.Version)
-	rescan := time.NewTicker(rescanEvery)
+	rescan := time.NewTicker(orDefault(r.o.Rescan, rescanEvery))
 	defer rescan.Stop()
 	wake := time.NewTimer(time.Hour)
 	defer wake.Stop()
