@@ -1,7 +1,6 @@
 package outcome
 
 import (
-	"strconv"
 	"syscall"
 	"time"
 
@@ -77,10 +76,8 @@ func isCancelStatus(code int) bool {
 // death says how a build process that did not report an outcome ended.
 func death(e Ending) string {
 	switch {
-	case e.Exited && e.Signal != 0:
-		return "was killed by " + procexec.SignalText(e.Signal)
 	case e.Exited:
-		return "ended with exit status " + strconv.Itoa(e.Code)
+		return procexec.EndedText(e.Code, e.Signal)
 	default:
 		return "is gone (it died while no pipelined watched it)"
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -87,11 +88,15 @@ type ExitError struct {
 	Signal syscall.Signal // the signal that killed it, or 0
 }
 
-func (e *ExitError) Error() string {
-	if e.Signal != 0 {
-		return fmt.Sprintf("%s was killed by %s", e.Argv[0], SignalText(e.Signal))
+func (e *ExitError) Error() string { return e.Argv[0] + " " + EndedText(e.Code, e.Signal) }
+
+// EndedText says how a process ended, after its name: "exited with status 2", "was killed
+// by signal 9 (SIGKILL)". It is the one wording of an ending in logs, reasons and errors.
+func EndedText(code int, sig syscall.Signal) string {
+	if sig != 0 {
+		return "was killed by " + SignalText(sig)
 	}
-	return fmt.Sprintf("%s exited with status %d", e.Argv[0], e.Code)
+	return "exited with status " + strconv.Itoa(code)
 }
 
 // Process is a started command.

@@ -245,3 +245,17 @@ func TestGraceOrAppliesTheDefaultOnlyWhenUnset(t *testing.T) {
 		}
 	}
 }
+
+// TestEndedTextIsTheOneWordingOfAnEnding: a signal wins over the exit status -1 it comes with.
+func TestEndedTextIsTheOneWordingOfAnEnding(t *testing.T) {
+	if got := EndedText(2, 0); got != "exited with status 2" {
+		t.Errorf("EndedText(2, 0) = %q", got)
+	}
+	if got := EndedText(-1, syscall.SIGKILL); got != "was killed by signal 9 (SIGKILL)" {
+		t.Errorf("EndedText(-1, SIGKILL) = %q", got)
+	}
+	e := &ExitError{Argv: []string{"rsync", "-a"}, Code: 11}
+	if got := e.Error(); got != "rsync exited with status 11" {
+		t.Errorf("ExitError = %q", got)
+	}
+}

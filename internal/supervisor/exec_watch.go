@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"strconv"
 
@@ -35,7 +34,7 @@ func (r *runtime) runPass(e StartPass) PassEnded {
 	case errors.As(err, &exit) && exit.Code == 1:
 		return PassEnded{ID: e.ID} // a remote could not be listed: the pass said so itself
 	case res.Signal != 0:
-		return PassEnded{ID: e.ID, Err: fmt.Errorf("pipeline-watch was killed by %s", procexec.SignalText(res.Signal))}
+		return PassEnded{ID: e.ID, Err: errors.New("pipeline-watch " + procexec.EndedText(res.ExitCode, res.Signal))}
 	}
 	return PassEnded{ID: e.ID, Err: err}
 }
