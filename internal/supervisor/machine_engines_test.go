@@ -52,3 +52,19 @@ func TestAnEngineThatStopsAnsweringInterruptsItsBuilds(t *testing.T) {
 		t.Errorf("the interrupted build's job: %v", s)
 	}
 }
+
+// TestTheEngineCheckFollowsItsSetting (--engine-check): a busy engine is asked after
+// Settings.EngineCheck, not before.
+func TestTheEngineCheckFollowsItsSetting(t *testing.T) {
+	h := newHarness(t, "[d]\nremote = /r\nbuild = True\n", Settings{EngineCheck: 5 * time.Second})
+	h.ready()
+	h.step(EngineAnswered{Name: engine.Local})
+	start := of[StartBuild](h.step(Scanned{Seq: h.m.jobs.seq, Queue: []Queued{queued("a", "d", "main", '1')}}))[0]
+	h.started(start)
+	if early := of[AskEngine](h.advance(4 * time.Second)); len(early) != 0 {
+		t.Fatalf("the engine was checked before its time: %v", early)
+	}
+	if check := of[AskEngine](h.advance(time.Second)); len(check) != 1 || !check[0].Check {
+		t.Fatalf("no check of the engine in use after 5 s: %v", check)
+	}
+}
