@@ -14,8 +14,10 @@ import (
 
 	"pipelined/internal/forge"
 
+	"pipelined/internal/atomicfile"
 	"pipelined/internal/config"
 	"pipelined/internal/git"
+	"pipelined/internal/safeopen"
 )
 
 // PullRequest is an open pull (merge) request: its number and head commit.
@@ -64,7 +66,8 @@ func OpenPullRequests(ctx context.Context, p *config.Project, cacheDir string, c
 	endpoint, pageParam := pullsEndpoint(p.Forge)
 	cachePath := filepath.Join(cacheDir, p.Name+".json")
 	var cache pullsCache
-	if data, err := os.ReadFile(cachePath); err != nil || json.Unmarshal(data, &cache) != nil || cache.Endpoint != endpoint {
+	// A FIFO planted in the cache's place would block a plain read for ever.
+	if data, err := safeopen.ReadFile(cachePath, maxPages*maxPageSize); err != nil || json.Unmarshal(data, &cache) != nil || cache.Endpoint != endpoint {
 		cache = pullsCache{Endpoint: endpoint}
 	}
 	fresh := pullsCache{Endpoint: endpoint}
@@ -186,10 +189,7 @@ func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o666); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	// A temporary file of a unique name (a fixed one could be a FIFO someone planted, and
+	// stays behind when the rename fails).
+	return atomicfile.Write(path, data, 0o666)
 }

@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"time"
 
+	"pipelined/internal/atomicfile"
 	"pipelined/internal/safeopen"
 )
 
@@ -66,20 +66,9 @@ func writeWhole(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid()))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	// A temporary file of a unique name: a fixed one in a ref's directory, which a build
+	// could reach, might be a FIFO that blocks the open for ever.
+	if err := atomicfile.Write(path, data, 0o666); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
