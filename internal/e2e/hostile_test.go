@@ -3,6 +3,8 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -41,4 +43,38 @@ func TestFIFOsInTheDaemonsStateHangNothing(t *testing.T) {
 	})
 	p.signal(syscall.SIGTERM)
 	p.wait(t, time.Minute)
+}
+
+// TestANotifySocketNobodyReadsBlocksNothing: $NOTIFY_SOCKET names a socket whose reader
+// does not read (a systemd that hangs, a stale variable naming another program's socket).
+// Its queue fills after a few datagrams (net.unix.max_dgram_qlen, 10 by default), and a
+// send then blocks: the daemon still builds every job and stops on SIGTERM.
+func TestANotifySocketNobodyReadsBlocksNothing(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	s.writeConfig("[p]\nremote = %s\nwatch = False\n", repo.Remote)
+	sock := filepath.Join(s.dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	p := startProcessEnv(t, []string{"NOTIFY_SOCKET=" + sock}, bin.pipelined, "--config", s.config, "--workdir", s.workdir, "--interval", "3600")
+	const jobs = 12 // each start and end of a build sends a status: more than the queue holds
+	for i := range jobs {
+		repo.PushRef(repo.Head(), fmt.Sprintf("refs/heads/b%d", i))
+		s.dropJob(fmt.Sprintf("b%d.job", i), fmt.Sprintf(`{"project": "p", "ref": "refs/heads/b%d", "commit": %q}`, i, repo.Head()))
+	}
+	waitFor(t, p, 2*time.Minute, "not every job was built", func() bool {
+		for i := range jobs {
+			if !s.hasBuild("p", fmt.Sprintf("refs/heads/b%d", i), repo.Head()) {
+				return false
+			}
+		}
+		return true
+	})
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.stderr())
+	}
 }
