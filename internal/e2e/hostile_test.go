@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -77,4 +78,25 @@ func TestANotifySocketNobodyReadsBlocksNothing(t *testing.T) {
 	if code := p.wait(t, 30*time.Second); code != 0 {
 		t.Errorf("exit %d:\n%s", code, p.stderr())
 	}
+}
+
+// TestAJobNamedNearNameMaxCanBeCanceled: pipelined cancel of the running build of a job whose
+// name is near NAME_MAX records why beside the job (.NAME.cancel, 8 bytes longer) and stops
+// it; the job is removed, not built again.
+func TestAJobNamedNearNameMaxCanBeCanceled(t *testing.T) {
+	s := newDeploySite(t, "held", "")
+	p := s.daemon("--interval", "3600")
+	s.dropJob(strings.Repeat("j", 250), fmt.Sprintf(`{"project": "p", "ref": "refs/heads/main", "commit": %q}`, s.repo.Head()))
+	waitFor(t, p, time.Minute, "the job's build did not start", func() bool { return s.running() == 1 })
+	if res := run(t, nil, bin.pipelined, "cancel", "--config", s.config, "--workdir", s.workdir, "p"); res.code != 0 {
+		t.Fatalf("pipelined cancel: exit %d\n%s", res.code, res.stderr)
+	}
+	waitFor(t, p, time.Minute, "the canceled job was not removed", func() bool {
+		return s.running() == 0 && len(s.claimed()) == 0 && len(s.queued()) == 0
+	})
+	if got := s.deploys("main"); len(got) != 0 {
+		t.Errorf("a canceled job deployed %v", got)
+	}
+	p.signal(syscall.SIGTERM)
+	p.wait(t, time.Minute)
 }

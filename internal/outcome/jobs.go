@@ -48,18 +48,29 @@ func (j *Jobs) Read(sub, name string) (spool.Job, error) {
 
 // Claim moves the queued job name into cur/ for a build and returns its name there. When
 // cur/ holds a job of that name already (a writer reused the name of a running job), the
-// queued job is first given a fresh name: both jobs are kept, and both are built.
+// queued job is first given a fresh name: both jobs are kept, and both are built. So is a
+// job whose name is longer than maxName.
 func (j *Jobs) Claim(name string) (string, error) {
-	err := j.sp.Claim(name)
-	if !errors.Is(err, spool.ErrNameTaken) {
-		return name, err
+	if len(name) <= maxName {
+		err := j.sp.Claim(name)
+		if !errors.Is(err, spool.ErrNameTaken) {
+			return name, err
+		}
 	}
 	fresh, err := j.rename(spool.New, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", spool.ErrClaimed
+	}
 	if err != nil {
 		return "", err
 	}
 	return fresh, j.sp.Claim(fresh)
 }
+
+// maxName bounds the name of a claimed job: the records beside it are longer (its cancel
+// record .NAME.cancel, their temporary files .NAME.cancel.RANDOM), and a name near NAME_MAX
+// (255 bytes) would leave no room for them — a running build of it could not be canceled.
+const maxName = 200
 
 // ClaimedAt returns when the claimed job name was last claimed (the time rename(2) gave its
 // file in cur/ as its change time), or the zero time if it is not in cur/. Builds of this
