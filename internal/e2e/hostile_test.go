@@ -100,3 +100,29 @@ func TestAJobNamedNearNameMaxCanBeCanceled(t *testing.T) {
 	p.signal(syscall.SIGTERM)
 	p.wait(t, time.Minute)
 }
+
+// TestAShutdownWhileABuildResolvesCountsNoAttempt: SIGTERM to the daemon while a build of a
+// job without a commit still asks the remote for it (here a remote that hangs). The build
+// was canceled by the shutdown, not stopped by an infrastructure error: its job is requeued
+// as it was, no attempt counted — five restarts at that moment would set it aside.
+func TestAShutdownWhileABuildResolvesCountsNoAttempt(t *testing.T) {
+	s := newSite(t)
+	remote := "git://" + testenv.HangingServer(t) + "/resolves-during-a-shutdown.git"
+	s.writeConfig("[p]\nremote = %s\nwatch = False\n", remote)
+	p := s.daemon("--interval", "3600")
+	s.dropJob("hook.job", `{"project": "p", "ref": "refs/heads/main"}`)
+	waitFor(t, p, time.Minute, "the build did not ask the remote", func() bool {
+		return len(testenv.ProcessesMentioning(remote)) > 0
+	})
+	p.signal(syscall.SIGTERM)
+	p.wait(t, time.Minute)
+	if logCount(p, "build finished", "job=hook.job", "outcome=requeued") != 1 {
+		t.Errorf("the job was not requeued:\n%s", p.stderr())
+	}
+	if attempts, _ := os.ReadDir(filepath.Join(s.workdir, ".pipelined", "spool", "attempts")); len(attempts) != 0 {
+		t.Errorf("an attempt was counted:\n%s", p.stderr())
+	}
+	if queued := s.queued(); len(queued) != 1 {
+		t.Errorf("queued %v, want the job", queued)
+	}
+}
