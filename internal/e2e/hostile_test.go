@@ -126,3 +126,35 @@ func TestAShutdownWhileABuildResolvesCountsNoAttempt(t *testing.T) {
 		t.Errorf("queued %v, want the job", queued)
 	}
 }
+
+// TestABuildAdoptedBeforeItsStatusIsStoppedByTheNextShutdown: the daemon is killed (kill -9)
+// while a build still asks the remote for its commit, before it has a build directory or
+// build.json; the next daemon adopts it, and its SIGTERM cancels it like any build it
+// started: the job is requeued, no attempt counted.
+func TestABuildAdoptedBeforeItsStatusIsStoppedByTheNextShutdown(t *testing.T) {
+	s := newSite(t)
+	remote := "git://" + testenv.HangingServer(t) + "/adopted-while-it-resolves.git"
+	s.writeConfig("[p]\nremote = %s\nwatch = False\n", remote)
+	p := s.daemon("--interval", "3600")
+	s.dropJob("hook.job", `{"project": "p", "ref": "refs/heads/main"}`)
+	waitFor(t, p, time.Minute, "the build did not ask the remote", func() bool {
+		return len(testenv.ProcessesMentioning(remote)) > 0
+	})
+	p.signal(syscall.SIGKILL)
+	p.wait(t, time.Minute)
+	p = s.daemon("--interval", "3600")
+	waitFor(t, p, time.Minute, "the build was not adopted", func() bool {
+		return strings.Contains(p.stderr(), "running=1")
+	})
+	p.signal(syscall.SIGTERM)
+	p.wait(t, time.Minute)
+	if logCount(p, "build finished", "job=hook.job", "outcome=requeued") != 1 {
+		t.Errorf("the job was not requeued:\n%s", p.stderr())
+	}
+	if queued := s.queued(); len(queued) != 1 {
+		t.Errorf("queued %v, want the job", queued)
+	}
+	if procs := testenv.ProcessesMentioning(remote); len(procs) != 0 {
+		t.Errorf("the adopted build outlived the shutdown: %q", procs)
+	}
+}
