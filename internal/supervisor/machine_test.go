@@ -490,3 +490,22 @@ func TestStatusesAreDeliveredOneDeliveryAtATime(t *testing.T) {
 		t.Errorf("a configuration without a forge delivered: %v", plain.out)
 	}
 }
+
+// TestSIGTERMBeforeRecoveryStillStopsTheAdoptedBuilds: a SIGTERM that comes while the
+// spool is being recovered does not end the daemon before it knows which builds of the last
+// daemon still run: they are adopted, then canceled, and their jobs kept.
+func TestSIGTERMBeforeRecoveryStillStopsTheAdoptedBuilds(t *testing.T) {
+	h := newHarness(t, oneProject, Settings{})
+	h.step(Signaled{Sig: syscall.SIGTERM})
+	if h.m.Done() {
+		t.Fatal("the daemon exits before it recovered the spool")
+	}
+	job := queued("a", "p", "main", '1').Job
+	out := h.step(Recovered{Jobs: []Claimed{{Name: "a", Job: job, Running: true, Status: &buildlog.Status{PID: 4242, PIDStart: 7}}}})
+	if c := of[CancelBuild](out); len(c) != 1 || c[0].Cancel.Kind != outcome.Stopped {
+		t.Fatalf("the adopted build was not canceled: %v", out)
+	}
+	if h.m.Done() {
+		t.Error("the daemon exits while the adopted build runs")
+	}
+}
