@@ -57,7 +57,9 @@ func (j *Jobs) Claim(name string) (string, error) {
 			return name, err
 		}
 	}
-	fresh, err := j.rename(spool.New, name)
+	// Attempts recorded under the name are the claimed job's (a newcomer has none): they
+	// stay.
+	fresh, err := j.freshName(spool.New, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", spool.ErrClaimed
 	}
@@ -91,6 +93,15 @@ func (j *Jobs) ClaimedAt(name string) time.Time {
 
 // rename gives a job in sub a fresh unique name, its attempts following it.
 func (j *Jobs) rename(sub, name string) (string, error) {
+	fresh, err := j.freshName(sub, name)
+	if err == nil {
+		moveAttempts(j.sp, name, fresh)
+	}
+	return fresh, err
+}
+
+// freshName gives a job in sub a fresh unique name.
+func (j *Jobs) freshName(sub, name string) (string, error) {
 	for {
 		fresh := spool.UniqueName()
 		err := j.sp.Rename(sub, name, fresh)
@@ -100,7 +111,6 @@ func (j *Jobs) rename(sub, name string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		moveAttempts(j.sp, name, fresh)
 		return fresh, nil
 	}
 }

@@ -116,8 +116,10 @@ func (sc *scanner) scan() (queue []Queued, young bool, err error) {
 		}
 		job := k.job
 		job.Attempts = nil
-		if retried[e.Name] {
-			job.Attempts = sc.jobs.Attempts(e.Name) // they change while the file does not
+		// They change while the file does not. While a job of that name is claimed (a
+		// writer reused the name of a job whose retry runs), they are that job's.
+		if retried[e.Name] && !sp.Claimed(e.Name) {
+			job.Attempts = sc.jobs.Attempts(e.Name)
 		}
 		queue = append(queue, Queued{Name: e.Name, Job: job, BuiltBy: sc.builtBy(e.Name, job, e.ModTime)})
 	}
