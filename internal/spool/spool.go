@@ -156,6 +156,13 @@ type Entry struct {
 	Mode    fs.FileMode // from lstat: what kind of file it is
 }
 
+// Redate gives the file name in sub the modification time at, without following a link:
+// its place in the queue.
+func (s *Spool) Redate(sub, name string, at time.Time) error {
+	ts := unix.NsecToTimespec(at.UnixNano())
+	return unix.UtimesNanoAt(unix.AT_FDCWD, s.Path(sub, name), []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+}
+
 // List returns the files in sub, oldest first (by modification time, then name): FIFO for
 // new/. In new/ every file is listed, a dot name, a FIFO or a directory too, so that the
 // supervisor can set aside what is not a job (a dot name would otherwise wait there for

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,5 +164,40 @@ func TestANewcomerNamedLikeARetriedJobTakesNotItsAttempts(t *testing.T) {
 	}
 	if got := jobs.Attempts(name); len(got) != 1 {
 		t.Errorf("the running job has %d attempts, want 1", len(got))
+	}
+}
+
+// TestAJobFileDatedInTheFutureKeepsItsPlace: the queue is in the order of the files' times,
+// and a job file dated years ahead (touch -d, cp -p, a writer with a skewed clock) would be
+// the newest of its ref for ever — superseding every job queued after it. It is queued as of
+// when it was first seen.
+func TestAJobFileDatedInTheFutureKeepsItsPlace(t *testing.T) {
+	l := workdir.Layout{Root: t.TempDir()}
+	sp, err := spool.Open(l.SpoolDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := newScanner(outcome.NewJobs(sp), l, slog.New(slog.DiscardHandler))
+	older := spool.Job{Project: "p", Ref: "refs/heads/main", Commit: strings.Repeat("a", 40)}
+	first, err := sp.Write(older)
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().AddDate(70, 0, 0)
+	os.Chtimes(sp.Path(spool.New, first), future, future)
+	if q, _, _ := sc.scan(); len(q) != 1 {
+		t.Fatalf("first scan: %+v", q)
+	}
+	newer := older
+	newer.Commit = strings.Repeat("b", 40)
+	second, err := sp.Write(newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Second) // written after the first scan
+	os.Chtimes(sp.Path(spool.New, second), later, later)
+	q, _, _ := sc.scan()
+	if len(q) != 2 || q[0].Name != first || q[1].Name != second {
+		t.Errorf("queue %+v, want %s then %s", q, first, second)
 	}
 }
