@@ -143,14 +143,16 @@ func (b *builder) setUpFailed(err error) error {
 	switch {
 	case errors.As(err, &usage), errors.As(err, new(*config.Error)):
 		// Bad input: exit status 2.
-	case b.canceled.Load() != nil:
+	case b.canceled.Load() != nil || errors.Is(err, ErrCanceled):
 		// Not an infrastructure error: retried, it would count an attempt for each shutdown
 		// or cancel that came at this moment.
 		result, reason = outcome.Canceled, b.cancelRecord().Reason
 		if b.o.Summary != nil {
 			fmt.Fprintf(b.o.Summary, "pipeline-build: %s %s: canceled before its steps (%s)\n", b.o.Project, b.o.Ref, reason)
 		}
-		err = fmt.Errorf("%w: %v", ErrCanceled, err)
+		if !errors.Is(err, ErrCanceled) {
+			err = fmt.Errorf("%w: %v", ErrCanceled, err)
+		}
 	case errors.As(err, &noRef):
 		if b.o.Summary != nil {
 			fmt.Fprintf(b.o.Summary, "pipeline-build: %s %s: failed (%s)\n", b.o.Project, b.o.Ref, reason)
@@ -202,6 +204,11 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	res, err := resolve(ctx, b.project.Remote, o.Ref, o.Commit, gitEnv, b.project.Timeout)
 	if err != nil {
 		return err
+	}
+	if o.JobFile != "" && outcome.ReadCancel(outcome.CancelPath(o.JobFile)).Kind == outcome.Withdrawn {
+		// pipelined cancel came while the remote was asked: with no build.json yet, it had
+		// no process to signal, and left its record for this build to read.
+		return fmt.Errorf("%w while it asked the remote for its commit", ErrCanceled)
 	}
 	b.ref, b.commit, b.short = res.ref, res.commit, workdir.ShortCommit(res.commit)
 

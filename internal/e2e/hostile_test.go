@@ -4,10 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -156,5 +158,73 @@ func TestABuildAdoptedBeforeItsStatusIsStoppedByTheNextShutdown(t *testing.T) {
 	}
 	if procs := testenv.ProcessesMentioning(remote); len(procs) != 0 {
 		t.Errorf("the adopted build outlived the shutdown: %q", procs)
+	}
+}
+
+// gatedProxy forwards TCP connections to addr once open is closed: a remote that answers
+// late. waiting counts the connections held.
+type gatedProxy struct {
+	addr    string
+	open    chan struct{}
+	waiting atomic.Int32
+}
+
+func newGatedProxy(t *testing.T, to string) *gatedProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gatedProxy{addr: l.Addr().String(), open: make(chan struct{})}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				g.waiting.Add(1)
+				<-g.open
+				g.waiting.Add(-1)
+				up, err := net.Dial("tcp", to)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go io.Copy(up, c)
+				io.Copy(c, up)
+			}()
+		}
+	}()
+	return g
+}
+
+// TestACancelWhileTheBuildResolvesIsKept: pipelined cancel of a job whose build still asks
+// the remote for its commit (no build.json yet) finds no process to signal: the build must
+// read the cancel record once it has resolved, rather than build and deploy.
+func TestACancelWhileTheBuildResolvesIsKept(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	daemonURL := testenv.GitDaemon(t, filepath.Dir(repo.Remote))
+	proxy := newGatedProxy(t, strings.TrimSuffix(strings.TrimPrefix(daemonURL, "git://"), "/"))
+	ledger := filepath.Join(s.dir, "ledger")
+	deploy := s.file("deploy.sh", "#!/bin/sh\necho \"$BUILD_COMMIT\" >> "+ledger+"\n", 0o755)
+	s.writeConfig("[p]\nremote = git://%s/%s\nwatch = False\nsuccess_callback = %s\n", proxy.addr, filepath.Base(repo.Remote), deploy)
+	p := s.daemon("--interval", "3600")
+	s.dropJob("hook.job", `{"project": "p", "ref": "refs/heads/main"}`)
+	waitFor(t, p, time.Minute, "the build did not ask the remote", func() bool { return proxy.waiting.Load() > 0 })
+	res := run(t, nil, bin.pipelined, "cancel", "--workdir", s.workdir, "p")
+	close(proxy.open)
+	if res.code != 0 {
+		t.Fatalf("pipelined cancel: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	waitFor(t, p, time.Minute, "the build did not end", func() bool { return logCount(p, "build finished", "job=hook.job") == 1 })
+	if data, _ := os.ReadFile(ledger); len(data) != 0 {
+		t.Errorf("a canceled build deployed %s", data)
+	}
+	if logCount(p, "build finished", "job=hook.job", "outcome=withdrawn") != 1 {
+		t.Errorf("the job was not withdrawn:\n%s", p.stderr())
 	}
 }
