@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -226,5 +227,38 @@ func TestACancelWhileTheBuildResolvesIsKept(t *testing.T) {
 	}
 	if logCount(p, "build finished", "job=hook.job", "outcome=withdrawn") != 1 {
 		t.Errorf("the job was not withdrawn:\n%s", p.stderr())
+	}
+}
+
+// TestARedeliveryOfAnOlderCommitLosesNoNewerOne: a forge redelivers the push of a commit
+// built long ago while a newer commit waits for the running build of its ref. The
+// redelivery costs nothing, and the newer commit is still deployed last.
+func TestARedeliveryOfAnOlderCommitLosesNoNewerOne(t *testing.T) {
+	s := newDeploySite(t, "a", "")
+	p := s.daemon("--interval", "3600")
+	job := func(name, commit string) {
+		s.dropJob(name, fmt.Sprintf(`{"project": "p", "ref": "refs/heads/main", "commit": %q, "source": "webhook"}`, commit))
+	}
+	a := s.repo.Head()
+	job("a.job", a)
+	waitFor(t, p, time.Minute, "the first commit was not deployed", func() bool { return len(s.deploys("main")) == 1 })
+	held := s.repo.Commit("held", map[string]string{"version": "held\n"})
+	s.repo.Push("main")
+	job("held.job", held)
+	waitFor(t, p, time.Minute, "the held build did not start", func() bool { return s.running() == 1 })
+	newest := s.repo.Commit("newest", map[string]string{"version": "c\n"})
+	s.repo.Push("main")
+	job("newest.job", newest)
+	waitFor(t, p, time.Minute, "the newest job was not queued", func() bool { return len(s.queued()) == 1 })
+	job("a-redelivered.job", a)
+	waitFor(t, p, time.Minute, "the redelivery was not dropped", func() bool {
+		return logCount(p, "dropped a job", "job=a-redelivered.job") == 1
+	})
+	os.Remove(s.gate)
+	waitFor(t, p, time.Minute, "the builds did not settle", func() bool {
+		return len(s.queued()) == 0 && len(s.claimed()) == 0 && s.running() == 0
+	})
+	if got, want := short(s.deploys("main")), short([]string{a, held, newest}); !slices.Equal(got, want) {
+		t.Errorf("deploys %v, want %v:\n%s", got, want, p.stderr())
 	}
 }
