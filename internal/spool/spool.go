@@ -241,6 +241,11 @@ func (s *Spool) Reject(sub, name, reason string) (string, error) {
 	return dest, nil
 }
 
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
 // badName is a free path in bad/ for a file called name, with room for ".reason".
 func (s *Spool) badName(name string) string {
 	base := name
@@ -253,8 +258,10 @@ func (s *Spool) badName(name string) string {
 		if n > 0 {
 			candidate += "." + strconv.Itoa(n)
 		}
+		// Its reason's name must be free too: a file set aside as NAME.reason (a name a
+		// writer chose) would be replaced by the reason of NAME.
 		p := s.Path(Bad, candidate)
-		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		if !exists(p) && !exists(p+".reason") {
 			return p
 		}
 	}
