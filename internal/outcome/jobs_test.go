@@ -297,3 +297,29 @@ func TestAJobNamedNearNameMaxIsClaimedUnderAShorterName(t *testing.T) {
 		t.Errorf("a second claim of it: %v, want ErrClaimed", err)
 	}
 }
+
+// TestAClaimTakesNoStaleCancelRecord: a daemon killed between removing a finished job and
+// its cancel record leaves the record; a later job of that name (a webhook writer with
+// fixed names) is not canceled by it.
+func TestAClaimTakesNoStaleCancelRecord(t *testing.T) {
+	j := openJobs(t)
+	sp := j.Spool()
+	name := write(t, j, job)
+	if _, err := j.Claim(name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Cancel(name, Cancel{Kind: Withdrawn, Reason: "canceled by hand"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Remove(spool.Cur, name); err != nil { // the kill -9 came before forget
+		t.Fatal(err)
+	}
+	os.WriteFile(sp.Path(spool.New, name), job.Encode(), 0o644)
+	claimed, err := j.Claim(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := j.CancelOf(claimed); c.Kind != NotCanceled {
+		t.Errorf("the new job of that name is canceled by the old record: %+v", c)
+	}
+}
