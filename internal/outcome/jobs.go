@@ -52,12 +52,12 @@ func (j *Jobs) Read(sub, name string) (spool.Job, error) {
 // job whose name is longer than maxName.
 func (j *Jobs) Claim(name string) (string, error) {
 	if len(name) <= maxName {
-		err := j.sp.Claim(name)
-		if err == nil {
-			// A cancel record there already is an earlier job's of that name, left by a
-			// daemon killed before it removed it (a record is only written for a claimed job).
+		if !j.sp.Claimed(name) {
+			// A cancel record without its job is an earlier job's of that name, left by a
+			// daemon killed before it removed it: a record is only written for a claimed job.
 			removeCancel(j.sp.Path(spool.Cur, name))
 		}
+		err := j.sp.Claim(name)
 		if !errors.Is(err, spool.ErrNameTaken) {
 			return name, err
 		}
