@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"pipelined/internal/engine"
 	"pipelined/internal/forge"
 	"pipelined/internal/outcome"
+	"pipelined/internal/safeopen"
 	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
@@ -196,9 +196,12 @@ func writeEngines(w io.Writer, states []engine.State, now time.Time) {
 	fmt.Fprintln(w)
 }
 
+// maxEnginesState bounds engines.json: a few lines per engine.
+const maxEnginesState = 1 << 20
+
 // readEngines reads the engines the running daemon publishes (.pipelined/engines.json).
 func readEngines(layout workdir.Layout) []engine.State {
-	data, err := os.ReadFile(layout.EnginesState())
+	data, err := safeopen.ReadFile(layout.EnginesState(), maxEnginesState)
 	if err != nil {
 		return nil
 	}

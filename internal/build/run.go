@@ -130,16 +130,28 @@ func orResult(reason, result string) string {
 }
 
 // setUpFailed sorts out an error before the steps: bad input stays an error of its own
-// (usage, configuration), a ref the remote does not have is a failed build, and anything
-// else (the disk, the remote, the work directory) is an infrastructure error. A build
-// directory made before the error records it, so that no build.json says running forever.
+// (usage, configuration), a ref the remote does not have is a failed build, a build canceled
+// meanwhile (while it asked the remote for its commit) is canceled, and anything else (the
+// disk, the remote, the work directory) is an infrastructure error. A build directory made
+// before the error records it, so that no build.json says running forever.
 func (b *builder) setUpFailed(err error) error {
 	reason := err.Error()
+	result := outcome.Failed
 	var usage *exitcode.UsageError
 	var noRef *noSuchRef
 	switch {
 	case errors.As(err, &usage), errors.As(err, new(*config.Error)):
 		// Bad input: exit status 2.
+	case b.canceled.Load() != nil || errors.Is(err, ErrCanceled):
+		// Not an infrastructure error: retried, it would count an attempt for each shutdown
+		// or cancel that came at this moment.
+		result, reason = outcome.Canceled, b.cancelRecord().Reason
+		if b.o.Summary != nil {
+			fmt.Fprintf(b.o.Summary, "pipeline-build: %s %s: canceled before its steps (%s)\n", b.o.Project, b.o.Ref, reason)
+		}
+		if !errors.Is(err, ErrCanceled) {
+			err = fmt.Errorf("%w: %v", ErrCanceled, err)
+		}
 	case errors.As(err, &noRef):
 		if b.o.Summary != nil {
 			fmt.Fprintf(b.o.Summary, "pipeline-build: %s %s: failed (%s)\n", b.o.Project, b.o.Ref, reason)
@@ -149,7 +161,7 @@ func (b *builder) setUpFailed(err error) error {
 		err = &exitcode.RetryError{Err: fmt.Errorf("infrastructure error, the job is retried: %w", err)}
 	}
 	if b.status != nil {
-		b.status.Result, b.status.Reason, b.status.Finished = outcome.Failed, reason, time.Now().UTC()
+		b.status.Result, b.status.Reason, b.status.Finished = result, reason, time.Now().UTC()
 		b.status.Retry = exitcode.Of(err) == exitcode.Retry
 		_ = b.save()
 		if b.status.Retry {
@@ -179,6 +191,11 @@ func (b *builder) setUp(ctx context.Context, held *spool.Held) error {
 	res, err := resolve(ctx, b.project.Remote, o.Ref, o.Commit, gitEnv, b.project.Timeout)
 	if err != nil {
 		return err
+	}
+	if o.JobFile != "" && outcome.ReadCancel(outcome.CancelPath(o.JobFile)).Kind == outcome.Withdrawn {
+		// pipelined cancel came while the remote was asked: with no build.json yet, it had
+		// no process to signal, and left its record for this build to read.
+		return fmt.Errorf("%w while it asked the remote for its commit", ErrCanceled)
 	}
 	b.ref, b.commit, b.short = res.ref, res.commit, workdir.ShortCommit(res.commit)
 	if err := b.createBuildDir(held); err != nil {

@@ -189,6 +189,9 @@ func (b *builder) cancelRecord() outcome.Cancel {
 			return c
 		}
 	}
+	if b.dir == "" {
+		return outcome.Cancel{Reason: "canceled by a signal"} // canceled before its directory was made
+	}
 	if c := outcome.ReadCancel(outcome.BuildCancelPath(b.dir)); c.Kind != outcome.NotCanceled {
 		return c
 	}

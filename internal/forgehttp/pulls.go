@@ -13,10 +13,10 @@ import (
 	"strings"
 
 	"pipelined/internal/atomicfile"
+	"pipelined/internal/config"
 	"pipelined/internal/forge"
 	"pipelined/internal/refname"
-
-	"pipelined/internal/config"
+	"pipelined/internal/safeopen"
 )
 
 // PullRequest is an open pull (merge) request: its number and head commit.
@@ -65,7 +65,8 @@ func OpenPullRequests(ctx context.Context, p *config.Project, cacheDir string, c
 	endpoint, pageParam := pullsEndpoint(p.Forge)
 	cachePath := filepath.Join(cacheDir, p.Name+".json")
 	var cache pullsCache
-	if data, err := os.ReadFile(cachePath); err != nil || json.Unmarshal(data, &cache) != nil || cache.Endpoint != endpoint {
+	// A FIFO planted in the cache's place would block a plain read for ever.
+	if data, err := safeopen.ReadFile(cachePath, maxPages*maxPageSize); err != nil || json.Unmarshal(data, &cache) != nil || cache.Endpoint != endpoint {
 		cache = pullsCache{Endpoint: endpoint}
 	}
 	fresh := pullsCache{Endpoint: endpoint}

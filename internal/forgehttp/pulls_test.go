@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"pipelined/internal/config"
 )
@@ -107,5 +111,35 @@ func TestAListThatFailsSaysWhy(t *testing.T) {
 	s2 := newSite(t, config.ForgeGitea, f2.srv.URL, "pull_requests = True\n")
 	if _, err := OpenPullRequests(context.Background(), s2.project(), t.TempDir(), http.DefaultClient); err == nil {
 		t.Error("an answer that is no list was taken")
+	}
+}
+
+// A FIFO planted where the cache is read or its temporary file written would block a plain
+// open for ever, and the watcher with it: the list is asked afresh and the cache written.
+func TestFIFOsInThePullsCacheHangNothing(t *testing.T) {
+	f := newFakeForge(t, githubPulls(t, 3))
+	s := newSite(t, config.ForgeGitHub, f.srv.URL, "pull_requests = True\n")
+	cache := t.TempDir()
+	path := filepath.Join(cache, s.project().Name+".json")
+	for _, fifo := range []string{path, path + ".tmp"} {
+		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := OpenPullRequests(context.Background(), s.project(), cache, http.DefaultClient)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a FIFO in the cache blocked the list")
+	}
+	if info, err := os.Lstat(path); err != nil || !info.Mode().IsRegular() {
+		t.Errorf("the cache was not written: %v", err)
 	}
 }

@@ -48,18 +48,36 @@ func (j *Jobs) Read(sub, name string) (spool.Job, error) {
 
 // Claim moves the queued job name into cur/ for a build and returns its name there. When
 // cur/ holds a job of that name already (a writer reused the name of a running job), the
-// queued job is first given a fresh name: both jobs are kept, and both are built.
+// queued job is first given a fresh name: both jobs are kept, and both are built. So is a
+// job whose name is longer than maxName.
 func (j *Jobs) Claim(name string) (string, error) {
-	err := j.sp.Claim(name)
-	if !errors.Is(err, spool.ErrNameTaken) {
-		return name, err
+	if len(name) <= maxName {
+		if !j.sp.Claimed(name) {
+			// A cancel record without its job is an earlier job's of that name, left by a
+			// daemon killed before it removed it: a record is only written for a claimed job.
+			removeCancel(j.sp.Path(spool.Cur, name))
+		}
+		err := j.sp.Claim(name)
+		if !errors.Is(err, spool.ErrNameTaken) {
+			return name, err
+		}
 	}
-	fresh, err := j.rename(spool.New, name)
+	// Attempts recorded under the name are the claimed job's (a newcomer has none): they
+	// stay.
+	fresh, err := j.freshName(spool.New, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", spool.ErrClaimed
+	}
 	if err != nil {
 		return "", err
 	}
 	return fresh, j.sp.Claim(fresh)
 }
+
+// maxName bounds the name of a claimed job: the records beside it are longer (its cancel
+// record .NAME.cancel, their temporary files .NAME.cancel.RANDOM), and a name near NAME_MAX
+// (255 bytes) would leave no room for them — a running build of it could not be canceled.
+const maxName = 200
 
 // ClaimedAt returns when the claimed job name was last claimed (the time rename(2) gave its
 // file in cur/ as its change time), or the zero time if it is not in cur/. Builds of this
@@ -80,6 +98,15 @@ func (j *Jobs) ClaimedAt(name string) time.Time {
 
 // rename gives a job in sub a fresh unique name, its attempts following it.
 func (j *Jobs) rename(sub, name string) (string, error) {
+	fresh, err := j.freshName(sub, name)
+	if err == nil {
+		moveAttempts(j.sp, name, fresh)
+	}
+	return fresh, err
+}
+
+// freshName gives a job in sub a fresh unique name.
+func (j *Jobs) freshName(sub, name string) (string, error) {
 	for {
 		fresh := spool.UniqueName()
 		err := j.sp.Rename(sub, name, fresh)
@@ -89,7 +116,6 @@ func (j *Jobs) rename(sub, name string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		moveAttempts(j.sp, name, fresh)
 		return fresh, nil
 	}
 }

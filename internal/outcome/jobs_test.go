@@ -271,3 +271,55 @@ func TestClaimedAtIsTheClaimNotTheWrite(t *testing.T) {
 		t.Errorf("ClaimedAt = %v, want the claim's time, about %v", at, time.Now())
 	}
 }
+
+// TestAJobNamedNearNameMaxIsClaimedUnderAShorterName: the records beside a claimed job are
+// longer than its name; a job named near NAME_MAX is claimed under a fresh name, and its
+// build can be canceled (its cancel record written) and retried (its attempts recorded).
+func TestAJobNamedNearNameMaxIsClaimedUnderAShorterName(t *testing.T) {
+	j := openJobs(t)
+	sp := j.Spool()
+	long := strings.Repeat("j", 250)
+	os.WriteFile(sp.Path(spool.New, long), job.Encode(), 0o644)
+	claimed, err := j.Claim(long)
+	if err != nil || len(claimed) > 200 {
+		t.Fatalf("Claim = %q, %v; want a name of at most 200 bytes", claimed, err)
+	}
+	if got, err := sp.Read(spool.Cur, claimed); err != nil || got.Key() != job.Key() {
+		t.Fatalf("the claimed job is %+v, %v", got, err)
+	}
+	if _, err := j.Cancel(claimed, Cancel{Kind: Withdrawn, Reason: "by hand"}); err != nil {
+		t.Errorf("the cancel record was not written: %v", err)
+	}
+	if err := writeAttempts(sp, claimed, WithAttempt(nil, time.Now(), "full disk")); err != nil {
+		t.Errorf("the attempts were not recorded: %v", err)
+	}
+	if _, err := j.Claim(long); !errors.Is(err, spool.ErrClaimed) {
+		t.Errorf("a second claim of it: %v, want ErrClaimed", err)
+	}
+}
+
+// TestAClaimTakesNoStaleCancelRecord: a daemon killed between removing a finished job and
+// its cancel record leaves the record; a later job of that name (a webhook writer with
+// fixed names) is not canceled by it.
+func TestAClaimTakesNoStaleCancelRecord(t *testing.T) {
+	j := openJobs(t)
+	sp := j.Spool()
+	name := write(t, j, job)
+	if _, err := j.Claim(name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Cancel(name, Cancel{Kind: Withdrawn, Reason: "canceled by hand"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Remove(spool.Cur, name); err != nil { // the kill -9 came before forget
+		t.Fatal(err)
+	}
+	os.WriteFile(sp.Path(spool.New, name), job.Encode(), 0o644)
+	claimed, err := j.Claim(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := j.CancelOf(claimed); c.Kind != NotCanceled {
+		t.Errorf("the new job of that name is canceled by the old record: %+v", c)
+	}
+}

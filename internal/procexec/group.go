@@ -122,6 +122,29 @@ func KillByEnv(name, value string) int {
 	return n
 }
 
+// FindByArgs returns the live process (but this one) whose command line holds args one after
+// the other, and its start time: it finds a process whose pid was recorded nowhere. ok is
+// false if there is none.
+func FindByArgs(args ...string) (pid int, start uint64, ok bool) {
+	want := []byte(strings.Join(args, "\x00") + "\x00")
+	self := os.Getpid()
+	paths, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range paths {
+		pid, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(p, "/proc/"), "/cmdline"))
+		if err != nil || pid == self {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil || !bytes.HasPrefix(data, want) && !bytes.Contains(data, append([]byte{0}, want...)) {
+			continue
+		}
+		if start, err := StartTime(pid); err == nil && Alive(pid, start) {
+			return pid, start, true
+		}
+	}
+	return 0, 0, false
+}
+
 // BecomeSubreaper makes this process the one that inherits the orphans among its
 // descendants (PR_SET_CHILD_SUBREAPER), instead of init: what a command detached with setsid
 // or a double fork stays a child of this process, for KillOrphans to find.

@@ -259,3 +259,24 @@ func TestEndedTextIsTheOneWordingOfAnEnding(t *testing.T) {
 		t.Errorf("ExitError = %q", got)
 	}
 }
+
+func TestFindByArgsFindsAProcessByItsCommandLine(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 60; :", "find-by-args", "--job", "x")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	testenv.Eventually(t, 10*time.Second, "the process was not found", func() bool {
+		pid, start, ok := FindByArgs("--job", "x")
+		return ok && pid == cmd.Process.Pid && Alive(pid, start)
+	})
+	if _, _, ok := FindByArgs("--job", "x", "y"); ok {
+		t.Error("found a process by arguments it does not have")
+	}
+	if _, _, ok := FindByArgs("-job", "x"); ok {
+		t.Error("found a process by a part of an argument")
+	}
+	if _, _, ok := FindByArgs("x", "--job"); ok {
+		t.Error("found a process by its arguments in another order")
+	}
+}

@@ -3,6 +3,7 @@ package recorded
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,5 +72,27 @@ func TestWriteReportsAnUnwritableDirectory(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(marker), ".*tmp*")); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// A FIFO that a build planted in its ref's directory, where a marker's temporary file was
+// once named by the writer's pid, does not block the watcher that writes the marker.
+func TestAFIFOBesideAMarkerBlocksNothing(t *testing.T) {
+	l := workdir.Layout{Root: t.TempDir()}
+	const ref, commit = "refs/heads/main", "0123456789abcdef0123456789abcdef01234567"
+	path := l.RecordedPath("app", ref, commit)
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := syscall.Mkfifo(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- Write(l, Record{Project: "app", Ref: ref, Commit: commit}) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a FIFO beside the marker blocked its writer")
 	}
 }

@@ -8,6 +8,7 @@ package safeopen
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
@@ -91,4 +92,20 @@ func Kind(m fs.FileMode) string {
 		return "a block device"
 	}
 	return "a special file"
+}
+
+// ReadFile reads a regular file of at most max bytes, without following a link: it is
+// os.ReadFile for the daemon's own records (its configuration snapshot, a remote's state,
+// a cache), where a FIFO someone planted would block os.ReadFile for ever.
+func ReadFile(path string, max int64) ([]byte, error) {
+	f, err := Open(path, unix.O_RDONLY, max, false)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(data)) > max {
+		err = &SizeError{Path: path, Max: max} // it grew since it was opened
+	}
+	return data, err
 }

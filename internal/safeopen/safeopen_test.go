@@ -65,3 +65,27 @@ func TestOpenRefusesAllButSmallRegularFiles(t *testing.T) {
 		t.Errorf("a missing file: %v", err)
 	}
 }
+
+func TestReadFileReadsOnlySmallRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "regular")
+	os.WriteFile(regular, []byte("0123456789"), 0o644)
+	fifo := filepath.Join(dir, "fifo")
+	syscall.Mkfifo(fifo, 0o644)
+	if data, err := ReadFile(regular, 10); err != nil || string(data) != "0123456789" {
+		t.Errorf("ReadFile(regular) = %q, %v", data, err)
+	}
+	if _, err := ReadFile(regular, 9); !errors.As(err, new(*SizeError)) {
+		t.Errorf("a file over the limit: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := ReadFile(fifo, 10); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.As(err, new(*KindError)) {
+			t.Errorf("ReadFile(fifo) = %v, want a KindError", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadFile(fifo) blocked")
+	}
+}

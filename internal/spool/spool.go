@@ -156,6 +156,13 @@ type Entry struct {
 	Mode    fs.FileMode // from lstat: what kind of file it is
 }
 
+// Redate gives the file name in sub the modification time at, without following a link:
+// its place in the queue.
+func (s *Spool) Redate(sub, name string, at time.Time) error {
+	ts := unix.NsecToTimespec(at.UnixNano())
+	return unix.UtimesNanoAt(unix.AT_FDCWD, s.Path(sub, name), []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+}
+
 // List returns the files in sub, oldest first (by modification time, then name): FIFO for
 // new/. In new/ every file is listed, a dot name, a FIFO or a directory too, so that the
 // supervisor can set aside what is not a job (a dot name would otherwise wait there for
@@ -234,6 +241,11 @@ func (s *Spool) Reject(sub, name, reason string) (string, error) {
 	return dest, nil
 }
 
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
 // badName is a free path in bad/ for a file called name, with room for ".reason".
 func (s *Spool) badName(name string) string {
 	base := name
@@ -246,8 +258,10 @@ func (s *Spool) badName(name string) string {
 		if n > 0 {
 			candidate += "." + strconv.Itoa(n)
 		}
+		// Its reason's name must be free too: a file set aside as NAME.reason (a name a
+		// writer chose) would be replaced by the reason of NAME.
 		p := s.Path(Bad, candidate)
-		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		if !exists(p) && !exists(p+".reason") {
 			return p
 		}
 	}

@@ -164,6 +164,30 @@ func TestRejectKeepsTheFileWithAReason(t *testing.T) {
 	}
 }
 
+// TestRejectNeverReplacesAFileSetAside: a file named like the reason of another (x.reason)
+// is set aside first; the reason of x, set aside after it, does not replace it.
+func TestRejectNeverReplacesAFileSetAside(t *testing.T) {
+	s := openSpool(t)
+	os.WriteFile(s.Path(New, "x.reason"), []byte("first"), 0o644)
+	if _, err := s.Reject(New, "x.reason", "not a job"); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(s.Path(New, "x"), []byte("second"), 0o644)
+	dest, err := s.Reject(New, "x", "not a job either")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(s.Path(Bad, "x.reason")); string(data) != "first" {
+		t.Errorf("bad/x.reason = %q: the first file set aside was replaced", data)
+	}
+	if data, _ := os.ReadFile(dest); string(data) != "second" {
+		t.Errorf("%s = %q", dest, data)
+	}
+	if reason, _ := os.ReadFile(dest + ".reason"); !strings.Contains(string(reason), "not a job either") {
+		t.Errorf("%s.reason = %q", dest, reason)
+	}
+}
+
 func TestDecodeJobRefusesHostileFiles(t *testing.T) {
 	c := strings.Repeat("a", 40)
 	cases := map[string]string{

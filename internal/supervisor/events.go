@@ -62,6 +62,9 @@ type Claimed struct {
 	Facts   Facts // when not running
 	Bad     string
 	Status  *buildlog.Status // of its latest attempt, if any
+	// Group is the running build's process group when it has no status yet (it still
+	// resolves its commit): found by its command line.
+	Group procexec.Group
 }
 
 // BuildStarted: pipeline-build runs for a job, claimed as Name.

@@ -301,6 +301,13 @@ func (r *runtime) recoverJob(name string) Claimed {
 		c.Running = true
 		_, c.Status = buildlog.LatestOfJob(r.layout.RefDir(job.Project, job.Ref), name, r.jobs.ClaimedAt(name))
 		c.Facts.Cancel = r.jobs.CancelOf(name)
+		if c.Status == nil {
+			// Killed before its build.json was written (it resolves its commit): without a
+			// pid, a shutdown could not cancel it. It leads its group (procexec.Start).
+			if pid, start, ok := procexec.FindByArgs("--job", r.jobs.Spool().Path(spool.Cur, name)); ok {
+				c.Group = procexec.Group{PGID: pid, Start: start}
+			}
+		}
 		return c
 	}
 	c.Facts = r.gather(name, job, outcome.Ending{}, "")

@@ -198,7 +198,9 @@ func (m *Machine) checkDone() {
 	if m.mode == serving || m.mode == done {
 		return
 	}
-	if len(m.jobs.builds) > 0 || len(m.poll.passes) > 0 || len(m.jobs.settling) > 0 {
+	// Until the spool is recovered, the builds of the last daemon that still run are not
+	// known: a shutdown that ended now would leave them running, unadopted and uncanceled.
+	if m.recovering || len(m.jobs.builds) > 0 || len(m.poll.passes) > 0 || len(m.jobs.settling) > 0 {
 		return
 	}
 	if m.fwd.running {

@@ -208,7 +208,7 @@ func (m *Machine) onRecovered(ev Recovered) {
 func (m *Machine) adopt(c Claimed) {
 	j := &m.jobs
 	j.nextID++
-	b := &build{id: j.nextID, name: c.Name, queuedAs: c.Name, job: c.Job, adopted: true, started: m.now}
+	b := &build{id: j.nextID, name: c.Name, queuedAs: c.Name, job: c.Job, adopted: true, started: m.now, group: c.Group}
 	if st := c.Status; st != nil {
 		b.group = procexec.Group{PGID: st.PID, Start: st.PIDStart}
 		b.started = st.Started

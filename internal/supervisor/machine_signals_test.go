@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"pipelined/internal/buildlog"
 	"pipelined/internal/outcome"
 )
 
@@ -160,5 +161,24 @@ func TestTheExitDeadlineKillsWhatIsLeft(t *testing.T) {
 	}
 	if got := h.now.Sub(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)); got+shutdownBound > 3*time.Second {
 		t.Errorf("the daemon exits %v after SIGTERM, past the grace plus a second", got+shutdownBound)
+	}
+}
+
+// TestSIGTERMBeforeRecoveryStillStopsTheAdoptedBuilds: a SIGTERM that comes while the
+// spool is being recovered does not end the daemon before it knows which builds of the last
+// daemon still run: they are adopted, then canceled, and their jobs kept.
+func TestSIGTERMBeforeRecoveryStillStopsTheAdoptedBuilds(t *testing.T) {
+	h := newHarness(t, oneProject, Settings{})
+	h.step(Signaled{Sig: syscall.SIGTERM})
+	if h.m.Done() {
+		t.Fatal("the daemon exits before it recovered the spool")
+	}
+	job := queued("a", "p", "main", '1').Job
+	out := h.step(Recovered{Jobs: []Claimed{{Name: "a", Job: job, Running: true, Status: &buildlog.Status{PID: 4242, PIDStart: 7}}}})
+	if c := of[CancelBuild](out); len(c) != 1 || c[0].Cancel.Kind != outcome.Stopped {
+		t.Fatalf("the adopted build was not canceled: %v", out)
+	}
+	if h.m.Done() {
+		t.Error("the daemon exits while the adopted build runs")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,8 +28,16 @@ func notify(state ...string) {
 		return
 	}
 	defer conn.Close()
+	conn.SetWriteDeadline(time.Now().Add(notifyBound))
 	conn.Write([]byte(strings.Join(state, "\n")))
 }
+
+// notifyBound bounds a send to $NOTIFY_SOCKET, which runs on the event loop: a datagram
+// blocks while the reader's queue is full (net.unix.max_dgram_qlen, 10 by default), for ever
+// if nobody reads it — a hung systemd, a stale variable naming another program's socket.
+// systemd reads its socket at once; a second covers a busy one, and a status it misses is
+// sent again with the next.
+const notifyBound = time.Second
 
 // monotonicUsec is the MONOTONIC_USEC= field systemd wants with RELOADING=1: the time of
 // the reload on CLOCK_MONOTONIC, in microseconds (without it `systemctl reload` of a

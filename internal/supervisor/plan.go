@@ -57,7 +57,7 @@ type decision struct {
 // (the key engines; any when empty) that is up and has a free slot (engines, which plan
 // does not change). Projects without Docker need none.
 func plan(queue []Queued, runs []running, slots int, cfg *projectSet, engines *engine.Pool, now time.Time) (decisions []decision, wake time.Time) {
-	pl := &planner{cfg: cfg, engines: engines.Clone(), slots: slots, now: now, newest: newestOfBranches(queue, cfg),
+	pl := &planner{cfg: cfg, engines: engines.Clone(), slots: slots, now: now,
 		runningKeys: map[string]bool{}, queuedKeys: map[string]bool{}, busyRefs: map[string]bool{}, perProject: map[string]int{}}
 	for _, r := range runs {
 		if r.job.Commit != "" && !r.withdrawn {
@@ -66,6 +66,7 @@ func plan(queue []Queued, runs []running, slots int, cfg *projectSet, engines *e
 		pl.busyRefs[branchKey(r.job)] = true
 		pl.perProject[r.job.Project]++
 	}
+	pl.newest = newestOfBranches(queue, pl.runningKeys, cfg)
 	for _, r := range runs {
 		pl.interrupt(r)
 	}
@@ -162,10 +163,20 @@ func (pl *planner) moot(q Queued) string {
 }
 
 // newestOfBranches returns, for each branch of a project that supersedes, the job queued
-// last: the commit that is wanted now. Tags are never superseded: each is a release.
-func newestOfBranches(queue []Queued, cfg *projectSet) map[string]Queued {
+// last: the commit that is wanted now. Tags are never superseded: each is a release. A job
+// whose want is met already — its commit built, running or queued ahead, as a webhook
+// redelivered for an older commit is — is no newer push: it supersedes nothing, or the
+// newer commit queued or running before it would give way to a job that is then dropped.
+func newestOfBranches(queue []Queued, runningKeys map[string]bool, cfg *projectSet) map[string]Queued {
 	newest := map[string]Queued{}
+	seen := map[string]bool{}
 	for _, q := range queue {
+		key := q.Job.Key()
+		met := q.BuiltBy != "" || seen[key] || runningKeys[key] && !q.Job.Rebuild
+		seen[key] = true
+		if met {
+			continue
+		}
 		if p := cfg.Project(q.Job.Project); p != nil && p.Enabled && p.Supersede && refname.BuiltLikeBranch(q.Job.Ref) {
 			newest[branchKey(q.Job)] = q
 		}

@@ -303,3 +303,32 @@ func TestPlanSupersedesOlderJobsOfAPullRequest(t *testing.T) {
 		t.Errorf("plan = %s, want %s: a request's head moves on like a branch", got, want)
 	}
 }
+
+// TestPlanARedeliveryOfAnOlderCommitSupersedesNothing: a webhook redelivers the job of an
+// older commit after a newer one was queued or started. Its want is met (built, running or
+// queued ahead): it is dropped, and the newer commit is built, not superseded by it.
+func TestPlanARedeliveryOfAnOlderCommitSupersedesNothing(t *testing.T) {
+	cfg := testConfig(t)
+	built := job("redelivered", "sup", "main", commit('1'))
+	built.BuiltBy = "/w/sup/main/11111111"
+	cases := []struct {
+		what  string
+		runs  []running
+		queue []Queued
+		want  string
+	}{
+		{"built", nil, []Queued{job("newer", "sup", "main", commit('2')), built}, "newer:start redelivered:drop"},
+		{"queued ahead", nil, []Queued{job("older", "sup", "main", commit('1')), job("newer", "sup", "main", commit('2')),
+			job("redelivered", "sup", "main", commit('1'))}, "older:drop newer:start redelivered:drop"},
+		{"running", []running{{name: "older", job: spool.Job{Project: "sup", Ref: "refs/heads/main", Commit: commit('1')}}},
+			[]Queued{job("newer", "sup", "main", commit('2')), job("redelivered", "sup", "main", commit('1'))}, "newer:start redelivered:drop"},
+		{"interruptible, the newer one running", []running{{name: "newer", job: spool.Job{Project: "int", Ref: "refs/heads/main", Commit: commit('2')}}},
+			[]Queued{func() Queued { q := job("redelivered", "int", "main", commit('1')); q.BuiltBy = "/w"; return q }()}, "redelivered:drop"},
+	}
+	for _, c := range cases {
+		ds, _ := plan(c.queue, c.runs, 10, cfg, testPool(), time.Now())
+		if got := summary(ds); got != c.want {
+			t.Errorf("%s: plan = %s, want %s", c.what, got, c.want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"pipelined/internal/atomicfile"
 	"pipelined/internal/config"
+	"pipelined/internal/safeopen"
 	"pipelined/internal/workdir"
 )
 
@@ -34,7 +35,9 @@ func (r *runtime) reload(why string) Reloaded {
 func writeSnapshot(layout workdir.Layout, src []byte, configPath string) (bool, error) {
 	snap := config.Snapshot(src, configPath)
 	path := layout.ConfigSnapshot()
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, snap) {
+	// Read as safeopen does: a FIFO planted here would block a plain read for ever; anything
+	// but a regular file of the snapshot's size differs, and the write below replaces it.
+	if old, err := safeopen.ReadFile(path, int64(len(snap))); err == nil && bytes.Equal(old, snap) {
 		return false, nil // unchanged: nothing to write (and a full disk does not stop a restart)
 	}
 	if err := atomicfile.Write(path, snap, 0o600); err != nil {

@@ -77,6 +77,11 @@ func (sc *scanner) scan() (queue []Queued, young bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
+	if sc.redateFuture(entries) {
+		if entries, err = sp.List(spool.New); err != nil {
+			return nil, false, err
+		}
+	}
 	seen := map[string]bool{}
 	retried := sc.jobs.WithAttempts()
 	for _, e := range entries {
@@ -116,8 +121,10 @@ func (sc *scanner) scan() (queue []Queued, young bool, err error) {
 		}
 		job := k.job
 		job.Attempts = nil
-		if retried[e.Name] {
-			job.Attempts = sc.jobs.Attempts(e.Name) // they change while the file does not
+		// They change while the file does not. While a job of that name is claimed (a
+		// writer reused the name of a job whose retry runs), they are that job's.
+		if retried[e.Name] && !sp.Claimed(e.Name) {
+			job.Attempts = sc.jobs.Attempts(e.Name)
 		}
 		queue = append(queue, Queued{Name: e.Name, Job: job, BuiltBy: sc.builtBy(e.Name, job, e.ModTime)})
 	}
@@ -127,6 +134,24 @@ func (sc *scanner) scan() (queue []Queued, young bool, err error) {
 		}
 	}
 	return queue, young, nil
+}
+
+// redateFuture dates the files of new/ whose time is in the future now, and reports whether
+// there were any. The queue is in the order of the files' times: a job file dated years ahead
+// (touch -d, cp -p, a writer whose clock is ahead) would stay the newest of its ref for ever,
+// superseding every job queued after it. It is queued as of when it was first seen.
+func (sc *scanner) redateFuture(entries []spool.Entry) bool {
+	now, any := time.Now(), false
+	for _, e := range entries {
+		if e.ModTime.After(now) {
+			any = true
+			if err := sc.jobs.Spool().Redate(spool.New, e.Name, now); err == nil {
+				sc.log.Warn("a job file was dated in the future; it is queued as of now", "job", e.Name,
+					"dated", e.ModTime.UTC().Format(time.RFC3339))
+			}
+		}
+	}
+	return any
 }
 
 // forget drops what the scanner remembers of the queued job name, which was just claimed.

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,5 +116,88 @@ func TestAScanSeesTheAttemptsOfARetriedJob(t *testing.T) {
 	}
 	if at := outcome.RetryAt(q[0].Job.Attempts); !at.After(time.Now()) {
 		t.Errorf("the retried job is due at %v, want after its back-off", at)
+	}
+}
+
+// TestANewcomerNamedLikeARetriedJobTakesNotItsAttempts: a webhook writer with a fixed name
+// drops a job while the last job of that name runs a retry. The attempts recorded under the
+// name are the running job's: the newcomer waits out no back-off of theirs, and when it is
+// claimed under a fresh name they stay with the running job.
+func TestANewcomerNamedLikeARetriedJobTakesNotItsAttempts(t *testing.T) {
+	l := workdir.Layout{Root: t.TempDir()}
+	sp, err := spool.Open(l.SpoolDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := outcome.NewJobs(sp)
+	sc := newScanner(jobs, l, nil)
+	job := spool.Job{Project: "p", Ref: "refs/heads/main", Commit: strings.Repeat("e", 40)}
+	name, err := sp.Write(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jobs.Claim(name); err != nil {
+		t.Fatal(err)
+	}
+	attempts := outcome.WithAttempt(nil, time.Now(), "the remote could not be asked")
+	if _, err := jobs.Retry(name, job, attempts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jobs.Claim(name); err != nil { // its second attempt runs
+		t.Fatal(err)
+	}
+	newer := job
+	newer.Commit = strings.Repeat("f", 40)
+	os.WriteFile(sp.Path(spool.New, name), newer.Encode(), 0o644)
+	old := time.Now().Add(-time.Minute) // not a young file
+	os.Chtimes(sp.Path(spool.New, name), old, old)
+	q, _, _ := sc.scan()
+	if len(q) != 1 || len(q[0].Job.Attempts) != 0 {
+		t.Fatalf("the newcomer was scanned as %+v, want no attempts", q)
+	}
+	claimed, err := jobs.Claim(name)
+	if err != nil || claimed == name {
+		t.Fatalf("Claim = %q, %v", claimed, err)
+	}
+	if got := jobs.Attempts(claimed); len(got) != 0 {
+		t.Errorf("the newcomer took %d attempts of the running job", len(got))
+	}
+	if got := jobs.Attempts(name); len(got) != 1 {
+		t.Errorf("the running job has %d attempts, want 1", len(got))
+	}
+}
+
+// TestAJobFileDatedInTheFutureKeepsItsPlace: the queue is in the order of the files' times,
+// and a job file dated years ahead (touch -d, cp -p, a writer with a skewed clock) would be
+// the newest of its ref for ever — superseding every job queued after it. It is queued as of
+// when it was first seen.
+func TestAJobFileDatedInTheFutureKeepsItsPlace(t *testing.T) {
+	l := workdir.Layout{Root: t.TempDir()}
+	sp, err := spool.Open(l.SpoolDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := newScanner(outcome.NewJobs(sp), l, slog.New(slog.DiscardHandler))
+	older := spool.Job{Project: "p", Ref: "refs/heads/main", Commit: strings.Repeat("a", 40)}
+	first, err := sp.Write(older)
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().AddDate(70, 0, 0)
+	os.Chtimes(sp.Path(spool.New, first), future, future)
+	if q, _, _ := sc.scan(); len(q) != 1 {
+		t.Fatalf("first scan: %+v", q)
+	}
+	newer := older
+	newer.Commit = strings.Repeat("b", 40)
+	second, err := sp.Write(newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Second) // written after the first scan
+	os.Chtimes(sp.Path(spool.New, second), later, later)
+	q, _, _ := sc.scan()
+	if len(q) != 2 || q[0].Name != first || q[1].Name != second {
+		t.Errorf("queue %+v, want %s then %s", q, first, second)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"pipelined/internal/atomicfile"
+	"pipelined/internal/safeopen"
 	"pipelined/internal/workdir"
 )
 
@@ -25,6 +26,9 @@ type remoteState struct {
 	Failed int       `json:"failed,omitempty"` // polls that failed with it since
 }
 
+// maxRemoteState bounds a remote's state file: an error message and two numbers.
+const maxRemoteState = 64 << 10
+
 // remoteStatePath is the file of a remote's state.
 func remoteStatePath(layout workdir.Layout, url string) string {
 	sum := sha256.Sum256([]byte(url))
@@ -33,7 +37,8 @@ func remoteStatePath(layout workdir.Layout, url string) string {
 
 func loadRemoteState(layout workdir.Layout, url string) remoteState {
 	var st remoteState
-	if data, err := os.ReadFile(remoteStatePath(layout, url)); err == nil {
+	// A FIFO planted here would block a plain read, and the watcher with it, for ever.
+	if data, err := safeopen.ReadFile(remoteStatePath(layout, url), maxRemoteState); err == nil {
 		_ = json.Unmarshal(data, &st)
 	}
 	return st
