@@ -86,38 +86,12 @@ func (sc *scanner) scan() (queue []Queued, young bool, err error) {
 	retried := sc.jobs.WithAttempts()
 	for _, e := range entries {
 		seen[e.Name] = true
-		if strings.HasPrefix(e.Name, ".") {
-			// Maildir readers skip dot names; in pipelined's spool one would wait for ever.
-			// A young one may be a copying tool's temporary file, renamed in a moment.
-			if isYoung(e.ModTime) {
-				young = true
-				continue
-			}
-			sc.reject(e.Name, "a name starting with '.' is not a job file's: write jobs to spool/tmp/ and rename them into spool/new/ under a plain name")
-			continue
+		k, state := sc.parse(e)
+		if state == waitForIt {
+			young = true
 		}
-		k, ok := sc.known[e.Name]
-		if !ok || !k.mtime.Equal(e.ModTime) || k.size != e.Size {
-			job, err := sc.jobs.Read(spool.New, e.Name)
-			var rej *spool.RejectError
-			switch {
-			case errors.As(err, &rej) && e.Mode.IsRegular() && e.Size <= spool.MaxJobSize && isYoung(e.ModTime):
-				young = true
-				continue
-			case errors.As(err, &rej):
-				sc.reject(e.Name, rej.Reason)
-				continue
-			case errors.Is(err, fs.ErrNotExist):
-				continue // claimed or removed since the listing
-			case err != nil:
-				sc.reject(e.Name, "cannot be read: "+err.Error())
-				continue
-			}
-			if len(job.Ignored) > 0 {
-				sc.log.Warn("ignored fields of a job file that only pipelined writes", "job", e.Name, "fields", strings.Join(job.Ignored, ","))
-			}
-			k = scanned{mtime: e.ModTime, size: e.Size, job: job}
-			sc.known[e.Name] = k
+		if state != parsed {
+			continue
 		}
 		job := k.job
 		job.Attempts = nil
@@ -134,6 +108,52 @@ func (sc *scanner) scan() (queue []Queued, young bool, err error) {
 		}
 	}
 	return queue, young, nil
+}
+
+// parseState is what became of a file of new/ at a scan.
+type parseState int
+
+const (
+	parsed    parseState = iota // a job
+	waitForIt                   // young, and perhaps still being written: looked at again later
+	skipped                     // set aside, or gone since the listing
+)
+
+// parse reads the job file of entry e, or takes it from what an earlier scan read while
+// the file has not changed; a file that is no job is set aside, unless it is young.
+func (sc *scanner) parse(e spool.Entry) (scanned, parseState) {
+	if strings.HasPrefix(e.Name, ".") {
+		// Maildir readers skip dot names; in pipelined's spool one would wait for ever.
+		// A young one may be a copying tool's temporary file, renamed in a moment.
+		if isYoung(e.ModTime) {
+			return scanned{}, waitForIt
+		}
+		sc.reject(e.Name, "a name starting with '.' is not a job file's: write jobs to spool/tmp/ and rename them into spool/new/ under a plain name")
+		return scanned{}, skipped
+	}
+	if k, ok := sc.known[e.Name]; ok && k.mtime.Equal(e.ModTime) && k.size == e.Size {
+		return k, parsed
+	}
+	job, err := sc.jobs.Read(spool.New, e.Name)
+	var rej *spool.RejectError
+	switch {
+	case errors.As(err, &rej) && e.Mode.IsRegular() && e.Size <= spool.MaxJobSize && isYoung(e.ModTime):
+		return scanned{}, waitForIt
+	case errors.As(err, &rej):
+		sc.reject(e.Name, rej.Reason)
+		return scanned{}, skipped
+	case errors.Is(err, fs.ErrNotExist):
+		return scanned{}, skipped // claimed or removed since the listing
+	case err != nil:
+		sc.reject(e.Name, "cannot be read: "+err.Error())
+		return scanned{}, skipped
+	}
+	if len(job.Ignored) > 0 {
+		sc.log.Warn("ignored fields of a job file that only pipelined writes", "job", e.Name, "fields", strings.Join(job.Ignored, ","))
+	}
+	k := scanned{mtime: e.ModTime, size: e.Size, job: job}
+	sc.known[e.Name] = k
+	return k, parsed
 }
 
 // redateFuture dates the files of new/ whose time is in the future now, and reports whether
