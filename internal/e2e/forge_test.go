@@ -236,3 +236,33 @@ func TestAStatusThatCannotBeQueuedFailsNoBuild(t *testing.T) {
 		t.Error("build.log does not say the status was not queued")
 	}
 }
+
+// TestABuildByHandBesideADaemonIsReported: pipeline-build run by hand leaves its statuses to
+// the daemon of its work directory, which delivers them though none of its own builds ran:
+// it looks at the outbox at each rescan.
+func TestABuildByHandBesideADaemonIsReported(t *testing.T) {
+	s, g, repo, _ := forgeSite(t, "none", "")
+	s.file("gate", "", 0o644)
+	s.daemon("--interval", "0", "--rescan", "1")
+	// The daemon's first delivery, of what the last one left, has ended.
+	testenv.Eventually(t, time.Minute, "the daemon's first delivery did not end", func() bool {
+		return deliveryPid(s.workdir) == 0
+	})
+	if res := s.build("app", "main"); res.code != 0 {
+		t.Fatalf("pipeline-build: exit %d\n%s", res.code, res.stderr)
+	}
+	waitStatus(t, g, repo.Head(), "success", time.Minute)
+}
+
+// deliveryPid is the pid of a pipeline-build --deliver on workdir, 0 for none.
+func deliveryPid(workdir string) int {
+	paths, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range paths {
+		data, _ := os.ReadFile(p)
+		if line := strings.ReplaceAll(string(data), "\x00", " "); strings.Contains(line, " --deliver ") && strings.Contains(line, workdir) {
+			pid, _ := strconv.Atoi(strings.Split(p, "/")[2])
+			return pid
+		}
+	}
+	return 0
+}

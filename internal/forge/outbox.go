@@ -194,6 +194,20 @@ func (o *Outbox) SetAside(name, reason string) error {
 	return nil
 }
 
+// Waits reports whether the outbox at dir holds a file to deliver (or to set aside).
+func Waits(dir string) bool {
+	entries, err := os.ReadDir(filepath.Join(dir, outNew))
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			return true
+		}
+	}
+	return false
+}
+
 // Waiting lists what the outbox at dir holds, without changing anything (for `pipelined
 // status`, which may run beside the daemon): the newest readable record of each commit and
 // context, oldest first, and how many files were set aside in bad/. A missing outbox holds

@@ -41,6 +41,16 @@ func (m *Machine) deliver() {
 	}
 }
 
+// checkOutbox has the outbox looked at, at each rescan, while no delivery runs: a
+// pipeline-build run by hand beside the daemon leaves its statuses there, and nothing else
+// would tell the daemon.
+func (m *Machine) checkOutbox() {
+	d := &m.fwd
+	if (m.mode == serving || m.mode == draining) && !d.stopping && !d.running && m.forgeReports() {
+		m.emit(CheckOutbox{})
+	}
+}
+
 func (m *Machine) onDelivered(ev DeliveryEnded) {
 	d := &m.fwd
 	d.running = false

@@ -47,3 +47,30 @@ func TestStatusesAreDeliveredOneDeliveryAtATime(t *testing.T) {
 		t.Errorf("a configuration without a forge delivered: %v", plain.out)
 	}
 }
+
+// TestARescanLooksAtTheOutbox: the statuses of a pipeline-build run by hand beside the
+// daemon wait in the outbox with no event of the daemon's; each rescan looks for them,
+// unless a delivery runs (it reads the outbox itself) or no project reports to a forge.
+func TestARescanLooksAtTheOutbox(t *testing.T) {
+	h := newHarness(t, "[p]\nremote = https://git.example.org/o/p.git\nforge = gitea\nforge.token_env = T\n", Settings{})
+	h.ready()
+	if out := h.step(SpoolChanged{Rescan: true}); len(of[CheckOutbox](out)) != 0 {
+		t.Errorf("the outbox was looked at while the start-up's delivery runs: %v", out)
+	}
+	h.step(DeliveryEnded{})
+	if out := h.step(SpoolChanged{}); len(of[CheckOutbox](out)) != 0 {
+		t.Errorf("a hint of the spool looked at the outbox: %v", out)
+	}
+	if out := h.step(SpoolChanged{Rescan: true}); len(of[CheckOutbox](out)) != 1 {
+		t.Errorf("a rescan did not look at the outbox: %v", out)
+	}
+	if out := h.step(StatusQueued{}); len(of[StartDelivery](out)) != 1 {
+		t.Errorf("statuses found waiting were not delivered: %v", out)
+	}
+
+	plain := newHarness(t, oneProject, Settings{})
+	plain.ready()
+	if out := plain.step(SpoolChanged{Rescan: true}); len(of[CheckOutbox](out)) != 0 {
+		t.Errorf("a configuration without a forge looked at the outbox: %v", out)
+	}
+}
