@@ -64,6 +64,7 @@ func TestBadForgeKeysAreRefusedWithTheirLine(t *testing.T) {
 		{"not a URL", "forge = gitea\nforge.url = h:3000\nforge.token_env = T\n", "forge.url", "not an http(s) URL", 4},
 		{"a repository of three parts", "forge = github\nforge.repo = a/b/c\nforge.token_env = T\n", "forge.repo", "not a repository of github", 4},
 		{"an env value in the context", "forge = github\nforge.token_env = T\nforge.context = ci/$HOME\n", "forge.context", "unknown variable $HOME", 5},
+		{"a target URL that is not http(s)", "forge = github\nforge.token_env = T\nforge.target_url = ci/${BUILD_COMMIT}\n", "forge.target_url", "must start with http:// or https://", 5},
 		{"an empty context", "forge = github\nforge.token_env = T\nforge.context =\n", "forge.context", "is empty", 5},
 		{"pull requests without a forge", "pull_requests = True\n", "pull_requests", "needs forge", 3},
 	}
