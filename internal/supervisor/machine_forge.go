@@ -90,3 +90,11 @@ func (m *Machine) reportRetry(job spool.Job, attempts []spool.Attempt, reason st
 	}
 	m.reportJob(forge.RetryReport(p, job, len(attempts), outcome.MaxAttempts, reason, m.now))
 }
+
+// reportSuperseded queues "superseded by SHORT" for a queued job dropped for a newer commit
+// of its ref, when it had shown a pending retry on the forge.
+func (m *Machine) reportSuperseded(job spool.Job, reason string) {
+	if v := m.project(job.Project); v != nil && v.reports != nil {
+		m.reportJob(forge.SupersededReport(v.reports, job, reason, m.now))
+	}
+}
