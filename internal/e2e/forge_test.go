@@ -268,3 +268,30 @@ func deliveryPid(workdir string) int {
 	}
 	return 0
 }
+
+// TestWithoutAForgeNothingIsReported: a configuration without forge builds as before: no
+// outbox, no list of pull requests, no delivery run, nothing of the forge in the log.
+func TestWithoutAForgeNothingIsReported(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	s.writeConfig("[app]\nremote = %s\nbranches = main\n", repo.Remote)
+	p := s.daemon("--interval", "1", "--rescan", "1")
+	testenv.Eventually(t, time.Minute, "the push was not built", func() bool {
+		for _, st := range s.finished() {
+			if st.Commit == repo.Head() && st.Result == outcome.Success {
+				return true
+			}
+		}
+		return false
+	})
+	p.signal(syscall.SIGTERM)
+	p.wait(t, 30*time.Second)
+	for _, dir := range []string{"outbox", "pulls"} {
+		if _, err := os.Lstat(filepath.Join(s.workdir, ".pipelined", dir)); err == nil {
+			t.Errorf(".pipelined/%s was made", dir)
+		}
+	}
+	if log := p.stderr(); strings.Contains(log, "forge=") || strings.Contains(log, "forge status") || strings.Contains(log, "--deliver") {
+		t.Errorf("the log speaks of the forge:\n%s", p.stderr())
+	}
+}
