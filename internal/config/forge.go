@@ -75,7 +75,7 @@ func checkForge(sec *Section, proj *Project, refused map[string]bool, mine *prob
 		errorf("forge", "%q is not a forge pipelined reports to: use github, gitea (also for Forgejo) or gitlab", f.Kind)
 		return
 	}
-	f.BaseDir = filepath.Dir(mine.file)
+	f.BaseDir = mine.base // the operator's file's directory, also when a snapshot of it is read
 	if abs, err := filepath.Abs(f.BaseDir); err == nil {
 		f.BaseDir = abs
 	}

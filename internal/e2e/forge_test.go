@@ -61,6 +61,9 @@ func waitStatus(t *testing.T, g *testenv.Gitea, commit, state string, timeout ti
 
 func TestForgeShowsPendingThenTheResult(t *testing.T) {
 	s, g, repo, _ := forgeSite(t, "main", "")
+	// The token file next to the configuration, named relative to it: the daemon's builds
+	// and deliveries read a snapshot of the file elsewhere, and find it all the same.
+	s.writeConfig("%s", strings.Replace(readFile(t, s.config), "forge.token_file = "+filepath.Join(s.dir, "gitea.token"), "forge.token_file = gitea.token", 1))
 	s.daemon("--interval", "1")
 	head := repo.Head()
 	st := waitStatus(t, g, head, "pending", time.Minute)
