@@ -67,15 +67,16 @@ func SetAsideReport(p *config.Project, job spool.Job, attempts int, reason strin
 	return jobReport(p, job, SetAside, fmt.Sprintf("set aside after %d attempts: %s", attempts, reason), at)
 }
 
-// SupersededReport is the daemon's report for a queued job it dropped for a newer commit of
-// its ref: canceled, "superseded by SHORT". Only a job that was tried before has shown
-// anything (a pending retry), so only such a job is reported: its commit must not stay
+// DroppedReport is the report for a queued job withdrawn before it ran again: superseded
+// by a newer commit of its ref (the daemon: "superseded by SHORT"), or canceled by hand
+// ("canceled: canceled by hand"). Only a job that was tried before has shown anything — a
+// pending retry — so only such a job (job.Attempts) is reported: its commit must not stay
 // pending.
-func SupersededReport(p *config.Project, job spool.Job, reason string, at time.Time) (Record, bool) {
+func DroppedReport(p *config.Project, job spool.Job, description string, at time.Time) (Record, bool) {
 	if len(job.Attempts) == 0 {
 		return Record{}, false
 	}
-	return jobReport(p, job, Canceled, reason, at)
+	return jobReport(p, job, Canceled, description, at)
 }
 
 func jobReport(p *config.Project, job spool.Job, state State, description string, at time.Time) (Record, bool) {

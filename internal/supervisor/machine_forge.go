@@ -95,6 +95,6 @@ func (m *Machine) reportRetry(job spool.Job, attempts []spool.Attempt, reason st
 // of its ref, when it had shown a pending retry on the forge.
 func (m *Machine) reportSuperseded(job spool.Job, reason string) {
 	if v := m.project(job.Project); v != nil && v.reports != nil {
-		m.reportJob(forge.SupersededReport(v.reports, job, reason, m.now))
+		m.reportJob(forge.DroppedReport(v.reports, job, reason, m.now))
 	}
 }
