@@ -19,7 +19,7 @@ import (
 // Defaults of the Sender.
 const (
 	DefaultRequestTimeout = 30 * time.Second // one request, connection included: a hung forge holds nothing longer
-	DefaultGiveUp         = 24 * time.Hour   // a status not delivered within this time of its change is set aside
+	DefaultGiveUp         = 24 * time.Hour   // a status not delivered within this time of its change is set aside, once tried
 	DefaultPoll           = time.Second      // how often the outbox is looked at for records others wrote
 )
 
@@ -30,7 +30,8 @@ type SenderOptions struct {
 	Log    *slog.Logger
 	// RequestTimeout bounds one request; default DefaultRequestTimeout.
 	RequestTimeout time.Duration
-	// GiveUp is how long after its state changed a record is tried; default DefaultGiveUp.
+	// GiveUp is how long after its state changed a record is tried (at least once by this
+	// Sender); default DefaultGiveUp.
 	GiveUp time.Duration
 	// Poll is how often the outbox is read; default DefaultPoll. Wake makes it read at once.
 	Poll time.Duration
@@ -49,9 +50,10 @@ type SenderOptions struct {
 // limits, sets aside a record the forge refuses (another 4xx) or that is older than GiveUp,
 // and logs each of these once.
 type Sender struct {
-	o    SenderOptions
-	wake chan struct{}
-	apis map[string]*apiState // forge address and token source → its back-off
+	o     SenderOptions
+	wake  chan struct{}
+	apis  map[string]*apiState // forge address and token source → its back-off
+	tried map[string]bool      // records this Sender failed to deliver: an old one is given up
 }
 
 // apiState is one forge's back-off.
@@ -81,7 +83,7 @@ func NewSender(o SenderOptions) *Sender {
 	if o.Client == nil {
 		o.Client = NewClient(o.RequestTimeout)
 	}
-	return &Sender{o: o, wake: make(chan struct{}, 1), apis: map[string]*apiState{}}
+	return &Sender{o: o, wake: make(chan struct{}, 1), apis: map[string]*apiState{}, tried: map[string]bool{}}
 }
 
 // Wake makes the Sender read the outbox now. It never blocks.
@@ -168,7 +170,10 @@ func (s *Sender) handle(ctx context.Context, o *forge.Outbox, e forge.Entry, rec
 		return time.Time{}, false
 	}
 	api := s.api(p.Forge)
-	if time.Since(rec.At) > s.o.GiveUp {
+	// Given up once this Sender has tried it too: a record that waited while no daemon ran
+	// still goes to a forge that answers.
+	if time.Since(rec.At) > s.o.GiveUp && s.tried[e.Name] {
+		delete(s.tried, e.Name)
 		s.setAside(o, e.Name, rec, fmt.Sprintf("not delivered within %v of the change; the last failure: %s", s.o.GiveUp, orNone(api.why)))
 		o.RemoveOlder(e)
 		return time.Time{}, false
@@ -179,15 +184,18 @@ func (s *Sender) handle(ctx context.Context, o *forge.Outbox, e forge.Entry, rec
 	v, wait, msg := s.send(ctx, p.Forge, rec)
 	switch v {
 	case delivered:
+		delete(s.tried, e.Name)
 		o.Done(e)
 		s.recovered(p.Forge, api)
 		s.o.Log.Info("forge status delivered", attrs(rec, p.Forge)...)
 		return time.Time{}, false
 	case refused:
+		delete(s.tried, e.Name)
 		s.setAside(o, e.Name, rec, "the forge refused it: "+msg)
 		o.RemoveOlder(e)
 		return time.Time{}, false
 	}
+	s.tried[e.Name] = true
 	s.backOff(p.Forge, api, v, wait, msg)
 	return api.notBefore, true
 }
