@@ -149,6 +149,9 @@ func (s *Sender) Pass(ctx context.Context) (waiting int, next time.Time) {
 func (s *Sender) handleKey(ctx context.Context, o *forge.Outbox, g []forge.Entry) (time.Time, bool) {
 	for _, e := range g {
 		rec, err := o.Read(e)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a newer record of its key replaced it since the listing: no fault
+		}
 		if err != nil {
 			s.setAside(o, e.Name, forge.Record{}, "cannot read it: "+err.Error())
 			continue

@@ -234,3 +234,37 @@ func TestTheTokenIsReadAtEachUse(t *testing.T) {
 		t.Errorf("without a token file: %d left; want the record kept and the file named:\n%s", left, s.log)
 	}
 }
+
+// TestARecordReplacedWhileItWaitsIsNotSetAside: a build writes a newer state of a commit
+// while the Sender is busy with another commit; the older record it listed is gone when its
+// turn comes. That is no fault: nothing is set aside nor logged as an error, and the newer
+// state goes next.
+func TestARecordReplacedWhileItWaitsIsNotSetAside(t *testing.T) {
+	var s *site
+	var replace func()
+	f := newFakeForge(t, func(n int, _ *http.Request) (int, http.Header, string) {
+		if n == 1 {
+			replace()
+		}
+		return 201, nil, "{}"
+	})
+	s = newSite(t, config.ForgeGitHub, f.srv.URL, "")
+	now := time.Now()
+	other, err := forge.NewRecord(s.project(), "refs/heads/dev", strings.Repeat("f", 40), forge.Started, "building", now.Add(-time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forge.Enqueue(s.outbox, other) // sent first: its group is the oldest
+	s.enqueue(t, forge.Started, "building", now)
+	replace = func() { s.enqueue(t, forge.Succeeded, "succeeded", now.Add(time.Second)) }
+	snd := s.sender(SenderOptions{})
+	passUntil(t, snd, 10*time.Second)
+	passUntil(t, snd, 10*time.Second) // the pass after it lists the newer record
+	if strings.Contains(s.log.String(), "set aside") || len(s.files(t, "bad")) != 0 {
+		t.Errorf("a record replaced by a newer one was set aside:\n%s", s.log)
+	}
+	got := f.requests()
+	if last := got[len(got)-1]; last.Body["state"] != "success" {
+		t.Errorf("the last request is %v, want the success", last.Body)
+	}
+}
