@@ -16,6 +16,9 @@ import (
 	"pipelined/internal/workdir"
 )
 
+// busyWait is how soon a Sender looks again at an outbox another Sender holds.
+const busyWait = 100 * time.Millisecond
+
 // Defaults of the Sender.
 const (
 	DefaultRequestTimeout = 30 * time.Second // one request, connection included: a hung forge holds nothing longer
@@ -116,6 +119,11 @@ func (s *Sender) Run(ctx context.Context) {
 func (s *Sender) Pass(ctx context.Context) (waiting int, next time.Time) {
 	// The outbox is made by the first record: a work directory without a forge stays as it was.
 	o := forge.AtOutbox(s.o.Outbox)
+	unlock, ok := o.Lock()
+	if !ok {
+		return 1, time.Now().Add(busyWait) // another Sender delivers now
+	}
+	defer unlock()
 	groups, strange, err := o.List()
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, time.Time{}

@@ -268,3 +268,35 @@ func TestARecordReplacedWhileItWaitsIsNotSetAside(t *testing.T) {
 		t.Errorf("the last request is %v, want the success", last.Body)
 	}
 }
+
+// TestOneSenderAtATime: while one Sender delivers, another on the same outbox (pipeline-build
+// run by hand, and a daemon started meanwhile) sends nothing, so that neither can send an
+// older state of a commit after the other sent a newer one; it delivers once the first is
+// done.
+func TestOneSenderAtATime(t *testing.T) {
+	var s *site
+	var second *Sender
+	var during int
+	f := newFakeForge(t, func(n int, _ *http.Request) (int, http.Header, string) {
+		if n == 1 {
+			s.enqueue(t, forge.Succeeded, "succeeded", time.Now().Add(time.Second))
+			if left, _ := second.Pass(context.Background()); left == 0 {
+				t.Error("the second Sender found nothing to wait for")
+			}
+			during = n
+		}
+		return 201, nil, "{}"
+	})
+	s = newSite(t, config.ForgeGitea, f.srv.URL, "")
+	s.enqueue(t, forge.Started, "building", time.Now())
+	first := s.sender(SenderOptions{})
+	second = s.sender(SenderOptions{})
+	first.Pass(context.Background())
+	if got := f.requests(); during != 1 || len(got) != 1 {
+		t.Fatalf("%d requests while the first Sender delivered, want its own alone", len(got))
+	}
+	passUntil(t, second, 10*time.Second)
+	if got := f.requests(); len(got) != 2 || got[1].Body["state"] != "success" {
+		t.Errorf("requests %v, want the success last", got)
+	}
+}
