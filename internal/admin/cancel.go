@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"pipelined/internal/buildlog"
+	"pipelined/internal/config"
 	"pipelined/internal/exitcode"
+	"pipelined/internal/forge"
 	"pipelined/internal/outcome"
 	"pipelined/internal/procexec"
 	"pipelined/internal/refname"
@@ -47,7 +49,7 @@ func Cancel(w io.Writer, o CancelOptions) error {
 	if err != nil {
 		return err
 	}
-	n := dropQueued(w, jobs, o)
+	n := dropQueued(w, layout, jobs, o)
 	n += cancelClaimed(w, layout, jobs, o)
 	n += cancelHandBuilds(w, layout, o)
 	if n == 0 {
@@ -57,7 +59,7 @@ func Cancel(w io.Writer, o CancelOptions) error {
 }
 
 // dropQueued claims and removes the matching queued jobs, and returns how many it dropped.
-func dropQueued(w io.Writer, jobs *outcome.Jobs, o CancelOptions) int {
+func dropQueued(w io.Writer, layout workdir.Layout, jobs *outcome.Jobs, o CancelOptions) int {
 	sp := jobs.Spool()
 	n := 0
 	queued, _ := sp.List(spool.New)
@@ -66,6 +68,7 @@ func dropQueued(w io.Writer, jobs *outcome.Jobs, o CancelOptions) int {
 		if err != nil || !o.matches(j, "") {
 			continue
 		}
+		j.Attempts = jobs.Attempts(e.Name) // gone with the job
 		switch err := jobs.CancelQueued(e.Name); {
 		case errors.Is(err, spool.ErrClaimed):
 			continue // the daemon took it: it is among the claimed jobs cancelClaimed sees
@@ -74,9 +77,30 @@ func dropQueued(w io.Writer, jobs *outcome.Jobs, o CancelOptions) int {
 			continue
 		}
 		fmt.Fprintf(w, "dropped queued job %s: %s\n", e.Name, describeJob(j, ""))
+		reportDropped(w, layout, j)
 		n++
 	}
 	return n
+}
+
+// reportDropped queues the forge status of a dropped job that had shown a pending retry
+// (forge.DroppedReport), where the daemon's last configuration (its snapshot) sends it; the
+// daemon delivers it. Without a snapshot nothing was reported, and nothing is.
+func reportDropped(w io.Writer, layout workdir.Layout, j spool.Job) {
+	if len(j.Attempts) == 0 {
+		return
+	}
+	cfg, err := config.Load(layout.ConfigSnapshot())
+	if err != nil {
+		return
+	}
+	rec, ok := forge.DroppedReport(cfg.Project(j.Project), j, "canceled: "+CancelReason, time.Now())
+	if !ok {
+		return
+	}
+	if err := forge.Enqueue(layout.OutboxDir(), rec); err != nil {
+		fmt.Fprintf(w, "the forge will not show it: %v\n", err)
+	}
 }
 
 // cancelClaimed withdraws the matching jobs the daemon has claimed and stops their

@@ -75,7 +75,7 @@ func checkForge(sec *Section, proj *Project, refused map[string]bool, mine *prob
 		errorf("forge", "%q is not a forge pipelined reports to: use github, gitea (also for Forgejo) or gitlab", f.Kind)
 		return
 	}
-	f.BaseDir = filepath.Dir(mine.file)
+	f.BaseDir = mine.base // the operator's file's directory, also when a snapshot of it is read
 	if abs, err := filepath.Abs(f.BaseDir); err == nil {
 		f.BaseDir = abs
 	}
@@ -187,6 +187,12 @@ func checkReportTemplate(key, tmpl string, errorf func(key, format string, args 
 	_, err := env.Expand(tmpl, func(name string) (string, bool) { return "", slices.Contains(ReportVariables, name) })
 	if err != nil {
 		errorf(key, "%v; it may use %s (what every status report of a build knows)", err, strings.Join(ReportVariables, ", "))
+		return
+	}
+	// The forge links to it: GitHub and GitLab refuse a status with another kind of link,
+	// and every status would be set aside.
+	if lower := strings.ToLower(tmpl); key == "forge.target_url" && tmpl != "" && !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
+		errorf(key, "must start with http:// or https://: the forge shows it as the status's link")
 	}
 }
 

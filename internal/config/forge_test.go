@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,6 +65,7 @@ func TestBadForgeKeysAreRefusedWithTheirLine(t *testing.T) {
 		{"not a URL", "forge = gitea\nforge.url = h:3000\nforge.token_env = T\n", "forge.url", "not an http(s) URL", 4},
 		{"a repository of three parts", "forge = github\nforge.repo = a/b/c\nforge.token_env = T\n", "forge.repo", "not a repository of github", 4},
 		{"an env value in the context", "forge = github\nforge.token_env = T\nforge.context = ci/$HOME\n", "forge.context", "unknown variable $HOME", 5},
+		{"a target URL that is not http(s)", "forge = github\nforge.token_env = T\nforge.target_url = ci/${BUILD_COMMIT}\n", "forge.target_url", "must start with http:// or https://", 5},
 		{"an empty context", "forge = github\nforge.token_env = T\nforge.context =\n", "forge.context", "is empty", 5},
 		{"pull requests without a forge", "pull_requests = True\n", "pull_requests", "needs forge", 3},
 	}
@@ -102,5 +104,26 @@ func TestAnOlderHelperNamedForgeStillLoads(t *testing.T) {
 	}
 	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].Msg, "rename the helper key") {
 		t.Errorf("warnings %v", cfg.Warnings)
+	}
+}
+
+// TestARelativeTokenFileOfASnapshotIsTheOriginals: pipeline-build and pipeline-watch read
+// the daemon's snapshot of the file (WORKDIR/.pipelined/config.ini); a relative
+// forge.token_file is still next to the operator's file, as env_file is.
+func TestARelativeTokenFileOfASnapshotIsTheOriginals(t *testing.T) {
+	dir := t.TempDir()
+	orig := filepath.Join(dir, "etc", "pipelined.ini")
+	snap := filepath.Join(dir, "work", "config.ini")
+	os.MkdirAll(filepath.Dir(snap), 0o755)
+	src := []byte("[app]\nremote = https://h/o/app.git\nforge = gitea\nforge.token_file = gitea-token\n")
+	if err := os.WriteFile(snap, Snapshot(src, orig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Projects[0].Forge.BaseDir; got != filepath.Dir(orig) {
+		t.Errorf("BaseDir = %s, want %s", got, filepath.Dir(orig))
 	}
 }

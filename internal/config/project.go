@@ -148,7 +148,7 @@ func decodeProject(sec *Section, p *problems, shared *decoded) *Project {
 		mine.errorf(sec.Line, sec.Name, "", "%s/ holds the badges of every project, so it cannot be a project's directory: choose another project name", BadgesDirName)
 	}
 	// A value that carries a secret is refused before anything else could quote it.
-	refused := checkSecrets(sec, func(key, msg string) {
+	refused, carries := checkSecrets(sec, func(key, msg string) {
 		mine.errorf(sec.KeyLine(key), sec.Name, key, "%s%s", msg, sec.where(key))
 	})
 	for _, k := range Keys {
@@ -189,6 +189,7 @@ func decodeProject(sec *Section, p *problems, shared *decoded) *Project {
 	if proj.Run && !proj.Build {
 		mine.errorf(sec.KeyLine("run"), sec.Name, "run", "run = True needs build = True: the container runs the image the build makes")
 	}
+	unquoteSecrets(sec, mine, refused, carries)
 	sort.SliceStable(mine.errs, func(i, j int) bool { return mine.errs[i].Line < mine.errs[j].Line })
 	p.errs = append(p.errs, mine.errs...)
 	p.warnings = append(p.warnings, mine.warnings...)

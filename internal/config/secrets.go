@@ -10,11 +10,12 @@ import (
 // exposedKeys are the keys whose values leave the build's protection: an argument of git,
 // docker build, docker run or rsync, or a callback's argument vector (SPEC §7.1), visible to
 // every user of the machine (ps, /proc) and written to build.log, build.json, the daemon's
-// log and bad/*.reason (remote, env_file); the engines named in an error message; and what
-// is sent to the forge and shown on its pages (forge.*).
+// log and bad/*.reason (remote, env_file); the engines named in an error message; the token's
+// file or variable, named in the daemon's log lines; and what is sent to the forge and shown
+// on its pages (forge.*).
 var exposedKeys = []string{"remote", "env_file", "engines", "tag", "label", "rsync.destination", "rsync.include",
 	"dockerfile", "prepare_callback", "success_callback", "error_callback",
-	"forge.url", "forge.repo", "forge.context", "forge.target_url"}
+	"forge.url", "forge.repo", "forge.context", "forge.target_url", "forge.token_file", "forge.token_env"}
 
 // secretWords are the parts of a key or variable name that say its value is a secret.
 var secretWords = []string{"token", "secret", "password", "passwd", "passphrase", "apikey", "api_key",
@@ -38,11 +39,13 @@ func SecretName(name string) bool {
 // name of the env variable it fills, says it is a secret (TOKEN, api_password, …). A key
 // merely shared with env, such as a path, is accepted, as configparser users expect. Only
 // references are followed: text that happens to be equal is not a leak. report gets the key
-// and a message that names the reference and the variables, never a value.
-func checkSecrets(sec *Section, report func(key, msg string)) map[string]bool {
-	refused := map[string]bool{}
+// and a message that names the reference and the variables, never a value. carries gives,
+// for any key, the secret key its value carries ("" for none), so that a message about a
+// value that is wrong for another reason does not quote it either.
+func checkSecrets(sec *Section, report func(key, msg string)) (refused map[string]bool, carries func(key string) string) {
+	refused = map[string]bool{}
 	if sec.template("env") == nil || sec.Values["env"] == "" {
-		return refused
+		return refused, func(string) string { return "" }
 	}
 	inEnv := keysInEnv(sec)
 	offsets := firstOffsets(sec)
@@ -80,7 +83,7 @@ func checkSecrets(sec *Section, report func(key, msg string)) map[string]bool {
 			break
 		}
 	}
-	return refused
+	return refused, carrier
 }
 
 // keysInEnv returns env and every key whose value is spliced into it, directly or not.
@@ -133,6 +136,8 @@ func exposure(key string) string {
 	switch {
 	case key == "engines":
 		return "an error message"
+	case key == "forge.token_file" || key == "forge.token_env":
+		return "the daemon's log lines"
 	case strings.HasPrefix(key, "forge."):
 		return "what is sent to the forge, where its users read it"
 	}
@@ -208,4 +213,20 @@ func describeVars(sec *Section, key string, offsets map[string]int) string {
 		names = append(names[:3], fmt.Sprintf("%d more", len(names)-3))
 	}
 	return "the values of env variables " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + ", secrets"
+}
+
+// unquoteSecrets replaces the message about a key whose value carries a secret, and is
+// wrong for another reason (not a boolean, not a regex), by one that does not quote it: the
+// refusals of checkSecrets, and env's own messages, which never quote a value, stay.
+func unquoteSecrets(sec *Section, mine *problems, refused map[string]bool, carries func(string) string) {
+	for _, list := range [][]*Error{mine.errs, mine.warnings} {
+		for _, e := range list {
+			if e.Key == "" || e.Key == "env" || refused[e.Key] {
+				continue
+			}
+			if h := carries(e.Key); h != "" {
+				e.Msg = fmt.Sprintf("its value is not valid here, and is not shown: it carries %%(%s)s, a secret; write the value itself%s", h, sec.where(e.Key))
+			}
+		}
+	}
 }

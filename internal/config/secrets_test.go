@@ -98,3 +98,36 @@ func TestConfigurationsWithoutSecretsInCommandLinesLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestAnInvalidValueCarryingASecretIsNotQuoted: a key that reaches no command line but is
+// checked (a boolean, a number, the forge) quotes a wrong value in its message; when the
+// value carries a secret, the message says so instead of showing it (SPEC §9: messages
+// never print a value they refuse). forge.token_file and forge.token_env name a file or a
+// variable in the daemon's log lines, so a secret in them is refused as in env_file.
+func TestAnInvalidValueCarryingASecretIsNotQuoted(t *testing.T) {
+	head := "[web]\nremote = https://h/o/r.git\nenv = TOKEN=%(token)s\ntoken = " + secret + "\n"
+	for _, key := range []string{"shallow", "timeout", "watch", "keep_builds", "supersede", "forge", "branches"} {
+		src := head + key + " = %(token)s(\n"
+		_, err := parse(src)
+		if err == nil || len(Problems(err)) == 0 {
+			t.Errorf("%s: loaded", key)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: the message shows the secret: %v", key, err)
+		}
+		if !strings.Contains(err.Error(), "%(token)s") {
+			t.Errorf("%s: the message does not name the reference: %v", key, err)
+		}
+	}
+	for _, key := range []string{"forge.token_file", "forge.token_env"} {
+		_, err := parse(head + "forge = gitea\n" + key + " = %(token)s\n")
+		if err == nil || !strings.Contains(err.Error(), key+": %(token)s puts") || strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: %v", key, err)
+		}
+	}
+	// Without a secret, the value is quoted as before.
+	if _, err := parse("[web]\nremote = /r\nenv = OUT=%(root)s\nroot = maybe\nshallow = %(root)s\n"); err == nil || !strings.Contains(err.Error(), `"maybe" is not a boolean`) {
+		t.Errorf("a plain shared value: %v", err)
+	}
+}

@@ -61,6 +61,9 @@ func waitStatus(t *testing.T, g *testenv.Gitea, commit, state string, timeout ti
 
 func TestForgeShowsPendingThenTheResult(t *testing.T) {
 	s, g, repo, _ := forgeSite(t, "main", "")
+	// The token file next to the configuration, named relative to it: the daemon's builds
+	// and deliveries read a snapshot of the file elsewhere, and find it all the same.
+	s.writeConfig("%s", strings.Replace(readFile(t, s.config), "forge.token_file = "+filepath.Join(s.dir, "gitea.token"), "forge.token_file = gitea.token", 1))
 	s.daemon("--interval", "1")
 	head := repo.Head()
 	st := waitStatus(t, g, head, "pending", time.Minute)
@@ -99,10 +102,12 @@ func TestForgeStatusOutlivesAnOutageAndARestart(t *testing.T) {
 		}
 		return false
 	})
-	res := run(t, nil, bin.pipelined, "status", "--workdir", s.workdir)
-	if !strings.Contains(res.stdout, "FORGE STATUSES WAITING (1)") || !strings.Contains(res.stdout, "succeeded") {
-		t.Errorf("status does not show the status waiting:\n%s", res.stdout)
-	}
+	// build.json says success a moment before the build queues its status.
+	var res result
+	testenv.Eventually(t, time.Minute, "status does not show the status waiting", func() bool {
+		res = run(t, nil, bin.pipelined, "status", "--workdir", s.workdir)
+		return strings.Contains(res.stdout, "FORGE STATUSES WAITING (1)") && strings.Contains(res.stdout, "succeeded")
+	})
 	waitFor(t, p, time.Minute, "the daemon did not say the forge is down", func() bool {
 		return logCount(p, "cannot deliver statuses to the forge") > 0
 	})
@@ -234,5 +239,62 @@ func TestAStatusThatCannotBeQueuedFailsNoBuild(t *testing.T) {
 	}
 	if !strings.Contains(readFile(t, filepath.Join(dir, "build.log")), "the forge will not show this") {
 		t.Error("build.log does not say the status was not queued")
+	}
+}
+
+// TestABuildByHandBesideADaemonIsReported: pipeline-build run by hand leaves its statuses to
+// the daemon of its work directory, which delivers them though none of its own builds ran:
+// it looks at the outbox at each rescan.
+func TestABuildByHandBesideADaemonIsReported(t *testing.T) {
+	s, g, repo, _ := forgeSite(t, "none", "")
+	s.file("gate", "", 0o644)
+	s.daemon("--interval", "0", "--rescan", "1")
+	// The daemon's first delivery, of what the last one left, has ended.
+	testenv.Eventually(t, time.Minute, "the daemon's first delivery did not end", func() bool {
+		return deliveryPid(s.workdir) == 0
+	})
+	if res := s.build("app", "main"); res.code != 0 {
+		t.Fatalf("pipeline-build: exit %d\n%s", res.code, res.stderr)
+	}
+	waitStatus(t, g, repo.Head(), "success", time.Minute)
+}
+
+// deliveryPid is the pid of a pipeline-build --deliver on workdir, 0 for none.
+func deliveryPid(workdir string) int {
+	paths, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range paths {
+		data, _ := os.ReadFile(p)
+		if line := strings.ReplaceAll(string(data), "\x00", " "); strings.Contains(line, " --deliver ") && strings.Contains(line, workdir) {
+			pid, _ := strconv.Atoi(strings.Split(p, "/")[2])
+			return pid
+		}
+	}
+	return 0
+}
+
+// TestWithoutAForgeNothingIsReported: a configuration without forge builds as before: no
+// outbox, no list of pull requests, no delivery run, nothing of the forge in the log.
+func TestWithoutAForgeNothingIsReported(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	s.writeConfig("[app]\nremote = %s\nbranches = main\n", repo.Remote)
+	p := s.daemon("--interval", "1", "--rescan", "1")
+	testenv.Eventually(t, time.Minute, "the push was not built", func() bool {
+		for _, st := range s.finished() {
+			if st.Commit == repo.Head() && st.Result == outcome.Success {
+				return true
+			}
+		}
+		return false
+	})
+	p.signal(syscall.SIGTERM)
+	p.wait(t, 30*time.Second)
+	for _, dir := range []string{"outbox", "pulls"} {
+		if _, err := os.Lstat(filepath.Join(s.workdir, ".pipelined", dir)); err == nil {
+			t.Errorf(".pipelined/%s was made", dir)
+		}
+	}
+	if log := p.stderr(); strings.Contains(log, "forge=") || strings.Contains(log, "forge status") || strings.Contains(log, "--deliver") {
+		t.Errorf("the log speaks of the forge:\n%s", p.stderr())
 	}
 }

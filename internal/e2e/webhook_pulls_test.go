@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"pipelined/internal/spool"
 	"pipelined/internal/testenv"
 )
 
@@ -74,8 +75,11 @@ func TestWebhookPullRequestEventsBecomeBuilds(t *testing.T) {
 	ok := []int{
 		post("github-pull-request", "web", pull("closed", 7, a), map[string]string{"X-GitHub-Event": "pull_request", "X-Hub-Signature-256": "sha256=SIGN"}),
 		post("github-pull-request", "plain", pull("opened", 7, a), map[string]string{"X-GitHub-Event": "pull_request", "X-Hub-Signature-256": "sha256=SIGN"}),
+		// GitLab sends "update" for a closed merge request too (its title edited).
+		post("gitlab-merge-request", "web", fmt.Sprintf(`{"object_kind":"merge_request","object_attributes":{"iid":9,"action":"update","state":"closed","last_commit":{"id":%q}}}`, c),
+			map[string]string{"X-Gitlab-Event": "Merge Request Hook", "X-Gitlab-Token": secret}),
 	}
-	if ok[0] != http.StatusOK || ok[1] != http.StatusOK || len(s.queued())+len(s.finished()) != 0 {
+	if ok[0] != http.StatusOK || ok[1] != http.StatusOK || ok[2] != http.StatusOK || len(s.queued())+len(s.jobsIn(spool.Cur))+len(s.finished()) != 0 {
 		t.Fatalf("a closed request, or a project without pull_requests: HTTP %v, queued %v\n%s", ok, s.queued(), hook.stderr())
 	}
 
@@ -85,7 +89,7 @@ func TestWebhookPullRequestEventsBecomeBuilds(t *testing.T) {
 	if code := post("gitea-pull-request", "web", pull("opened", 8, b), map[string]string{"X-Gitea-Event": "pull_request", "X-Gitea-Signature": "SIGN"}); code != http.StatusOK {
 		t.Fatalf("Gitea pull request: HTTP %d", code)
 	}
-	mr := fmt.Sprintf(`{"object_kind":"merge_request","object_attributes":{"iid":9,"action":"open","last_commit":{"id":%q}}}`, c)
+	mr := fmt.Sprintf(`{"object_kind":"merge_request","object_attributes":{"iid":9,"action":"open","state":"opened","last_commit":{"id":%q}}}`, c)
 	if code := post("gitlab-merge-request", "web", mr, map[string]string{"X-Gitlab-Event": "Merge Request Hook", "X-Gitlab-Token": secret}); code != http.StatusOK {
 		t.Fatalf("GitLab merge request: HTTP %d", code)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"pipelined/internal/safeopen"
 )
 
@@ -99,6 +101,37 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// senderLock is the file a Sender locks while it delivers: a dot file, which List passes over.
+const senderLock = ".sender.lock"
+
+// Lock takes the outbox for one Sender, without waiting: two Senders (pipeline-build run by
+// hand, and a daemon started meanwhile) could otherwise send one commit's states out of
+// order, the older one last. ok is false when another Sender holds it. Where the lock file
+// cannot be made (a read-only disk), delivery goes on unlocked. The lock is an open file
+// description lock, dropped however the holder ends.
+func (o *Outbox) Lock() (unlock func(), ok bool) {
+	f, err := os.OpenFile(filepath.Join(o.dir, senderLock), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
+	if err != nil {
+		return func() {}, true
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK}
+	for {
+		err = unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	switch {
+	case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES):
+		f.Close()
+		return nil, false
+	case err != nil:
+		f.Close()
+		return func() {}, true
+	}
+	return func() { f.Close() }, true
 }
 
 // Entry is a record's file in new/.
@@ -192,6 +225,20 @@ func (o *Outbox) SetAside(name, reason string) error {
 		return fmt.Errorf("moved to bad/ without its reason file: %v", err)
 	}
 	return nil
+}
+
+// Waits reports whether the outbox at dir holds a file to deliver (or to set aside).
+func Waits(dir string) bool {
+	entries, err := os.ReadDir(filepath.Join(dir, outNew))
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			return true
+		}
+	}
+	return false
 }
 
 // Waiting lists what the outbox at dir holds, without changing anything (for `pipelined

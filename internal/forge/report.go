@@ -67,6 +67,18 @@ func SetAsideReport(p *config.Project, job spool.Job, attempts int, reason strin
 	return jobReport(p, job, SetAside, fmt.Sprintf("set aside after %d attempts: %s", attempts, reason), at)
 }
 
+// DroppedReport is the report for a queued job withdrawn before it ran again: superseded
+// by a newer commit of its ref (the daemon: "superseded by SHORT"), or canceled by hand
+// ("canceled: canceled by hand"). Only a job that was tried before has shown anything — a
+// pending retry — so only such a job (job.Attempts) is reported: its commit must not stay
+// pending.
+func DroppedReport(p *config.Project, job spool.Job, description string, at time.Time) (Record, bool) {
+	if len(job.Attempts) == 0 {
+		return Record{}, false
+	}
+	return jobReport(p, job, Canceled, description, at)
+}
+
 func jobReport(p *config.Project, job spool.Job, state State, description string, at time.Time) (Record, bool) {
 	if !Reports(p) || !refname.ValidCommit(job.Commit) {
 		return Record{}, false

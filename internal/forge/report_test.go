@@ -35,3 +35,21 @@ func TestTheDaemonsReports(t *testing.T) {
 		t.Error("a project without forge was reported")
 	}
 }
+
+func TestWaits(t *testing.T) {
+	dir := t.TempDir() + "/outbox"
+	if Waits(dir) {
+		t.Error("a missing outbox waits")
+	}
+	cfg, _ := config.Parse(strings.NewReader("[app]\nremote = https://h/o/app.git\nforge = gitea\nforge.token_env = T\n"), "c.ini")
+	r, err := NewRecord(cfg.Projects[0], "refs/heads/main", testCommit, Started, "building", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Enqueue(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if !Waits(dir) {
+		t.Error("a record does not wait")
+	}
+}

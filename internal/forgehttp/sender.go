@@ -16,10 +16,13 @@ import (
 	"pipelined/internal/workdir"
 )
 
+// busyWait is how soon a Sender looks again at an outbox another Sender holds.
+const busyWait = 100 * time.Millisecond
+
 // Defaults of the Sender.
 const (
 	DefaultRequestTimeout = 30 * time.Second // one request, connection included: a hung forge holds nothing longer
-	DefaultGiveUp         = 24 * time.Hour   // a status not delivered within this time of its change is set aside
+	DefaultGiveUp         = 24 * time.Hour   // a status not delivered within this time of its change is set aside, once tried
 	DefaultPoll           = time.Second      // how often the outbox is looked at for records others wrote
 )
 
@@ -30,7 +33,8 @@ type SenderOptions struct {
 	Log    *slog.Logger
 	// RequestTimeout bounds one request; default DefaultRequestTimeout.
 	RequestTimeout time.Duration
-	// GiveUp is how long after its state changed a record is tried; default DefaultGiveUp.
+	// GiveUp is how long after its state changed a record is tried (at least once by this
+	// Sender); default DefaultGiveUp.
 	GiveUp time.Duration
 	// Poll is how often the outbox is read; default DefaultPoll. Wake makes it read at once.
 	Poll time.Duration
@@ -49,9 +53,10 @@ type SenderOptions struct {
 // limits, sets aside a record the forge refuses (another 4xx) or that is older than GiveUp,
 // and logs each of these once.
 type Sender struct {
-	o    SenderOptions
-	wake chan struct{}
-	apis map[string]*apiState // forge address and token source → its back-off
+	o     SenderOptions
+	wake  chan struct{}
+	apis  map[string]*apiState // forge address and token source → its back-off
+	tried map[string]bool      // records this Sender failed to deliver: an old one is given up
 }
 
 // apiState is one forge's back-off.
@@ -81,7 +86,7 @@ func NewSender(o SenderOptions) *Sender {
 	if o.Client == nil {
 		o.Client = NewClient(o.RequestTimeout)
 	}
-	return &Sender{o: o, wake: make(chan struct{}, 1), apis: map[string]*apiState{}}
+	return &Sender{o: o, wake: make(chan struct{}, 1), apis: map[string]*apiState{}, tried: map[string]bool{}}
 }
 
 // Wake makes the Sender read the outbox now. It never blocks.
@@ -114,6 +119,11 @@ func (s *Sender) Run(ctx context.Context) {
 func (s *Sender) Pass(ctx context.Context) (waiting int, next time.Time) {
 	// The outbox is made by the first record: a work directory without a forge stays as it was.
 	o := forge.AtOutbox(s.o.Outbox)
+	unlock, ok := o.Lock()
+	if !ok {
+		return 1, time.Now().Add(busyWait) // another Sender delivers now
+	}
+	defer unlock()
 	groups, strange, err := o.List()
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, time.Time{}
@@ -147,6 +157,9 @@ func (s *Sender) Pass(ctx context.Context) (waiting int, next time.Time) {
 func (s *Sender) handleKey(ctx context.Context, o *forge.Outbox, g []forge.Entry) (time.Time, bool) {
 	for _, e := range g {
 		rec, err := o.Read(e)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a newer record of its key replaced it since the listing: no fault
+		}
 		if err != nil {
 			s.setAside(o, e.Name, forge.Record{}, "cannot read it: "+err.Error())
 			continue
@@ -168,7 +181,10 @@ func (s *Sender) handle(ctx context.Context, o *forge.Outbox, e forge.Entry, rec
 		return time.Time{}, false
 	}
 	api := s.api(p.Forge)
-	if time.Since(rec.At) > s.o.GiveUp {
+	// Given up once this Sender has tried it too: a record that waited while no daemon ran
+	// still goes to a forge that answers.
+	if time.Since(rec.At) > s.o.GiveUp && s.tried[e.Name] {
+		delete(s.tried, e.Name)
 		s.setAside(o, e.Name, rec, fmt.Sprintf("not delivered within %v of the change; the last failure: %s", s.o.GiveUp, orNone(api.why)))
 		o.RemoveOlder(e)
 		return time.Time{}, false
@@ -179,15 +195,18 @@ func (s *Sender) handle(ctx context.Context, o *forge.Outbox, e forge.Entry, rec
 	v, wait, msg := s.send(ctx, p.Forge, rec)
 	switch v {
 	case delivered:
+		delete(s.tried, e.Name)
 		o.Done(e)
 		s.recovered(p.Forge, api)
 		s.o.Log.Info("forge status delivered", attrs(rec, p.Forge)...)
 		return time.Time{}, false
 	case refused:
+		delete(s.tried, e.Name)
 		s.setAside(o, e.Name, rec, "the forge refused it: "+msg)
 		o.RemoveOlder(e)
 		return time.Time{}, false
 	}
+	s.tried[e.Name] = true
 	s.backOff(p.Forge, api, v, wait, msg)
 	return api.notBefore, true
 }

@@ -184,16 +184,34 @@ func TestOnlyTheNewestStateIsSent(t *testing.T) {
 	}
 }
 
+// TestAStatusIsGivenUpAfterItsTime: a status the forge has failed to take for 24 h since
+// its change is set aside, with a log line; it is tried once more first, so that a status
+// that waited while no daemon ran (a weekend) still goes to a forge that answers.
 func TestAStatusIsGivenUpAfterItsTime(t *testing.T) {
 	f := newFakeForge(t, func(int, *http.Request) (int, http.Header, string) { return 503, nil, "" })
 	s := newSite(t, config.ForgeGitHub, f.srv.URL, "")
 	s.enqueue(t, forge.Succeeded, "succeeded", time.Now().Add(-25*time.Hour))
-	s.sender(SenderOptions{}).Pass(context.Background())
-	if len(f.requests()) != 0 || len(s.files(t, "new")) != 0 || len(s.files(t, "bad")) != 2 {
-		t.Errorf("a status 25 h old was not set aside: requests %d, new %v, bad %v", len(f.requests()), s.files(t, "new"), s.files(t, "bad"))
+	snd := s.sender(SenderOptions{})
+	snd.Pass(context.Background())
+	if len(f.requests()) != 1 || len(s.files(t, "new")) != 1 {
+		t.Fatalf("an old status was not tried first: requests %d, new %v", len(f.requests()), s.files(t, "new"))
 	}
-	if !strings.Contains(s.log.String(), "not delivered within 24h0m0s") {
-		t.Errorf("no log line for giving up:\n%s", s.log)
+	testenv.Eventually(t, 10*time.Second, "the status was not set aside", func() bool {
+		snd.Pass(context.Background())
+		return len(s.files(t, "new")) == 0
+	})
+	if len(f.requests()) != 1 || len(s.files(t, "bad")) != 2 {
+		t.Errorf("requests %d, bad %v; want one try, then the record set aside", len(f.requests()), s.files(t, "bad"))
+	}
+	if !strings.Contains(s.log.String(), "not delivered within 24h0m0s") || !strings.Contains(s.log.String(), "503") {
+		t.Errorf("no log line for giving up, with the last failure:\n%s", s.log)
+	}
+
+	up := newFakeForge(t, nil)
+	s = newSite(t, config.ForgeGitHub, up.srv.URL, "")
+	s.enqueue(t, forge.Succeeded, "succeeded", time.Now().Add(-72*time.Hour))
+	if left, _ := s.sender(SenderOptions{}).Pass(context.Background()); left != 0 || len(up.requests()) != 1 || len(s.files(t, "bad")) != 0 {
+		t.Errorf("a status that waited 72 h for a daemon was not delivered: %d left, %d requests", left, len(up.requests()))
 	}
 }
 
@@ -214,5 +232,71 @@ func TestTheTokenIsReadAtEachUse(t *testing.T) {
 	s.enqueue(t, forge.Failed, "x", time.Now().Add(time.Second))
 	if left, _ := snd.Pass(context.Background()); left != 1 || !strings.Contains(s.log.String(), s.token) {
 		t.Errorf("without a token file: %d left; want the record kept and the file named:\n%s", left, s.log)
+	}
+}
+
+// TestARecordReplacedWhileItWaitsIsNotSetAside: a build writes a newer state of a commit
+// while the Sender is busy with another commit; the older record it listed is gone when its
+// turn comes. That is no fault: nothing is set aside nor logged as an error, and the newer
+// state goes next.
+func TestARecordReplacedWhileItWaitsIsNotSetAside(t *testing.T) {
+	var s *site
+	var replace func()
+	f := newFakeForge(t, func(n int, _ *http.Request) (int, http.Header, string) {
+		if n == 1 {
+			replace()
+		}
+		return 201, nil, "{}"
+	})
+	s = newSite(t, config.ForgeGitHub, f.srv.URL, "")
+	now := time.Now()
+	other, err := forge.NewRecord(s.project(), "refs/heads/dev", strings.Repeat("f", 40), forge.Started, "building", now.Add(-time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forge.Enqueue(s.outbox, other) // sent first: its group is the oldest
+	s.enqueue(t, forge.Started, "building", now)
+	replace = func() { s.enqueue(t, forge.Succeeded, "succeeded", now.Add(time.Second)) }
+	snd := s.sender(SenderOptions{})
+	passUntil(t, snd, 10*time.Second)
+	passUntil(t, snd, 10*time.Second) // the pass after it lists the newer record
+	if strings.Contains(s.log.String(), "set aside") || len(s.files(t, "bad")) != 0 {
+		t.Errorf("a record replaced by a newer one was set aside:\n%s", s.log)
+	}
+	got := f.requests()
+	if last := got[len(got)-1]; last.Body["state"] != "success" {
+		t.Errorf("the last request is %v, want the success", last.Body)
+	}
+}
+
+// TestOneSenderAtATime: while one Sender delivers, another on the same outbox (pipeline-build
+// run by hand, and a daemon started meanwhile) sends nothing, so that neither can send an
+// older state of a commit after the other sent a newer one; it delivers once the first is
+// done.
+func TestOneSenderAtATime(t *testing.T) {
+	var s *site
+	var second *Sender
+	var during int
+	f := newFakeForge(t, func(n int, _ *http.Request) (int, http.Header, string) {
+		if n == 1 {
+			s.enqueue(t, forge.Succeeded, "succeeded", time.Now().Add(time.Second))
+			if left, _ := second.Pass(context.Background()); left == 0 {
+				t.Error("the second Sender found nothing to wait for")
+			}
+			during = n
+		}
+		return 201, nil, "{}"
+	})
+	s = newSite(t, config.ForgeGitea, f.srv.URL, "")
+	s.enqueue(t, forge.Started, "building", time.Now())
+	first := s.sender(SenderOptions{})
+	second = s.sender(SenderOptions{})
+	first.Pass(context.Background())
+	if got := f.requests(); during != 1 || len(got) != 1 {
+		t.Fatalf("%d requests while the first Sender delivered, want its own alone", len(got))
+	}
+	passUntil(t, second, 10*time.Second)
+	if got := f.requests(); len(got) != 2 || got[1].Body["state"] != "success" {
+		t.Errorf("requests %v, want the success last", got)
 	}
 }

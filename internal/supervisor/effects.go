@@ -165,6 +165,10 @@ type StartDelivery struct{}
 // StopDelivery stops the running delivery: the daemon is ending.
 type StopDelivery struct{}
 
+// CheckOutbox looks whether statuses wait in the outbox (a StatusQueued event if so): those
+// of a pipeline-build run by hand beside the daemon, which leaves them to it.
+type CheckOutbox struct{}
+
 // FreeMemory hands back to the system what a burst of work took.
 type FreeMemory struct{}
 
@@ -192,3 +196,4 @@ func (FreeMemory) isEffect()       {}
 func (QueueStatus) isEffect()      {}
 func (StartDelivery) isEffect()    {}
 func (StopDelivery) isEffect()     {}
+func (CheckOutbox) isEffect()      {}

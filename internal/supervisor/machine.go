@@ -94,6 +94,7 @@ func (m *Machine) Step(ev Event, now time.Time) []Effect {
 	case SpoolChanged:
 		if ev.Rescan {
 			m.retryStuck()
+			m.checkOutbox()
 		}
 		m.scan()
 	case ConfigChanged:

@@ -41,6 +41,16 @@ func (m *Machine) deliver() {
 	}
 }
 
+// checkOutbox has the outbox looked at, at each rescan, while no delivery runs: a
+// pipeline-build run by hand beside the daemon leaves its statuses there, and nothing else
+// would tell the daemon.
+func (m *Machine) checkOutbox() {
+	d := &m.fwd
+	if (m.mode == serving || m.mode == draining) && !d.stopping && !d.running && m.forgeReports() {
+		m.emit(CheckOutbox{})
+	}
+}
+
 func (m *Machine) onDelivered(ev DeliveryEnded) {
 	d := &m.fwd
 	d.running = false
@@ -79,4 +89,12 @@ func (m *Machine) reportRetry(job spool.Job, attempts []spool.Attempt, reason st
 		return
 	}
 	m.reportJob(forge.RetryReport(p, job, len(attempts), outcome.MaxAttempts, reason, m.now))
+}
+
+// reportSuperseded queues "superseded by SHORT" for a queued job dropped for a newer commit
+// of its ref, when it had shown a pending retry on the forge.
+func (m *Machine) reportSuperseded(job spool.Job, reason string) {
+	if v := m.project(job.Project); v != nil && v.reports != nil {
+		m.reportJob(forge.DroppedReport(v.reports, job, reason, m.now))
+	}
 }

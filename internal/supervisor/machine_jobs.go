@@ -181,6 +181,9 @@ func (m *Machine) dispatch() {
 		case drop:
 			m.logInfo("dropped a job", append(jobDesc(d.q.Job, d.q.Name), "reason", d.reason)...)
 			m.emit(Drop{Name: d.q.Name, Job: d.q.Job, Reason: d.reason})
+			if d.superseded {
+				m.reportSuperseded(d.q.Job, d.reason)
+			}
 		case start:
 			m.startBuild(d.q, d.engine)
 		}

@@ -34,6 +34,8 @@ type decision struct {
 	q      Queued // for interrupt: the running build's job name and job
 	reason string
 	engine string // for start: the Docker engine it runs on, "" for a project without Docker
+	// superseded: for drop, a newer commit of its branch is queued (the forge is told)
+	superseded bool
 }
 
 // plan decides what to dispatch. It walks the queue in FIFO order and decides which
@@ -109,8 +111,8 @@ func (pl *planner) consider(q Queued) {
 		pl.decisions = append(pl.decisions, decision{action: refuse, q: q, reason: reason})
 		return
 	}
-	if reason := pl.moot(q); reason != "" {
-		pl.decisions = append(pl.decisions, decision{action: drop, q: q, reason: reason})
+	if reason, superseded := pl.moot(q); reason != "" {
+		pl.decisions = append(pl.decisions, decision{action: drop, q: q, reason: reason, superseded: superseded})
 		return
 	}
 	key, p := q.Job.Key(), pl.cfg.Project(q.Job.Project)
@@ -146,20 +148,21 @@ func (pl *planner) consider(q Queued) {
 	pl.slots--
 }
 
-// moot says why a queued job's want is met or withdrawn already, or "": the same commit
+// moot says why a queued job's want is met or withdrawn already, or "", and whether a newer
+// commit superseded it: the same commit
 // runs (and it asks for no rebuild) or is queued ahead, it is built, or a newer commit of
 // its branch is queued behind it.
-func (pl *planner) moot(q Queued) string {
+func (pl *planner) moot(q Queued) (reason string, superseded bool) {
 	key := q.Job.Key()
 	switch n, ok := pl.newest[branchKey(q.Job)]; {
 	case pl.queuedKeys[key] || pl.runningKeys[key] && !q.Job.Rebuild:
-		return "the same project, ref and commit is running or queued ahead"
+		return "the same project, ref and commit is running or queued ahead", false
 	case q.BuiltBy != "":
-		return "already built in " + q.BuiltBy
+		return "already built in " + q.BuiltBy, false
 	case ok && n.Name != q.Name && n.Job.Commit != q.Job.Commit:
-		return supersededBy(n.Job)
+		return supersededBy(n.Job), true
 	}
-	return ""
+	return "", false
 }
 
 // newestOfBranches returns, for each branch of a project that supersedes, the job queued

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pipelined/internal/config"
+	"pipelined/internal/forge"
 	"pipelined/internal/outcome"
 	"pipelined/internal/polling"
 	"pipelined/internal/spool"
@@ -214,6 +215,12 @@ func (r *runtime) executeLater(e Effect) {
 		r.group.Go(func(context.Context) { r.send(r.runPass(e)) })
 	case QueueStatus:
 		r.files.do(func() { r.queueStatus(e) })
+	case CheckOutbox:
+		r.files.do(func() {
+			if forge.Waits(r.layout.OutboxDir()) {
+				r.send(StatusQueued{})
+			}
+		})
 	case StartDelivery:
 		ctx, cancel := context.WithCancel(r.group.ctx)
 		r.stopDelivery = cancel

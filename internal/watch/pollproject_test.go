@@ -66,8 +66,8 @@ func TestTheFirstPollWithoutBuildExistingRecordsThenBuildsWhatComes(t *testing.T
 	w.rep.listed(&remote{url: "/r", projects: cfg.Projects}, 3, nil)
 	first := []git.Ref{{Name: "refs/heads/main", Commit: commitOf('a')}, {Name: "refs/heads/dev", Commit: commitOf('b')},
 		{Name: "refs/heads/other", Commit: commitOf('c')}}
-	w.pollProject(quiet, first, nil)
-	w.pollProject(eager, first, nil)
+	w.pollProject(quiet, first, nil, true)
+	w.pollProject(eager, first, nil, true)
 	if got, want := queuedJobs(t, w), []string{"eager refs/heads/dev bbbbbbbb", "eager refs/heads/main aaaaaaaa"}; !slices.Equal(got, want) {
 		t.Errorf("first poll queued %q, want %q", got, want)
 	}
@@ -84,8 +84,8 @@ func TestTheFirstPollWithoutBuildExistingRecordsThenBuildsWhatComes(t *testing.T
 	}
 
 	second := []git.Ref{{Name: "refs/heads/main", Commit: commitOf('d')}, {Name: "refs/heads/dev", Commit: commitOf('b')}}
-	w.pollProject(quiet, second, nil)
-	w.pollProject(quiet, []git.Ref{{Name: "refs/heads/dev", Commit: commitOf('b')}}, nil) // a third
+	w.pollProject(quiet, second, nil, true)
+	w.pollProject(quiet, []git.Ref{{Name: "refs/heads/dev", Commit: commitOf('b')}}, nil, true) // a third
 	if got := queuedJobs(t, w); !slices.Contains(got, "quiet refs/heads/main dddddddd") || len(got) != 3 {
 		t.Errorf("after the first poll, queued %q; want quiet's new commit of main beside eager's two", got)
 	}
@@ -136,18 +136,19 @@ func TestPullRequestsAreBuiltWhileOpenAndTheirErrorsLoggedOnce(t *testing.T) {
 	var log bytes.Buffer
 	w.log = slog.New(slog.NewTextHandler(&log, nil))
 	pulls, plain := cfg.Projects[0], cfg.Projects[1]
-	if refs := w.pullRequestRefs(context.Background(), plain); refs != nil {
+	if refs, listed := w.pullRequestRefs(context.Background(), plain); refs != nil || !listed {
 		t.Errorf("a project without pull_requests: %v", refs)
 	}
 	for range 2 {
-		w.pollProject(pulls, w.pullRequestRefs(context.Background(), pulls), w.pending())
+		prs, _ := w.pullRequestRefs(context.Background(), pulls)
+		w.pollProject(pulls, prs, w.pending(), true)
 	}
 	if got := queuedJobs(t, w); !slices.Equal(got, []string{"pulls refs/pull/7/head 77777777"}) {
 		t.Errorf("queued %q, want the open request's head once", got)
 	}
 	fail = "upstream down"
 	for range 3 {
-		if refs := w.pullRequestRefs(context.Background(), pulls); refs != nil {
+		if refs, listed := w.pullRequestRefs(context.Background(), pulls); refs != nil || listed {
 			t.Errorf("a failing forge gave %v", refs)
 		}
 	}
@@ -184,5 +185,34 @@ func TestPendingSaysWhereEachJobIs(t *testing.T) {
 	os.Remove(cur)
 	if got := w.pending(); len(got) != 0 || len(w.jobKeys) != 0 {
 		t.Errorf("after the job's end: %q, remembered %q", got, w.jobKeys)
+	}
+}
+
+// TestTheFirstPollRecordsPullRequestsEvenAfterAFailedList: with build_existing = False, a
+// first poll whose list of pull requests failed is not the first poll yet: the requests
+// open then are recorded by the poll that lists them, not built as new ones.
+func TestTheFirstPollRecordsPullRequestsEvenAfterAFailedList(t *testing.T) {
+	fail := "upstream down"
+	srv := fakeGitHub(t, map[int]string{7: commitOf('7')}, &fail)
+	token := filepath.Join(t.TempDir(), "token")
+	writeFile(t, token, "secret\n")
+	w, cfg := newTestWatcher(t, "[quiet]\nremote = /r\nbranches = main\nbuild_existing = False\npull_requests = True\n"+
+		"forge = github\nforge.url = "+srv.URL+"\nforge.repo = o/r\nforge.token_file = "+token+"\n")
+	w.log = slog.New(slog.DiscardHandler)
+	p := cfg.Projects[0]
+	branches := []git.Ref{{Name: "refs/heads/main", Commit: commitOf('a')}}
+	for _, answer := range []string{"upstream down", ""} {
+		fail = answer
+		prs, listed := w.pullRequestRefs(context.Background(), p)
+		w.pollProject(p, slices.Concat(branches, prs), nil, listed)
+		if answer != "" && recorded.Polled(w.layout, "quiet") {
+			t.Fatal("a poll without the list of pull requests counted as the first")
+		}
+	}
+	if got := queuedJobs(t, w); len(got) != 0 {
+		t.Errorf("queued %q: the request open at the first poll was built", got)
+	}
+	if !recorded.Polled(w.layout, "quiet") || !exists(w.layout.RecordedPath("quiet", "refs/pull/7/head", commitOf('7'))) {
+		t.Error("the request was not recorded")
 	}
 }

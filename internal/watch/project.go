@@ -14,8 +14,9 @@ import (
 
 // pollProject writes the jobs of one project for the refs its remote listed: those it
 // wants, neither queued nor running nor built yet. The first poll of a project with
-// build_existing = False records them instead (see recordExisting).
-func (w *Watcher) pollProject(p *config.Project, refs []git.Ref, pending map[string]string) {
+// build_existing = False records them instead (see recordExisting); it is the first until
+// one is complete: its pull requests listed too.
+func (w *Watcher) pollProject(p *config.Project, refs []git.Ref, pending map[string]string, complete bool) {
 	recording, recordedAll := !p.BuildExisting && !recorded.Polled(w.layout, p.Name), true
 	for _, ref := range refs {
 		switch action, detail := decideRef(p, ref, pending, w.layout.Existing, recording); action {
@@ -27,7 +28,7 @@ func (w *Watcher) pollProject(p *config.Project, refs []git.Ref, pending map[str
 			w.enqueue(p, ref)
 		}
 	}
-	if recording && recordedAll {
+	if recording && recordedAll && complete {
 		w.markPolled(p)
 	}
 }

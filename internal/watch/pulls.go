@@ -19,14 +19,15 @@ type pullErrors struct {
 // pullRequestRefs returns the heads of a project's open pull (merge) requests as refs to
 // build, for a project with pull_requests (issue 20). They come from the forge's list of
 // open requests, never from refs/pull/* on the remote: a forge keeps the refs of every
-// request ever opened, and a thousand closed ones must not start a thousand builds.
-func (w *Watcher) pullRequestRefs(ctx context.Context, p *config.Project) []git.Ref {
+// request ever opened, and a thousand closed ones must not start a thousand builds. listed
+// is false when the project has pull requests that could not be listed.
+func (w *Watcher) pullRequestRefs(ctx context.Context, p *config.Project) (refs []git.Ref, listed bool) {
 	if !p.PullRequests || p.Forge.Kind == "" {
-		return nil
+		return nil, true
 	}
 	prs, err := forgehttp.OpenPullRequests(ctx, p, w.layout.PullsDir(), forgehttp.NewClient(w.o.Timeout))
 	if ctx.Err() != nil {
-		return nil
+		return nil, false
 	}
 	switch w.pullErrs.note(p.Name, err) {
 	case remoteFails:
@@ -35,9 +36,9 @@ func (w *Watcher) pullRequestRefs(ctx context.Context, p *config.Project) []git.
 		w.log.Info("the forge lists the open pull requests again", "project", p.Name)
 	}
 	if err != nil {
-		return nil
+		return nil, false
 	}
-	return pullRefs(p.Forge.Kind, prs)
+	return pullRefs(p.Forge.Kind, prs), true
 }
 
 // note remembers how a project's list of pull requests ended, and says what is new:

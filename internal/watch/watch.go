@@ -249,7 +249,8 @@ func (w *Watcher) poll(ctx context.Context, r *remote, pending map[string]string
 		w.log.Warn("ignoring a ref of the remote", "remote", git.MaskURL(r.url), "problem", git.MaskURLsIn(msg, r.url))
 	}
 	for _, p := range r.projects {
-		w.pollProject(p, slices.Concat(refs, w.pullRequestRefs(ctx, p)), pending)
+		prs, listed := w.pullRequestRefs(ctx, p)
+		w.pollProject(p, slices.Concat(refs, prs), pending, listed)
 	}
 }
 
