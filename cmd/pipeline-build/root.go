@@ -188,8 +188,12 @@ These also matter to pipeline-build itself:
                      skipped or canceled. A rebuild of a commit gets SHORTCOMMIT-2, -3, …
   .../build.log      every command line, then its output as it comes; step markers; the
                      result (BUILD_LOG)
-  .../build.json     the status, rewritten at every step: the job, each step's command,
-                     start, end and exit status, the image id, the result and timings
+  .../build.json     the status, rewritten at every step: the job and what started it
+                     (source), each step's command, start, end and exit status, the
+                     image id, the result and timings; the commit's link (commit_url);
+                     a failed build's failing command's last lines (failed_output: at
+                     most 20 lines, 4 KiB, env values masked)
+  .../index.html     the build's page, which pipelined writes
   .../build/         the checkout, /build in the container (BUILD_PATH)
   .../drop/          the artifacts, /drop in the container (BUILD_DROP_PATH)
   .../image.id       the id of the image docker build made`
