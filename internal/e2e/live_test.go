@@ -167,3 +167,32 @@ func (s *liveSite) canceledRebuildKeepsTheRefGreen(t *testing.T) {
 		t.Errorf("pipelined status:\n%s", res.stdout)
 	}
 }
+
+// TestThePagesShowABuildThatIsSlowToStart: a job without a commit makes pipeline-build ask
+// the remote first (here through an ssh that takes 3 s), so its build.json appears well
+// after the daemon started it; the pages still come to show it running, and reload.
+func TestThePagesShowABuildThatIsSlowToStart(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	gate := s.file("gate", "", 0o644)
+	ssh := s.file("slow-ssh", "#!/bin/sh\nsleep 3\nfor last; do :; done\nexec sh -c \"$last\"\n", 0o755)
+	wait := s.file("wait.sh", "#!/bin/sh\nwhile [ -e "+gate+" ]; do sleep 0.1; done\n", 0o755)
+	s.writeConfig(`[slow]
+remote = ssh://build-host%s
+branches = main
+watch = False
+env = GIT_SSH_COMMAND=%s
+prepare_callback = %s
+`, repo.Remote, ssh, wait)
+	p := s.daemon("--interval", "3600")
+	s.dropJob("slow.job", `{"project":"slow","ref":"refs/heads/main","source":"manual"}`+"\n")
+	waitFor(t, p, time.Minute, "the build does not run", func() bool { return s.running() == 1 })
+	waitFor(t, p, 30*time.Second, "the index does not show the running build", func() bool {
+		index := readFile(t, filepath.Join(s.workdir, "index.html"))
+		return strings.Contains(index, "Running (1)") && strings.Contains(index, `http-equiv="refresh"`)
+	})
+	os.Remove(gate)
+	waitFor(t, p, time.Minute, "the build did not succeed", func() bool { return len(s.finished()) == 1 })
+	p.signal(syscall.SIGINT)
+	p.wait(t, time.Minute)
+}
