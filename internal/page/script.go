@@ -7,7 +7,9 @@ package page
 //   - a running build's page (pre#log with data-follow) follows build.log: every 2 s it asks
 //     for the bytes past what it has (a Range request; a server that ignores Range sends
 //     the whole file, which is cut), appends them as text, and reads build.json; when the
-//     build has ended it shows the result and stops. A reader scrolled to the end stays
+//     build has ended it shows the result, stops, and 2 s later loads the page again (once:
+//     ?ended), which the daemon has rewritten by then with how the build ended (a
+//     failure's last lines, the result's colour). A reader scrolled to the end stays
 //     there as the log grows. A build.json gone means the
 //     successful build's directory lost its .tmp: the page goes there.
 //
@@ -56,6 +58,9 @@ const script = `(function () {
   function ended(st) {
     var state = document.getElementById("state");
     if (state && state.firstChild) state.firstChild.textContent = st.result;
+    if (location.search.indexOf("ended") < 0) {
+      setTimeout(function () { location.replace(location.pathname + "?ended"); }, 2000);
+    }
   }
   // One request at a time: the next tick is set when this one is done.
   function tick() {
