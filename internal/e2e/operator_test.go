@@ -207,3 +207,29 @@ func lookPath(t *testing.T, name string) string {
 	t.Fatalf("%s is not on PATH", name)
 	return ""
 }
+
+// TestABuildByHandSaysWhatStartedIt: pipeline-build --source (cron, say) is what build.json
+// and the pages say started the build; without it, manual; a source that is not a short
+// lower-case word, or one given with a job file, is a usage error.
+func TestABuildByHandSaysWhatStartedIt(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	s.writeConfig("[nightly]\nremote = %s\nbranches = main\n\n[byhand]\nremote = %[1]s\nbranches = main\n", repo.Remote)
+	if res := s.build("--source", "cron", "nightly", "main"); res.code != 0 {
+		t.Fatalf("pipeline-build --source cron: exit %d\n%s", res.code, res.stderr)
+	}
+	if res := s.build("byhand", "main"); res.code != 0 {
+		t.Fatalf("pipeline-build: exit %d\n%s", res.code, res.stderr)
+	}
+	if got := status(t, s.onlyBuild("nightly")).Source; got != "cron" {
+		t.Errorf("source %q, want cron", got)
+	}
+	if got := status(t, s.onlyBuild("byhand")).Source; got != "manual" {
+		t.Errorf("source %q, want manual", got)
+	}
+	for _, args := range [][]string{{"--source", "Cron!", "byhand", "main"}, {"--source", "cron", "--job", filepath.Join(s.dir, "x.job")}} {
+		if res := s.build(args...); res.code != 2 || !strings.Contains(res.stderr, "--source") {
+			t.Errorf("pipeline-build %q: exit %d, want 2\n%s", args, res.code, res.stderr)
+		}
+	}
+}
