@@ -27,12 +27,14 @@ type options struct {
 	grace   time.Duration
 	engine  string
 	deliver bool
+	source  string
 }
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
 	o.Paths.AddFlags(fs)
 	fs.Var(cli.Named(&o.job, "FILE"), "job", "job file to build (how pipelined calls it); instead of PROJECT REF [COMMIT]")
 	fs.DurationVar(&o.grace, "grace", procexec.DefaultGrace, "on a signal, time to stop the current command, remove its container and run error_callback")
+	fs.Var(cli.Named(&o.source, "WORD"), "source", `what started the build, recorded in build.json and shown on the status pages: a short lower-case word, such as cron (default: manual); a job file has its own`)
 	fs.BoolVar(&o.deliver, "deliver", false, "build nothing: deliver the forge statuses waiting in the work directory's outbox, then exit (how pipelined delivers them)")
 	fs.Var(cli.Named(&o.engine, "NAME[=DOCKER_HOST]"), "engine", `the Docker engine to build on (pipelined passes the one it chose): its DOCKER_HOST for every docker command; an engine not named "local" gets the checkout copied in and the artifacts copied out instead of bind mounts`)
 }
@@ -130,12 +132,16 @@ func (o *options) buildOptions(args []string) (build.Options, error) {
 		bo.Engine = e
 	}
 	switch {
+	case o.source != "" && !spool.ValidSource(o.source):
+		return bo, exitcode.Usagef("--source %q is not a short lower-case word", o.source)
+	case o.source != "" && o.job != "":
+		return bo, exitcode.Usagef("--source is for PROJECT REF [COMMIT]: a job file has its own source")
 	case o.job != "" && len(args) > 0:
 		return bo, exitcode.Usagef("give either --job FILE or PROJECT REF [COMMIT], not both")
 	case o.job == "" && len(args) < 2:
 		return bo, exitcode.Usagef("give PROJECT REF [COMMIT], or --job FILE")
 	case o.job == "":
-		bo.Project, bo.Ref = args[0], args[1]
+		bo.Project, bo.Ref, bo.Source = args[0], args[1], o.source
 		if len(args) == 3 {
 			bo.Commit = args[2]
 		}
@@ -188,8 +194,12 @@ These also matter to pipeline-build itself:
                      skipped or canceled. A rebuild of a commit gets SHORTCOMMIT-2, -3, …
   .../build.log      every command line, then its output as it comes; step markers; the
                      result (BUILD_LOG)
-  .../build.json     the status, rewritten at every step: the job, each step's command,
-                     start, end and exit status, the image id, the result and timings
+  .../build.json     the status, rewritten at every step: the job and what started it
+                     (source), each step's command, start, end and exit status, the
+                     image id, the result and timings; the commit's link (commit_url);
+                     a failed build's failing command's last lines (failed_output: at
+                     most 20 lines, 4 KiB, env values masked)
+  .../index.html     the build's page, which pipelined writes
   .../build/         the checkout, /build in the container (BUILD_PATH)
   .../drop/          the artifacts, /drop in the container (BUILD_DROP_PATH)
   .../image.id       the id of the image docker build made`

@@ -21,8 +21,8 @@ func newStatusCommand(paths *cli.Paths) *cobra.Command {
 		Short: "Show the daemon, queued jobs, running builds and each ref's state",
 		Long: `status reads the spool and the work directory and shows whether the daemon runs (and its
 pid), the queued jobs in the order they will run (a job waiting to be retried says which
-attempt failed, why, and when it runs next), the running builds with their elapsed time,
-and for each ref its state — its newest build that succeeded or failed: result, commit,
+attempt failed, why, and when it runs next), the running builds with what started them
+(watch, webhook, manual) and their elapsed time, and for each ref its state — its newest build that succeeded or failed: result, commit,
 age, duration, directory and how many builds it has; under it a newer build that did not
 decide (canceled, running) and a failure's last lines of output. A ref recorded without
 a build (build_existing = False) says so. With --config (optional here), a ref whose project sets keep_builds or

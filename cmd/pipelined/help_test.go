@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"pipelined/internal/cli"
 )
 
 // help returns the --help text of pipelined with args.
@@ -63,5 +65,17 @@ func TestPathsBeforeTheSubcommand(t *testing.T) {
 	root.SetOut(&out)
 	if err := root.Execute(); err != nil || !strings.Contains(out.String(), "cancel drops the queued jobs") {
 		t.Errorf("pipelined --workdir W --config C cancel --help: %v\n%s", err, out.String())
+	}
+}
+
+// The files pipelined writes for an operator are named where pipelined(1) lists the work
+// directory: the build pages, the readable badges, the markers of build_existing.
+func TestManPageNamesTheFilesAnOperatorReads(t *testing.T) {
+	text := newRootCommand().Annotations[cli.ManFiles]
+	for _, want := range []string{"the build's page", "WORKDIR/badges/PROJECT/", "branch/NAME.svg",
+		"SHORTCOMMIT.recorded", ".first-poll"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the FILES of pipelined(1) lack %q", want)
+		}
 	}
 }

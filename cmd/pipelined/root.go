@@ -198,12 +198,20 @@ from there, below env_file and env, to every command of a build.`
 	files = `  CONFIG.INI         the configuration (--config), see pipelined.ini(5)
   WORKDIR/PROJECT/REF_URLENCODED/SHORTCOMMIT[.tmp]/
                      one build: build.log, build.json, image.id, drop/ and build/ (see
-                     pipeline-build(1)); .tmp while it runs and when it did not succeed
+                     pipeline-build(1)); .tmp while it runs and when it did not succeed;
+                     its index.html is the build's page, which follows build.log while
+                     the build runs (served over HTTP)
   WORKDIR/index.html
                      the status page of every project; WORKDIR/PROJECT/index.html is that
                      of one project, with each ref's older builds
+  WORKDIR/badges/PROJECT/
+                     each ref's badge, at a URL written as it is: branch/NAME.svg,
+                     tag/NAME.svg or ref/REST.svg, each / of NAME as ~
   WORKDIR/PROJECT/REF_URLENCODED/status.svg, latest
-                     a ref's badge, and a link to its newest build
+                     the ref's badge again, and a link to its newest build
+  WORKDIR/PROJECT/REF_URLENCODED/SHORTCOMMIT.recorded
+                     a commit recorded without a build (build_existing = False); the
+                     project's WORKDIR/PROJECT/.first-poll says its first poll is done
   WORKDIR/.pipelined/spool/
                      the job files: tmp/ (being written), new/ (queued, also those
                      waiting to be retried), cur/ (claimed by the daemon: running), bad/

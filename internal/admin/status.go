@@ -88,7 +88,8 @@ func writeQueued(w io.Writer, jobs *outcome.Jobs, cfg *config.Config, engines []
 	}
 }
 
-// writeRunning lists the claimed jobs, each with how long its build has run and where.
+// writeRunning lists the claimed jobs, each with what started it, how long its build has
+// run and where.
 func writeRunning(w io.Writer, sp *spool.Spool, builds []statusOf, now time.Time) {
 	claimed, _ := sp.List(spool.Cur)
 	fmt.Fprintf(w, "\nRUNNING (%d)\n", len(claimed))
@@ -107,7 +108,7 @@ func writeRunning(w io.Writer, sp *spool.Spool, builds []statusOf, now time.Time
 				}
 			}
 		}
-		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\n", j.Project, quoted(j.Ref), orAny(workdir.ShortCommit(j.Commit)), state, dir)
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%s\n", j.Project, quoted(j.Ref), orAny(workdir.ShortCommit(j.Commit)), j.Source, state, dir)
 	}
 }
 

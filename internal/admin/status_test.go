@@ -20,7 +20,7 @@ import (
 
 // TestStatusShowsTheLatestAttemptOfARunningJob: a retried job has a build directory per
 // attempt (SHORT.tmp, SHORT-2.tmp, …); the one running is the latest started, whatever the
-// names' order.
+// names' order. It says what started the build, as QUEUED does.
 func TestStatusShowsTheLatestAttemptOfARunningJob(t *testing.T) {
 	l := workdir.Layout{Root: t.TempDir()}
 	sp, err := spool.Open(l.SpoolDir())
@@ -28,7 +28,7 @@ func TestStatusShowsTheLatestAttemptOfARunningJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	commit := strings.Repeat("ab", 20)
-	name, err := sp.Write(spool.Job{Project: "p", Ref: "refs/heads/main", Commit: commit})
+	name, err := sp.Write(spool.Job{Project: "p", Ref: "refs/heads/main", Commit: commit, Source: "webhook"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestStatusShowsTheLatestAttemptOfARunningJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	running := out.String()[strings.Index(out.String(), "RUNNING"):strings.Index(out.String(), "REFS")]
-	if !strings.Contains(running, "abababab-2.tmp") || strings.Contains(running, "abababab.tmp") {
+	if !strings.Contains(running, "abababab-2.tmp") || strings.Contains(running, "abababab.tmp") || !strings.Contains(running, " webhook  running ") {
 		t.Errorf("RUNNING does not show the latest attempt:\n%s", running)
 	}
 }

@@ -30,9 +30,17 @@ func (b *builder) rsync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	argv := rsync.Args(rsync.Options{Source: src, Destination: dest, Checksum: p.Rsync.Checksum,
-		Preserve: p.Rsync.Preserve, Delete: p.Rsync.Delete, IncludeFrom: include, MkPath: mkpath})
-	return b.explainRsync(b.command(ctx, StepRsync, argv, b.dir, b.env, nil), dest, mkpath)
+	o := rsync.Options{Source: src, Destination: dest, Checksum: p.Rsync.Checksum,
+		Preserve: p.Rsync.Preserve, Delete: p.Rsync.Delete, IncludeFrom: include, MkPath: mkpath}
+	err = b.command(ctx, StepRsync, rsync.Args(o), b.dir, b.env, nil)
+	if err != nil && mkpath && ctx.Err() == nil && rsync.RefusedMkPath(b.failedOutput()) {
+		// This rsync has --mkpath, the remote one not: deploy as before it, to the
+		// directories that exist.
+		b.log.Note("the remote rsync has no --mkpath (3.2.3 or later): rsync again without it")
+		o.MkPath, mkpath, b.failOut = false, false, nil
+		err = b.command(ctx, StepRsync, rsync.Args(o), b.dir, b.env, nil)
+	}
+	return b.explainRsync(err, dest, mkpath)
 }
 
 // rsyncSource is what the rsync step copies: the run step's artifacts in drop when the

@@ -20,6 +20,7 @@ type Options struct {
 	Project   string
 	Ref       string // full ref, or a branch or tag name resolved with ls-remote
 	Commit    string // "" resolves the ref's current commit
+	Source    string // what started a build without a job (build.json's source); "" for manual
 	// Grace is the whole time the build has between being canceled and its exit: stopping
 	// the current command, removing its container and running error_callback.
 	Grace   time.Duration

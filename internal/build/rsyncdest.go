@@ -56,7 +56,7 @@ func (b *builder) explainRsync(err error, dest string, mkpath bool) error {
 	}
 	if dir := rsync.MissingDir(b.failedOutput()); dir != "" {
 		return fmt.Errorf("%w: the destination has no directory %s and this rsync cannot make its parents "+
-			"(--mkpath needs rsync 3.2.3 or later): create it there, or upgrade rsync", err, dir)
+			"(--mkpath needs rsync 3.2.3 or later, here and at the destination): create it there, or upgrade rsync", err, dir)
 	}
 	return err
 }

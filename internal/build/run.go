@@ -1,6 +1,7 @@
 package build
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -261,7 +262,7 @@ func (b *builder) createBuildDir(held *spool.Held) error {
 		b.status.Job = filepath.Base(held.Path)
 		b.status.Source = held.Job.Source
 	} else {
-		b.status.Source = spool.SourceManual
+		b.status.Source = cmp.Or(o.Source, spool.SourceManual)
 	}
 	b.setCommitURL()
 	// build.json first: from now on the build can be found by its job, whatever fails.

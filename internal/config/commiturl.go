@@ -39,27 +39,62 @@ func isCommitURLVariable(name string) bool {
 
 // CommitLink is the link of a build's commit on the status pages, or "" when the project
 // has none: commit_url with the variables of vars (CommitURLVariables) filled in, each
-// escaped as a URL path ("/" kept, so that BUILD_REF_NAME feature/x reads as a path).
+// escaped as a URL path ("/" kept, so that BUILD_REF_NAME feature/x reads as a path);
+// without commit_url, the commit's page on the forge the project reports to (forgeLink).
 //
-// This is the one place a commit's link is made: a forge configured for the project (its
-// web URL and repository) can supply the link here when commit_url is empty.
+// This is the one place a commit's link is made.
 func (p *Project) CommitLink(vars map[string]string) string {
 	if p.CommitURL == "" {
-		return ""
+		return forgeLink(p.Forge, vars[env.BuildCommit])
 	}
 	link, err := env.Expand(p.CommitURL, func(name string) (string, bool) {
 		v, ok := vars[name]
 		if !ok || !isCommitURLVariable(name) {
 			return "", false
 		}
-		parts := strings.Split(v, "/")
-		for i, part := range parts {
-			parts[i] = url.PathEscape(part)
-		}
-		return strings.Join(parts, "/"), true
+		return escapePath(v), true
 	})
 	if err != nil {
 		return ""
 	}
 	return link
+}
+
+// forgeLink is a commit's page on the forge f, or "" when its web address is not known:
+// GitHub's is its API base without api. (github.com) or /api/v3 (GitHub Enterprise); Gitea's
+// and GitLab's is forge.url. A GitLab project named by its number has no path to link.
+func forgeLink(f Forge, commit string) string {
+	if commit == "" || f.Repo == "" {
+		return ""
+	}
+	switch f.Kind {
+	case ForgeGitHub:
+		web := ""
+		if f.URL == GitHubAPI {
+			web = "https://github.com"
+		} else if base, ok := strings.CutSuffix(f.URL, "/api/v3"); ok {
+			web = base
+		}
+		if web == "" {
+			return ""
+		}
+		return web + "/" + escapePath(f.Repo) + "/commit/" + url.PathEscape(commit)
+	case ForgeGitea:
+		return f.URL + "/" + escapePath(f.Repo) + "/commit/" + url.PathEscape(commit)
+	case ForgeGitLab:
+		if gitlabNumber.MatchString(f.Repo) {
+			return ""
+		}
+		return f.URL + "/" + escapePath(f.Repo) + "/-/commit/" + url.PathEscape(commit)
+	}
+	return ""
+}
+
+// escapePath escapes each "/"-separated part of s as a URL path segment.
+func escapePath(s string) string {
+	parts := strings.Split(s, "/")
+	for i, part := range parts {
+		parts[i] = url.PathEscape(part)
+	}
+	return strings.Join(parts, "/")
 }

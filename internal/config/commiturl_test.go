@@ -47,3 +47,37 @@ func TestReservedNamesAreNoProjects(t *testing.T) {
 		}
 	}
 }
+
+// Without commit_url, a project that reports to a forge links the commit's page there.
+func TestCommitLinkFromTheForge(t *testing.T) {
+	const c = "0123456789abcdef0123456789abcdef01234567"
+	vars := map[string]string{"BUILD_COMMIT": c}
+	for _, tc := range []struct {
+		name string
+		p    Project
+		want string
+	}{
+		{"github", Project{Forge: Forge{Kind: ForgeGitHub, URL: GitHubAPI, Repo: "octo/app"}}, "https://github.com/octo/app/commit/" + c},
+		{"github enterprise", Project{Forge: Forge{Kind: ForgeGitHub, URL: "https://ghe.example.com/api/v3", Repo: "octo/app"}},
+			"https://ghe.example.com/octo/app/commit/" + c},
+		{"github, an API base of no known shape", Project{Forge: Forge{Kind: ForgeGitHub, URL: "https://proxy.example.com", Repo: "octo/app"}}, ""},
+		{"gitea", Project{Forge: Forge{Kind: ForgeGitea, URL: "https://git.example.com/forgejo", Repo: "team/a b"}},
+			"https://git.example.com/forgejo/team/a%20b/commit/" + c},
+		{"gitlab", Project{Forge: Forge{Kind: ForgeGitLab, URL: "https://gitlab.example.com", Repo: "group/sub/app"}},
+			"https://gitlab.example.com/group/sub/app/-/commit/" + c},
+		{"gitlab by number", Project{Forge: Forge{Kind: ForgeGitLab, URL: "https://gitlab.example.com", Repo: "42"}}, ""},
+		{"commit_url first", Project{CommitURL: "https://x.example.com/$BUILD_COMMIT", Forge: Forge{Kind: ForgeGitea, URL: "https://g", Repo: "a/b"}},
+			"https://x.example.com/" + c},
+		{"no forge", Project{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.p.CommitLink(vars); got != tc.want {
+				t.Errorf("CommitLink = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	p := Project{Forge: Forge{Kind: ForgeGitea, URL: "https://git.example.com", Repo: "a/b"}}
+	if got := p.CommitLink(map[string]string{}); got != "" {
+		t.Errorf("CommitLink without a commit = %q", got)
+	}
+}

@@ -41,14 +41,16 @@ func TestFailureAtEachStepIsRecorded(t *testing.T) {
 	readonly := s.file("not-a-directory", "", 0o644)
 	cases := []struct {
 		project, keys, commit, step string
+		said                        string // in the last line of failed_output: the failing command's own words
 	}{
-		{"clone", "remote = " + filepath.Join(s.dir, "no-such-repo.git"), "", "clone"},
-		{"checkout", "remote = " + repo.Remote + "\nshallow = False", bad, "checkout"},
-		{"prepare", "remote = " + repo.Remote + "\nprepare_callback = " + fail, "", "prepare"},
-		{"dockerbuild", "remote = " + repo.Remote + "\nbuild = True\npull = False\ndockerfile = Dockerfile.bad", "", "docker-build"},
-		{"dockerrun", "remote = " + repo.Remote + "\nbuild = True\nrun = True\npull = False\ndockerfile = Dockerfile.ok", "", "docker-run"},
-		{"rsync", "remote = " + repo.Remote + "\nrsync.destination = " + readonly + "/sub/dir", "", "rsync"},
-		{"success", "remote = " + repo.Remote + "\nsuccess_callback = " + fail, "", "success-callback"},
+		{"clone", "remote = " + filepath.Join(s.dir, "no-such-repo.git"), "", "clone", "does not exist"},
+		{"checkout", "remote = " + repo.Remote + "\nshallow = False", bad, "checkout", "invalid path"},
+		{"prepare", "remote = " + repo.Remote + "\nprepare_callback = " + fail, "", "prepare", "failing on purpose"},
+		{"dockerbuild", "remote = " + repo.Remote + "\nbuild = True\npull = False\ndockerfile = Dockerfile.bad", "", "docker-build", "exit 7"},
+		// The container prints nothing, and pipelined's own check stops rsync before it runs.
+		{"dockerrun", "remote = " + repo.Remote + "\nbuild = True\nrun = True\npull = False\ndockerfile = Dockerfile.ok", "", "docker-run", ""},
+		{"rsync", "remote = " + repo.Remote + "\nrsync.destination = " + readonly + "/sub/dir", "", "rsync", ""},
+		{"success", "remote = " + repo.Remote + "\nsuccess_callback = " + fail, "", "success-callback", "failing on purpose"},
 	}
 	var config strings.Builder
 	for _, c := range cases {
@@ -74,6 +76,9 @@ func TestFailureAtEachStepIsRecorded(t *testing.T) {
 			st := status(t, dir)
 			if st.Result != "failed" || st.FailedStep != c.step {
 				t.Errorf("build.json: result %q at step %q, want failed at %q", st.Result, st.FailedStep, c.step)
+			}
+			if out := st.FailedOutput; c.said != "" && (len(out) == 0 || !strings.Contains(out[len(out)-1], c.said)) {
+				t.Errorf("failed_output %q, want its last line to say %q", out, c.said)
 			}
 			if !strings.Contains(res.stderr, "failed ("+c.step+":") {
 				t.Errorf("the summary does not name the step: %s", res.stderr)

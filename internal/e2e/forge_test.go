@@ -4,6 +4,7 @@ package e2e
 // each test starts on 127.0.0.1 (testenv.StartGitea), statuses read back through its API.
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -216,6 +217,18 @@ func TestPipelineBuildByHandReportsItself(t *testing.T) {
 	}
 	if all := g.Statuses("app", repo.Head()); len(all) != 2 {
 		t.Errorf("want pending and success: %+v", all)
+	}
+	// Without commit_url, the pages link the commit's page on the forge: a page it serves.
+	link := status(t, s.onlyBuild("app")).CommitURL
+	if want := g.URL + "/" + g.User + "/app/commit/" + repo.Head(); link != want {
+		t.Fatalf("commit_url %q, want %q", link, want)
+	}
+	req, _ := http.NewRequest(http.MethodGet, link, nil)
+	req.SetBasicAuth(g.User, g.Password)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: %v %v", link, resp, err)
+	} else {
+		resp.Body.Close()
 	}
 }
 

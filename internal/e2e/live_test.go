@@ -167,3 +167,60 @@ func (s *liveSite) canceledRebuildKeepsTheRefGreen(t *testing.T) {
 		t.Errorf("pipelined status:\n%s", res.stdout)
 	}
 }
+
+// TestThePagesShowABuildThatIsSlowToStart: a job without a commit makes pipeline-build ask
+// the remote first (here through an ssh that takes 3 s), so its build.json appears well
+// after the daemon started it; the pages still come to show it running, and reload.
+func TestThePagesShowABuildThatIsSlowToStart(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	gate := s.file("gate", "", 0o644)
+	ssh := s.file("slow-ssh", "#!/bin/sh\nsleep 3\nfor last; do :; done\nexec sh -c \"$last\"\n", 0o755)
+	wait := s.file("wait.sh", "#!/bin/sh\nwhile [ -e "+gate+" ]; do sleep 0.1; done\n", 0o755)
+	s.writeConfig(`[slow]
+remote = ssh://build-host%s
+branches = main
+watch = False
+env = GIT_SSH_COMMAND=%s
+prepare_callback = %s
+`, repo.Remote, ssh, wait)
+	p := s.daemon("--interval", "3600")
+	s.dropJob("slow.job", `{"project":"slow","ref":"refs/heads/main","source":"manual"}`+"\n")
+	waitFor(t, p, time.Minute, "the build does not run", func() bool { return s.running() == 1 })
+	waitFor(t, p, 30*time.Second, "the index does not show the running build", func() bool {
+		index := readFile(t, filepath.Join(s.workdir, "index.html"))
+		return strings.Contains(index, "Running (1)") && strings.Contains(index, `http-equiv="refresh"`)
+	})
+	os.Remove(gate)
+	waitFor(t, p, time.Minute, "the build did not succeed", func() bool { return len(s.finished()) == 1 })
+	p.signal(syscall.SIGINT)
+	p.wait(t, time.Minute)
+}
+
+// TestAnOpenBuildPageShowsHowItEnded: the page of a running build, open in a browser, loads
+// the build's final page once build.json says it failed: its result and its failing lines.
+func TestAnOpenBuildPageShowsHowItEnded(t *testing.T) {
+	s := &liveSite{site: newSite(t), repo: testenv.NewRepo(t, nil)}
+	s.web = startNginx(t, s.site)
+	s.gate = s.file("gate", "", 0o644)
+	fail := s.file("fail.sh", "#!/bin/sh\nwhile [ -e "+s.gate+" ]; do sleep 0.1; done\necho 'error: the real reason' >&2\nexit 2\n", 0o755)
+	s.writeConfig("[site]\nremote = %s\nbranches = main\nprepare_callback = %s\n", s.repo.Remote, fail)
+	s.p = s.daemon("--interval", "3600")
+	_, page := s.runningBuild(t)
+	openBrowser(t, s.web.base+page)
+	logPath := strings.TrimSuffix(page, "index.html") + "build.log"
+	testenv.Eventually(t, time.Minute, "the build's page does not follow its log", func() bool {
+		return s.web.requests(logPath, "206", "416") >= 1 // 416: nothing new yet
+	})
+	os.Remove(s.gate)
+	waitFor(t, s.p, 2*time.Minute, "site did not fail", func() bool { return len(s.finished()) == 1 })
+	testenv.Eventually(t, time.Minute, "the open page did not load the final page", func() bool {
+		return s.web.requests(page+"?ended") == 1
+	})
+	if dom := dumpDOM(t, s.web.base+page+"?ended", time.Second, ""); !strings.Contains(dom, `<pre class="out">error: the real reason</pre>`) ||
+		strings.Contains(dom, "data-follow") {
+		t.Errorf("the page loaded at the end:\n%s", dom)
+	}
+	s.p.signal(syscall.SIGINT)
+	s.p.wait(t, time.Minute)
+}

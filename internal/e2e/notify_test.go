@@ -210,7 +210,8 @@ success_callback = %[4]s/mail ops@example.com
 			t.Fatalf("%s: exit %d, want %d\n%s", project, res.code, want, res.stderr)
 		}
 	}
-	checkMails(t, m.messages(t, 2), subject)
+	// The mailbox gets a copy per recipient: two of the failure's mail, one of the success's.
+	checkMails(t, m.messages(t, 3), subject)
 	checkPost(t, chat, subject, repo.Head()[:8])
 	for _, project := range []string{"mailed", "chatted"} {
 		log := readFile(t, filepath.Join(s.onlyBuild(project), "build.log"))
@@ -250,7 +251,7 @@ func checkPost(t *testing.T, chat *chatReceiver, subject, short string) {
 func checkMails(t *testing.T, msgs []*mail.Message, subject string) {
 	t.Helper()
 	var dec mime.WordDecoder
-	byStatus := map[string]*mail.Message{}
+	byStatus, copies := map[string]*mail.Message{}, map[string]int{}
 	for _, msg := range msgs {
 		title, err := dec.DecodeHeader(msg.Header.Get("Subject"))
 		if err != nil {
@@ -268,6 +269,10 @@ func checkMails(t *testing.T, msgs []*mail.Message, subject string) {
 			status = "failed"
 		}
 		byStatus[status] = msg
+		copies[status]++
+	}
+	if copies["failed"] != 2 || copies["success"] != 1 {
+		t.Errorf("copies delivered: %v, want failed 2 (two recipients) and success 1", copies)
 	}
 	failed := byStatus["failed"]
 	if failed == nil || byStatus["success"] == nil {

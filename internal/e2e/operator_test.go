@@ -74,7 +74,13 @@ rsync.destination = rsync://127.0.0.1:%[3]d/site/app/${BUILD_REF_NAME}/
 remote = %[1]s
 branches = .*
 rsync.destination = %[2]s/afile/${BUILD_REF_NAME}
-`, repo.Remote, s.dir, port)
+
+[oldremote]
+remote = %[1]s
+branches = .*
+env = RSYNC_RSH=%[4]s
+rsync.destination = build-host:%[2]s/old/${BUILD_REF_NAME}/
+`, repo.Remote, s.dir, port, oldRemoteShell(s))
 	s.file("afile", "a file, where a directory would have to be\n", 0o644)
 	if res := s.build("blocked", "feature/x"); res.code != 1 {
 		t.Errorf("blocked: exit %d, want 1\n%s", res.code, res.stderr)
@@ -106,6 +112,43 @@ rsync.destination = %[2]s/afile/${BUILD_REF_NAME}
 	}
 
 	oldRsyncNamesTheMissingDirectory(t, s, module)
+	oldRemoteRsyncStillDeploys(t, s)
+}
+
+// oldRemoteShell is an ssh for RSYNC_RSH that runs the remote command here, with a remote
+// rsync older than 3.2.3: it refuses --mkpath, as rsync 3.1 does.
+func oldRemoteShell(s *site) string {
+	return s.file("old-remote-ssh", `#!/bin/sh
+shift # the host
+for a in "$@"; do
+  if [ "$a" = --mkpath ]; then
+    echo 'rsync: --mkpath: unknown option' >&2
+    echo 'rsync error: syntax or usage error (code 1) at main.c(1580) [server=3.1.3]' >&2
+    exit 1
+  fi
+done
+exec "$@"
+`, 0o755)
+}
+
+// oldRemoteRsyncStillDeploys: a remote rsync without --mkpath, where this one has it, still
+// gets the deploys whose directories exist (rsync runs again without --mkpath), and a
+// destination whose parent it lacks is named.
+func oldRemoteRsyncStillDeploys(t *testing.T, s *site) {
+	os.MkdirAll(filepath.Join(s.dir, "old"), 0o755)
+	if res := s.build("oldremote", "main"); res.code != 0 {
+		t.Fatalf("oldremote main: exit %d\n%s", res.code, res.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, "old/main/index.html")); err != nil {
+		t.Errorf("not mirrored through the old remote rsync: %v", err)
+	}
+	if res := s.build("oldremote", "feature/x"); res.code != 1 {
+		t.Fatalf("oldremote feature/x: exit %d, want 1\n%s", res.code, res.stderr)
+	}
+	st := status(t, s.buildDirs("oldremote", "refs%2Fheads%2Ffeature%2Fx")[0])
+	if !strings.Contains(st.Reason, "the destination has no directory ") || !strings.Contains(st.Reason, "old/feature/x") {
+		t.Errorf("reason %q; failed_output %q", st.Reason, st.FailedOutput)
+	}
 }
 
 // oldRsyncNamesTheMissingDirectory: with an rsync older than 3.2.3 (this one says so, then
@@ -163,4 +206,30 @@ func lookPath(t *testing.T, name string) string {
 	}
 	t.Fatalf("%s is not on PATH", name)
 	return ""
+}
+
+// TestABuildByHandSaysWhatStartedIt: pipeline-build --source (cron, say) is what build.json
+// and the pages say started the build; without it, manual; a source that is not a short
+// lower-case word, or one given with a job file, is a usage error.
+func TestABuildByHandSaysWhatStartedIt(t *testing.T) {
+	s := newSite(t)
+	repo := testenv.NewRepo(t, nil)
+	s.writeConfig("[nightly]\nremote = %s\nbranches = main\n\n[byhand]\nremote = %[1]s\nbranches = main\n", repo.Remote)
+	if res := s.build("--source", "cron", "nightly", "main"); res.code != 0 {
+		t.Fatalf("pipeline-build --source cron: exit %d\n%s", res.code, res.stderr)
+	}
+	if res := s.build("byhand", "main"); res.code != 0 {
+		t.Fatalf("pipeline-build: exit %d\n%s", res.code, res.stderr)
+	}
+	if got := status(t, s.onlyBuild("nightly")).Source; got != "cron" {
+		t.Errorf("source %q, want cron", got)
+	}
+	if got := status(t, s.onlyBuild("byhand")).Source; got != "manual" {
+		t.Errorf("source %q, want manual", got)
+	}
+	for _, args := range [][]string{{"--source", "Cron!", "byhand", "main"}, {"--source", "cron", "--job", filepath.Join(s.dir, "x.job")}} {
+		if res := s.build(args...); res.code != 2 || !strings.Contains(res.stderr, "--source") {
+			t.Errorf("pipeline-build %q: exit %d, want 2\n%s", args, res.code, res.stderr)
+		}
+	}
 }

@@ -7,7 +7,10 @@ package page
 //   - a running build's page (pre#log with data-follow) follows build.log: every 2 s it asks
 //     for the bytes past what it has (a Range request; a server that ignores Range sends
 //     the whole file, which is cut), appends them as text, and reads build.json; when the
-//     build has ended it shows the result and stops. A reader scrolled to the end stays
+//     build has ended it shows the result, stops, and 2 s later loads the page again (once:
+//     ?ended; a success's from the directory without .tmp), which the daemon has rewritten
+//     by then with how the build ended (a failure's last lines, the result's colour). A
+//     reader scrolled to the end stays
 //     there as the log grows. A build.json gone means the
 //     successful build's directory lost its .tmp: the page goes there.
 //
@@ -56,6 +59,11 @@ const script = `(function () {
   function ended(st) {
     var state = document.getElementById("state");
     if (state && state.firstChild) state.firstChild.textContent = st.result;
+    if (location.search.indexOf("ended") >= 0) return;
+    // A successful build's directory is about to lose its .tmp, and its page with it.
+    var page = location.pathname;
+    if (st.result === "success") page = page.replace(/\.tmp\/(index\.html)?$/, "/$1");
+    setTimeout(function () { location.replace(page + "?ended"); }, 2000);
   }
   // One request at a time: the next tick is set when this one is done.
   function tick() {

@@ -37,6 +37,18 @@ func HasMkPath(versionOutput string) bool {
 	return v[0] > 3 || v[0] == 3 && (v[1] > 2 || v[1] == 2 && v[2] >= 3)
 }
 
+// RefusedMkPath reports whether rsync's output says the remote rsync does not know
+// --mkpath ("rsync: --mkpath: unknown option" from an rsync older than 3.2.3 over ssh;
+// "rsync: on remote machine: --mkpath: unknown option" from such an rsync daemon).
+func RefusedMkPath(lines []string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, "--mkpath: unknown option") {
+			return true
+		}
+	}
+	return false
+}
+
 var mkdirFailed = regexp.MustCompile(`mkdir "(.+?)"(?: \(in ([^)]+)\))? failed: No such file or directory`)
 
 // MissingDir returns the directory rsync's output says it could not make because its

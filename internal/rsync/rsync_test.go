@@ -70,3 +70,17 @@ func TestMissingDirIsReadFromRsyncsOwnWords(t *testing.T) {
 		t.Errorf("MissingDir of another error = %q", got)
 	}
 }
+
+func TestRefusedMkPathIsReadFromRsyncsOwnWords(t *testing.T) {
+	for _, lines := range [][]string{
+		{"rsync: --mkpath: unknown option", "rsync error: syntax or usage error (code 1) at main.c(1580) [server=3.1.3]"},
+		{"rsync: on remote machine: --mkpath: unknown option", "rsync error: error starting client-server protocol (code 5)"},
+	} {
+		if !RefusedMkPath(lines) {
+			t.Errorf("RefusedMkPath(%q) = false", lines)
+		}
+	}
+	if RefusedMkPath([]string{`rsync: [Receiver] mkdir "/srv/x" failed: No such file or directory (2)`}) {
+		t.Errorf("RefusedMkPath of another error = true")
+	}
+}

@@ -81,6 +81,9 @@ func (j Job) Validate() error {
 	return nil
 }
 
+// ValidSource reports whether s may be a job's source: a short lower-case word.
+func ValidSource(s string) bool { return sourcePattern.MatchString(s) }
+
 // Key identifies what a job builds, for "not twice at a time" (SPEC §5).
 func (j Job) Key() string { return j.Project + "\x00" + j.Ref + "\x00" + j.Commit }
 

@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"pipelined/internal/atomicfile"
+	"pipelined/internal/buildlog"
 	"pipelined/internal/engine"
 	"pipelined/internal/git"
 	"pipelined/internal/outcome"
 	"pipelined/internal/page"
+	"pipelined/internal/spool"
 	"pipelined/internal/workdir"
 )
 
@@ -55,6 +57,7 @@ const pageDelay = 500 * time.Millisecond
 
 func (w *pageWriter) run(ctx context.Context) {
 	var lastErr string
+	retries := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -69,6 +72,15 @@ func (w *pageWriter) run(ctx context.Context) {
 		case <-time.After(pageDelay):
 		}
 		err := errors.Join(page.Write(w.layout, w.jobs, time.Now()), w.writeEngines())
+		// A build that has no build.json yet (pipeline-build may ask the remote for the
+		// ref's commit first) is not on the pages, which would then neither show it nor
+		// reload until it ends: look again shortly, for a while.
+		if retries < unshownRetries && w.unshown() {
+			retries++
+			time.AfterFunc(pageDelay, w.refresh)
+		} else {
+			retries = 0
+		}
 		// Between builds the daemon only waits: hand back what reading every record took.
 		debug.FreeOSMemory()
 		switch {
@@ -79,6 +91,26 @@ func (w *pageWriter) run(ctx context.Context) {
 			lastErr = ""
 		}
 	}
+}
+
+// unshownRetries bounds the passes made for builds that have no build.json yet (a minute).
+const unshownRetries = 60
+
+// unshown reports whether a job the daemon claimed has no build.json of this claim yet:
+// its pipeline-build is starting (or has just ended without one, which the daemon settles
+// at once).
+func (w *pageWriter) unshown() bool {
+	claimed, _ := w.jobs.Spool().List(spool.Cur)
+	for _, e := range claimed {
+		j, err := w.jobs.Read(spool.Cur, e.Name)
+		if err != nil {
+			continue
+		}
+		if dir, _ := buildlog.LatestOfJob(w.layout.RefDir(j.Project, j.Ref), e.Name, w.jobs.ClaimedAt(e.Name)); dir == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // writeEngines writes the engines' state for `pipelined status`, whole or not at all.
