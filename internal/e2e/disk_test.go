@@ -20,22 +20,6 @@ import (
 	"pipelined/internal/testenv"
 )
 
-// mountTmpfs mounts a small tmpfs at dir for the test (root only).
-func mountTmpfs(t *testing.T, dir, size string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if testenv.InCI() {
-			t.Fatal("mounting a tmpfs needs root")
-		}
-		t.Skip("mounting a tmpfs needs root")
-	}
-	os.MkdirAll(dir, 0o755)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "--lazy", dir).Run() })
-}
-
 // fill writes a file into dir until the file system is full, and returns its path.
 func fill(t *testing.T, dir string) string {
 	t.Helper()
@@ -81,7 +65,7 @@ func (s *site) daemonWithoutDAC(args ...string) *process {
 // again every job builds.
 func TestFullDiskLosesNoJob(t *testing.T) {
 	s := newSite(t)
-	mountTmpfs(t, s.workdir, "8m")
+	testenv.MountTmpfs(t, s.workdir, "8m")
 	repo := testenv.NewRepo(t, nil)
 	s.writeConfig("[a]\nremote = %[1]s\n\n[b]\nremote = %[1]s\n\n[c]\nremote = %[1]s\n", repo.Remote)
 	p := s.daemon("--interval", "0")
@@ -212,7 +196,7 @@ func TestJobGoesToBadAfterFiveAttempts(t *testing.T) {
 // is room.
 func TestDiskFullDuringTheCloneIsRetried(t *testing.T) {
 	s := newSite(t)
-	mountTmpfs(t, s.workdir, "6m")
+	testenv.MountTmpfs(t, s.workdir, "6m")
 	repo := testenv.NewRepo(t, nil)
 	random := make([]byte, 8<<20)
 	f, _ := os.Open("/dev/urandom")

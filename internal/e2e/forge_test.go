@@ -240,7 +240,7 @@ func TestAStatusThatCannotBeQueuedFailsNoBuild(t *testing.T) {
 	token := s.file("token", "t0k3n\n", 0o600)
 	s.writeConfig("[app]\nremote = %s\nforge = gitea\nforge.url = http://127.0.0.1:1\nforge.repo = o/app\nforge.token_file = %s\n", repo.Remote, token)
 	outbox := filepath.Join(s.workdir, ".pipelined", "outbox")
-	mountTmpfs(t, outbox, "64k")
+	testenv.MountTmpfs(t, outbox, "64k")
 	fill(t, outbox)
 	res := s.build("app", "main")
 	if res.code != 0 || !strings.Contains(res.stderr, "warning: queueing the started status") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -82,17 +81,8 @@ func TestEnqueueRefusesAnInvalidRecord(t *testing.T) {
 // TestAFullDiskFailsEnqueueOnly: a status that cannot be queued is an error for the caller
 // to log (pipeline-build does not fail the build for it); nothing half-written is left.
 func TestAFullDiskFailsEnqueueOnly(t *testing.T) {
-	if os.Getuid() != 0 {
-		if testenv.InCI() {
-			t.Fatal("mounting a tmpfs needs root")
-		}
-		t.Skip("mounting a tmpfs needs root")
-	}
 	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	testenv.MountTmpfs(t, dir, "64k")
 	s := newSite(t, config.ForgeGitHub, "https://example.org", "")
 	s.outbox = filepath.Join(dir, "outbox")
 	if _, err := forge.OpenOutbox(s.outbox); err != nil {

@@ -49,3 +49,21 @@ func EndToEnd(t testing.TB) {
 		t.Skip("end-to-end test; run without -short")
 	}
 }
+
+// MountTmpfs mounts a tmpfs of size (as mount's size= option takes it) at dir for the test,
+// to give it a disk that fills up. It needs root: without, it fails under CI and skips
+// elsewhere.
+func MountTmpfs(t testing.TB, dir, size string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if InCI() {
+			t.Fatal("mounting a tmpfs needs root")
+		}
+		t.Skip("mounting a tmpfs needs root")
+	}
+	os.MkdirAll(dir, 0o755)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "--lazy", dir).Run() })
+}
