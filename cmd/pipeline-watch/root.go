@@ -30,12 +30,12 @@ type options struct {
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
 	o.Paths.AddFlags(fs)
-	fs.Var(cli.NamedInt(&o.interval, "SECONDS", 1), "interval", "time between the starts of two ls-remote of one remote")
+	fs.Var(cli.Seconds(&o.interval, 1), "interval", "time between the starts of two ls-remote of one remote")
 	fs.BoolVar(&o.once, "once", false, "ask every remote once, wait for all, print what was done, and exit (for cron)")
 	fs.BoolVar(&o.quiet, "quiet", false, "with --once: print no report, only errors (on stderr); the exit status is the same")
 	fs.BoolVar(&o.log, "log", false, "with --once: log every job written and every change of a remote's state on stderr, as the watcher does (pipelined runs its passes so)")
 	fs.Var(cli.NamedInt(&o.concurrency, "NUM", 1), "concurrency", "git ls-remote processes at most at once")
-	fs.Var(cli.NamedInt(&o.timeout, "SECONDS", 1), "timeout", "time one git ls-remote may take (a project's timeout does not change it)")
+	fs.Var(cli.Seconds(&o.timeout, 1), "timeout", "time one git ls-remote may take (a project's timeout does not change it)")
 	fs.StringArrayVar(&o.projects, "project", nil, "watch only this `PROJECT` (repeatable; default: every project)")
 }
 

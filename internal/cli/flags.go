@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -22,14 +23,23 @@ func (v *namedString) Set(s string) error { *v.p = s; return nil }
 func (v *namedString) Type() string       { return v.name }
 
 type namedInt struct {
-	p    *int
-	name string
-	min  int
+	p        *int
+	name     string
+	min, max int
 }
 
 // NamedInt returns a flag value for an integer flag of at least min, shown as
 // "--flag NAME" in help.
-func NamedInt(p *int, name string, min int) *namedInt { return &namedInt{p, name, min} }
+func NamedInt(p *int, name string, min int) *namedInt { return &namedInt{p, name, min, math.MaxInt} }
+
+// MaxSeconds bounds a flag of seconds: about 68 years, far from the 292 years past which
+// time.Duration(n) * time.Second wraps round to a negative or a tiny duration, so that
+// sums made of it (the watcher's interval plus a minute, say) do not wrap either.
+const MaxSeconds = math.MaxInt32
+
+// Seconds returns a flag value for a number of seconds from min to MaxSeconds, shown as
+// "--flag SECONDS" in help.
+func Seconds(p *int, min int) *namedInt { return &namedInt{p, "SECONDS", min, MaxSeconds} }
 
 func (v *namedInt) String() string { return strconv.Itoa(*v.p) }
 func (v *namedInt) Type() string   { return v.name }
@@ -40,6 +50,9 @@ func (v *namedInt) Set(s string) error {
 	}
 	if n < v.min {
 		return fmt.Errorf("%d is less than %d", n, v.min)
+	}
+	if n > v.max {
+		return fmt.Errorf("%d is more than %d", n, v.max)
 	}
 	*v.p = n
 	return nil
