@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"slices"
 	"time"
 
 	"pipelined/internal/config"
@@ -26,7 +27,8 @@ type pollState struct {
 
 	// only are, for a remote that `pipelined poll PROJECT` made due, the projects asked for:
 	// its pass writes jobs for them alone (without polling, the other projects of the
-	// remote are built only when asked for).
+	// remote are built only when asked for). Requests that come before the pass add up; a
+	// nil entry is a poll of every project, which a later request does not narrow.
 	only map[string][]string
 }
 
@@ -77,10 +79,11 @@ func (m *Machine) startPasses() {
 	}
 	pass := StartPass{All: len(due) == len(p.urls)}
 	for _, url := range due {
-		if only := p.only[url]; only != nil {
+		only, asked := p.only[url]
+		delete(p.only, url)
+		if asked && only != nil {
 			pass.Projects = append(pass.Projects, only...)
 			pass.All = false
-			delete(p.only, url)
 			continue
 		}
 		pass.Projects = append(pass.Projects, p.projects[url]...)
@@ -139,13 +142,18 @@ func (m *Machine) onPollRequested(ev PollRequested) {
 		}
 		if asked != nil {
 			urls = append(urls, url)
-			p.only[url] = asked
+			if only, pending := p.only[url]; !pending || only != nil {
+				p.only[url] = addNew(only, asked)
+			}
 		}
 	}
 	if len(urls) == 0 {
 		// No request, or only for projects that are gone: a poll was asked for all the same.
 		urls = p.urls
 		m.logInfo("polling every remote now", "remotes", len(urls))
+		for _, url := range urls {
+			p.only[url] = nil
+		}
 	}
 	p.sched.DueNow(urls, m.now)
 	p.retryAt = time.Time{}
@@ -154,6 +162,16 @@ func (m *Machine) onPollRequested(ev PollRequested) {
 		m.pollNow()
 	}
 	m.startPasses()
+}
+
+// addNew appends to list the names it lacks.
+func addNew(list, names []string) []string {
+	for _, name := range names {
+		if !slices.Contains(list, name) {
+			list = append(list, name)
+		}
+	}
+	return list
 }
 
 // stopPolling stops the running passes: a drain or a shutdown starts none.

@@ -112,3 +112,45 @@ func TestAPollByHandPassesForTheProjectsAskedFor(t *testing.T) {
 		}
 	}
 }
+
+// TestPollsByHandOfARemoteInFlightAddUp: polls by hand of two projects of a remote that
+// is being asked (for a third) are both answered by the pass that follows, and a poll of
+// everything then asks for every project; before, the second request replaced the first,
+// whose project went unpolled (for good, without --interval), and a poll of everything
+// still asked for the one project.
+func TestPollsByHandOfARemoteInFlightAddUp(t *testing.T) {
+	const shared = "[p]\nremote = /r\nbranches = main\n\n[q]\nremote = /r\nbranches = main\n\n[s]\nremote = /r\nbranches = main\n"
+	pollOf := func(h *harness, names ...string) []StartPass {
+		asked := map[string]bool{}
+		for _, name := range names {
+			asked[name] = true
+		}
+		h.step(Signaled{Sig: syscall.SIGUSR1})
+		return of[StartPass](h.step(PollRequested{Projects: asked}))
+	}
+	for _, tc := range []struct {
+		then [][]string // polls while the pass of s runs
+		want string     // the next pass's projects
+		all  bool
+	}{
+		{[][]string{{"p"}, {"q"}}, "p,q", false},
+		{[][]string{{"p"}, {"p"}}, "p", false},
+		{[][]string{{"p"}, nil}, "p,q,s", true},
+	} {
+		h := newHarness(t, shared, Settings{})
+		h.ready()
+		first := pollOf(h, "s")
+		if len(first) != 1 {
+			t.Fatalf("a poll of s: %+v", first)
+		}
+		for _, names := range tc.then {
+			if out := pollOf(h, names...); len(out) != 0 {
+				t.Fatalf("a poll while the remote is in flight started a pass: %+v", out)
+			}
+		}
+		next := of[StartPass](h.step(PassEnded{ID: first[0].ID}))
+		if len(next) != 1 || strings.Join(next[0].Projects, ",") != tc.want || next[0].All != tc.all {
+			t.Errorf("polls of %q while s was polled, then: %+v, want a pass for %s (all %v)", tc.then, next, tc.want, tc.all)
+		}
+	}
+}
