@@ -26,6 +26,7 @@ type options struct {
 	projects    []string
 	quiet       bool
 	log         bool
+	doneFD      int // the daemon's: where to say which remotes a pass is done with
 }
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
@@ -37,6 +38,8 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.Var(cli.NamedInt(&o.concurrency, "NUM", 1), "concurrency", "git ls-remote processes at most at once")
 	fs.Var(cli.Seconds(&o.timeout, 1), "timeout", "time one git ls-remote may take (a project's timeout does not change it)")
 	fs.StringArrayVar(&o.projects, "project", nil, "watch only this `PROJECT` (repeatable; default: every project)")
+	fs.IntVar(&o.doneFD, "done-fd", -1, "write a line to this file descriptor as each remote's poll ends (for pipelined)")
+	_ = fs.MarkHidden("done-fd")
 }
 
 const long = `pipeline-watch asks every remote of the enabled projects for its branches and tags with
@@ -133,7 +136,15 @@ func (o *options) run(cmd *cobra.Command, _ []string) error {
 	defer stopUSR1()
 	ctx, caught, stop := cli.CancelOnSignals(cmd.Context(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
 	defer stop()
-	err := watch.Run(ctx, o.watchOptions(logger, report, reload, pollNow))
+	opts := o.watchOptions(logger, report, reload, pollNow)
+	if o.doneFD >= 0 {
+		// Not handed on to git and ssh, which would hold the daemon's pipe open.
+		syscall.CloseOnExec(o.doneFD)
+		done := os.NewFile(uintptr(o.doneFD), "done")
+		defer done.Close()
+		opts.Done = done
+	}
+	err := watch.Run(ctx, opts)
 	if sig := caught(); sig != nil && err == nil {
 		return sig // a pass cut short: no report of half of it
 	}

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"bufio"
 	"errors"
 	"os"
 	"strconv"
@@ -26,7 +27,21 @@ func (r *runtime) runPass(e StartPass) PassEnded {
 		}
 	}
 	ctx := r.passCtx
-	res, err := procexec.Run(ctx, procexec.Cmd{Argv: argv, Env: os.Environ(), Output: os.Stderr, Grace: watcherGrace})
+	cmd := procexec.Cmd{Argv: argv, Env: os.Environ(), Output: os.Stderr, Grace: watcherGrace}
+	// The pass names each remote it is done with on a pipe, so that one it is stuck on
+	// holds up no other; without the pipe, its remotes are done when it ends.
+	if done, w, err := os.Pipe(); err == nil {
+		cmd.Argv = append(cmd.Argv, "--done-fd", "3")
+		cmd.ExtraFiles = []*os.File{w}
+		cmd.OnStart = func(int) { w.Close() }
+		read := r.readDone(e.ID, done)
+		defer func() {
+			done.Close() // what comes after the pass has ended is of no use
+			<-read
+			w.Close()
+		}()
+	}
+	res, err := procexec.Run(ctx, cmd)
 	var exit *procexec.ExitError
 	switch {
 	case err == nil, ctx.Err() != nil:
@@ -37,4 +52,17 @@ func (r *runtime) runPass(e StartPass) PassEnded {
 		return PassEnded{ID: e.ID, Err: errors.New("pipeline-watch " + procexec.EndedText(res.ExitCode, res.Signal))}
 	}
 	return PassEnded{ID: e.ID, Err: err}
+}
+
+// readDone sends a RemoteDone for each line the pass writes on done, until done is closed.
+func (r *runtime) readDone(id int, done *os.File) <-chan struct{} {
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		lines := bufio.NewScanner(done)
+		for lines.Scan() {
+			r.send(RemoteDone{ID: id, Key: lines.Text()})
+		}
+	}()
+	return ended
 }

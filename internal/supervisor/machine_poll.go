@@ -111,6 +111,21 @@ func (m *Machine) onPassEnded(ev PassEnded) {
 	m.startPasses()
 }
 
+// onRemoteDone marks the end of one remote's poll in a pass that still runs, which may
+// be stuck on another: the remote is due again on its own schedule, not when the pass ends.
+func (m *Machine) onRemoteDone(ev RemoteDone) {
+	p := &m.poll
+	urls := p.passes[ev.ID]
+	for i, url := range urls {
+		if polling.Key(url) == ev.Key {
+			p.sched.Done(url, m.now)
+			p.passes[ev.ID] = slices.Delete(urls, i, i+1)
+			m.startPasses()
+			return
+		}
+	}
+}
+
 // pollNow asks every remote, or those of the projects `pipelined poll` names, right away
 // (SIGUSR1): the requests are read first. Requests that come meanwhile are one request.
 func (m *Machine) pollNow() {

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"pipelined/internal/polling"
 )
 
 // TestPassesPollDueRemotesAndSkipOnesInFlight: a remote still being asked is not asked
@@ -152,5 +154,29 @@ func TestPollsByHandOfARemoteInFlightAddUp(t *testing.T) {
 		if len(next) != 1 || strings.Join(next[0].Projects, ",") != tc.want || next[0].All != tc.all {
 			t.Errorf("polls of %q while s was polled, then: %+v, want a pass for %s (all %v)", tc.then, next, tc.want, tc.all)
 		}
+	}
+}
+
+// TestARemoteDoneInAPassStuckOnAnotherIsDueOnItsOwn: a pass stuck on /rb that is done
+// with /ra holds /ra up no longer: /ra is asked again an interval later, in a pass of its
+// own, while /rb, still in flight, is not. Before, /ra waited for the whole pass, so one
+// remote hanging past the interval delayed every other.
+func TestARemoteDoneInAPassStuckOnAnotherIsDueOnItsOwn(t *testing.T) {
+	h := newHarness(t, "[a]\nremote = /ra\nbranches = main\n\n[b]\nremote = /rb\nbranches = main\n", Settings{Interval: time.Minute})
+	first := of[StartPass](h.out)
+	if len(first) != 1 || !first[0].All {
+		t.Fatalf("the first pass: %v", first)
+	}
+	h.ready()
+	h.step(RemoteDone{ID: first[0].ID, Key: polling.Key("/ra")})
+	h.step(RemoteDone{ID: first[0].ID, Key: polling.Key("/unknown")})
+	second := of[StartPass](h.advance(time.Minute))
+	if len(second) != 1 || second[0].All || strings.Join(second[0].Projects, ",") != "a" {
+		t.Fatalf("a minute later, /rb still in flight: %+v, want a pass for a alone", second)
+	}
+	// The end of the first pass makes /rb due again (it is overdue); /ra is in the second.
+	third := of[StartPass](h.step(PassEnded{ID: first[0].ID}))
+	if len(third) != 1 || strings.Join(third[0].Projects, ",") != "b" {
+		t.Errorf("after the stuck pass: %+v, want a pass for b", third)
 	}
 }
