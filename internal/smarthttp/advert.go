@@ -204,6 +204,8 @@ func readLsRefs(r *pktReader, l *listing) error {
 		if kind != pktData {
 			return useGit("malformed answer: special packet among refs")
 		}
+		// git reads the line as a C string: whatever follows a NUL is not there.
+		line, _, _ = bytes.Cut(line, []byte{0})
 		id, rest, ok := bytes.Cut(line, []byte{' '})
 		if !ok || !isObjectID(id) {
 			return useGit("malformed answer: invalid ls-refs line")

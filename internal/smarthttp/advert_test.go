@@ -133,6 +133,10 @@ func TestReadLsRefs(t *testing.T) {
 		{"refs with attributes", pkts(id1+" refs/heads/main symref-target:x\n", id2+" refs/tags/v1 peeled:"+id1+"\n", "0000"),
 			id1 + "\trefs/heads/main\n" + id2 + "\trefs/tags/v1\n", "", ""},
 		{"the second field is the name", pkts(id1+" refs/heads/a b\n", "0000"), id1 + "\trefs/heads/a\n", "", ""},
+		// git ls-remote lists refs/heads/a and b, reading each line up to its NUL.
+		{"a NUL ends the line", pkts(id1+" refs/heads/a\x00junk\n", id2+" refs/heads/b\x00 x\n", "0000"),
+			id1 + "\trefs/heads/a\n" + id2 + "\trefs/heads/b\n", "", ""},
+		{"a NUL in the id", pkts(id1[:20]+"\x00"+id1[21:]+" refs/heads/a\n", "0000"), "", "invalid ls-refs line", ""},
 		{"no refs", "0000", "", "", ""},
 		{"unborn", pkts("unborn HEAD symref-target:refs/heads/main\n", "0000"), "", "invalid ls-refs line", ""},
 		{"one field", pkts(id1+"\n", "0000"), "", "invalid ls-refs line", ""},
