@@ -145,10 +145,10 @@ type PassEnded struct {
 	Err error
 }
 
-// RemoteDone: a pass that still runs is done with the remote whose polling.Key is Key.
+// RemoteDone: a pass that still runs is done with the remotes whose polling.Key are Keys.
 type RemoteDone struct {
-	ID  int
-	Key string
+	ID   int
+	Keys []string
 }
 
 // StatusQueued: a forge status record of the daemon's is in the outbox (or could not be

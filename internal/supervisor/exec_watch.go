@@ -1,10 +1,11 @@
 package supervisor
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 
 	"pipelined/internal/procexec"
 )
@@ -54,14 +55,26 @@ func (r *runtime) runPass(e StartPass) PassEnded {
 	return PassEnded{ID: e.ID, Err: err}
 }
 
-// readDone sends a RemoteDone for each line the pass writes on done, until done is closed.
+// readDone sends a RemoteDone with the lines the pass writes on done, until done is
+// closed: all those a read returns at once, so that a loop busy with many remotes done
+// in quick succession gets few events.
 func (r *runtime) readDone(id int, done *os.File) <-chan struct{} {
 	ended := make(chan struct{})
 	go func() {
 		defer close(ended)
-		lines := bufio.NewScanner(done)
-		for lines.Scan() {
-			r.send(RemoteDone{ID: id, Key: lines.Text()})
+		buf := make([]byte, 32<<10)
+		var partial []byte
+		for {
+			n, err := done.Read(buf)
+			lines := append(partial, buf[:n]...)
+			last := bytes.LastIndexByte(lines, '\n')
+			if last >= 0 {
+				r.send(RemoteDone{ID: id, Keys: strings.Fields(string(lines[:last]))})
+			}
+			partial = append([]byte(nil), lines[last+1:]...)
+			if err != nil {
+				return
+			}
 		}
 	}()
 	return ended

@@ -15,9 +15,9 @@ import (
 // due: it is skipped by the passes that start meanwhile, never asked twice at once.
 type pollState struct {
 	sched    *polling.Schedule
-	urls     []string            // the remotes, in the order of the configuration
-	projects map[string][]string // remote → the projects that watch it
-	passes   map[int][]string    // pass → its remotes
+	urls     []string                  // the remotes, in the order of the configuration
+	projects map[string][]string       // remote → the projects that watch it
+	passes   map[int]map[string]string // pass → its remotes not done yet, by polling.Key
 	nextID   int
 
 	backoff time.Duration // after a pass that failed to run: the next delay
@@ -38,7 +38,7 @@ const maxPasses = 4
 
 func (p *pollState) init(interval time.Duration) {
 	p.sched = polling.NewSchedule(interval)
-	p.passes = map[int][]string{}
+	p.passes = map[int]map[string]string{}
 	p.only = map[string][]string{}
 }
 
@@ -90,7 +90,11 @@ func (m *Machine) startPasses() {
 	}
 	p.nextID++
 	pass.ID = p.nextID
-	p.passes[pass.ID] = due
+	byKey := make(map[string]string, len(due))
+	for _, url := range due {
+		byKey[polling.Key(url)] = url
+	}
+	p.passes[pass.ID] = byKey
 	m.emit(pass)
 }
 
@@ -115,15 +119,13 @@ func (m *Machine) onPassEnded(ev PassEnded) {
 // be stuck on another: the remote is due again on its own schedule, not when the pass ends.
 func (m *Machine) onRemoteDone(ev RemoteDone) {
 	p := &m.poll
-	urls := p.passes[ev.ID]
-	for i, url := range urls {
-		if polling.Key(url) == ev.Key {
+	for _, key := range ev.Keys {
+		if url, ok := p.passes[ev.ID][key]; ok {
 			p.sched.Done(url, m.now)
-			p.passes[ev.ID] = slices.Delete(urls, i, i+1)
-			m.startPasses()
-			return
+			delete(p.passes[ev.ID], key)
 		}
 	}
+	m.startPasses()
 }
 
 // pollNow asks every remote, or those of the projects `pipelined poll` names, right away

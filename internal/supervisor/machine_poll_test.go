@@ -168,8 +168,7 @@ func TestARemoteDoneInAPassStuckOnAnotherIsDueOnItsOwn(t *testing.T) {
 		t.Fatalf("the first pass: %v", first)
 	}
 	h.ready()
-	h.step(RemoteDone{ID: first[0].ID, Key: polling.Key("/ra")})
-	h.step(RemoteDone{ID: first[0].ID, Key: polling.Key("/unknown")})
+	h.step(RemoteDone{ID: first[0].ID, Keys: []string{polling.Key("/ra"), polling.Key("/unknown")}})
 	second := of[StartPass](h.advance(time.Minute))
 	if len(second) != 1 || second[0].All || strings.Join(second[0].Projects, ",") != "a" {
 		t.Fatalf("a minute later, /rb still in flight: %+v, want a pass for a alone", second)
