@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The flag types below exist so that --help shows "--limit NUM" and "--config CONFIG.INI",
@@ -70,3 +71,28 @@ func NamedList(p *[]string, name string) *namedList { return &namedList{p, name}
 func (v *namedList) String() string     { return strings.Join(*v.p, " ") }
 func (v *namedList) Type() string       { return v.name }
 func (v *namedList) Set(s string) error { *v.p = append(*v.p, s); return nil }
+
+type grace struct{ p *time.Duration }
+
+// MaxGrace bounds a grace period (MaxSeconds): the sums made of it (the daemon's exit
+// deadline, a build's kill time, a clean-up's bound) must not wrap round to a negative
+// duration, which would end them at once.
+const MaxGrace = time.Duration(MaxSeconds) * time.Second
+
+// Grace returns a flag value for a duration from 0 to MaxGrace, shown as "--flag
+// duration" in help like any duration; *p is its default.
+func Grace(p *time.Duration) *grace { return &grace{p} }
+
+func (v *grace) String() string { return v.p.String() }
+func (v *grace) Type() string   { return "duration" }
+func (v *grace) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return err
+	case d > MaxGrace:
+		return fmt.Errorf("%s is more than %s", s, MaxGrace)
+	}
+	*v.p = d
+	return nil
+}

@@ -32,3 +32,21 @@ func TestSecondsRefusesWhatWrapsRound(t *testing.T) {
 		t.Error("Set(-5) = nil")
 	}
 }
+
+// A grace period whose sums (grace plus a second: the daemon's exit deadline) would wrap
+// round to a negative duration is refused; one at the bound is not.
+func TestGraceRefusesWhatWrapsRound(t *testing.T) {
+	d := 10 * time.Second
+	if err := Grace(&d).Set("2562047h47m16s"); err == nil || d != 10*time.Second {
+		t.Errorf("Set(2562047h47m16s) = %v, grace %v: want an error, 10s kept", err, d)
+	}
+	if err := Grace(&d).Set(MaxGrace.String()); err != nil || d != MaxGrace || d+time.Minute <= 0 {
+		t.Errorf("Set(MaxGrace) = %v, grace %v", err, d)
+	}
+	if err := Grace(&d).Set("ten seconds"); err == nil {
+		t.Error("Set(ten seconds) = nil")
+	}
+	if err := Grace(&d).Set("0"); err != nil || d != 0 {
+		t.Errorf("Set(0) = %v, grace %v", err, d)
+	}
+}
