@@ -33,7 +33,7 @@ type options struct {
 func (o *options) addFlags(fs *pflag.FlagSet) {
 	o.Paths.AddFlags(fs)
 	fs.Var(cli.Named(&o.job, "FILE"), "job", "job file to build (how pipelined calls it); instead of PROJECT REF [COMMIT]")
-	fs.DurationVar(&o.grace, "grace", procexec.DefaultGrace, "on a signal, time to stop the current command, remove its container and run error_callback")
+	fs.Var(cli.Grace(&o.grace), "grace", "on a signal, time to stop the current command, remove its container and run error_callback")
 	fs.Var(cli.Named(&o.source, "WORD"), "source", `what started the build, recorded in build.json and shown on the status pages: a short lower-case word, such as cron (default: manual); a job file has its own`)
 	fs.BoolVar(&o.deliver, "deliver", false, "build nothing: deliver the forge statuses waiting in the work directory's outbox, then exit (how pipelined delivers them)")
 	fs.Var(cli.Named(&o.engine, "NAME[=DOCKER_HOST]"), "engine", `the Docker engine to build on (pipelined passes the one it chose): its DOCKER_HOST for every docker command; an engine not named "local" gets the checkout copied in and the artifacts copied out instead of bind mounts`)
@@ -72,7 +72,7 @@ EXIT STATUS
   130  canceled by SIGINT, 143 by SIGTERM, 131 by SIGQUIT`
 
 func newRootCommand() *cobra.Command {
-	var o options
+	o := options{grace: procexec.DefaultGrace}
 	cmd := &cobra.Command{
 		Use:         "pipeline-build --config CONFIG.INI --workdir PATH (--job FILE | PROJECT REF [COMMIT])",
 		Short:       "Run one build of a project's ref: clone, checkout, callbacks, docker build and run, rsync",

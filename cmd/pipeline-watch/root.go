@@ -26,17 +26,20 @@ type options struct {
 	projects    []string
 	quiet       bool
 	log         bool
+	doneFD      int // the daemon's: where to say which remotes a pass is done with
 }
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
 	o.Paths.AddFlags(fs)
-	fs.Var(cli.NamedInt(&o.interval, "SECONDS", 1), "interval", "time between the starts of two ls-remote of one remote")
+	fs.Var(cli.Seconds(&o.interval, 1), "interval", "time between the starts of two ls-remote of one remote")
 	fs.BoolVar(&o.once, "once", false, "ask every remote once, wait for all, print what was done, and exit (for cron)")
 	fs.BoolVar(&o.quiet, "quiet", false, "with --once: print no report, only errors (on stderr); the exit status is the same")
 	fs.BoolVar(&o.log, "log", false, "with --once: log every job written and every change of a remote's state on stderr, as the watcher does (pipelined runs its passes so)")
 	fs.Var(cli.NamedInt(&o.concurrency, "NUM", 1), "concurrency", "git ls-remote processes at most at once")
-	fs.Var(cli.NamedInt(&o.timeout, "SECONDS", 1), "timeout", "time one git ls-remote may take (a project's timeout does not change it)")
+	fs.Var(cli.Seconds(&o.timeout, 1), "timeout", "time one git ls-remote may take (a project's timeout does not change it)")
 	fs.StringArrayVar(&o.projects, "project", nil, "watch only this `PROJECT` (repeatable; default: every project)")
+	fs.IntVar(&o.doneFD, "done-fd", -1, "write a line to this file descriptor as each remote's poll ends (for pipelined)")
+	_ = fs.MarkHidden("done-fd")
 }
 
 const long = `pipeline-watch asks every remote of the enabled projects for its branches and tags with
@@ -133,7 +136,15 @@ func (o *options) run(cmd *cobra.Command, _ []string) error {
 	defer stopUSR1()
 	ctx, caught, stop := cli.CancelOnSignals(cmd.Context(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
 	defer stop()
-	err := watch.Run(ctx, o.watchOptions(logger, report, reload, pollNow))
+	opts := o.watchOptions(logger, report, reload, pollNow)
+	if o.doneFD >= 0 {
+		// Not handed on to git and ssh, which would hold the daemon's pipe open.
+		syscall.CloseOnExec(o.doneFD)
+		done := os.NewFile(uintptr(o.doneFD), "done")
+		defer done.Close()
+		opts.Done = done
+	}
+	err := watch.Run(ctx, opts)
 	if sig := caught(); sig != nil && err == nil {
 		return sig // a pass cut short: no report of half of it
 	}

@@ -32,13 +32,13 @@ type options struct {
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.Var(cli.NamedInt(&o.limit, "NUM", 1), "limit", "parallel build limit")
-	fs.Var(cli.NamedInt(&o.interval, "SECONDS", 0), "interval", "git remote check interval (0: no polling, for webhooks only)")
-	fs.Var(cli.NamedInt(&o.pollTime, "SECONDS", 1), "poll-timeout", "time one git ls-remote of the watcher may take (pipeline-watch --timeout)")
+	fs.Var(cli.Seconds(&o.interval, 0), "interval", "git remote check interval (0: no polling, for webhooks only)")
+	fs.Var(cli.Seconds(&o.pollTime, 1), "poll-timeout", "time one git ls-remote of the watcher may take (pipeline-watch --timeout)")
 	fs.BoolVar(&o.dumpConfig, "dump-config", false, "dump config and exit")
-	fs.DurationVar(&o.grace, "grace", procexec.DefaultGrace, "time a canceled build has to stop; the daemon exits within it plus a second")
-	fs.Var(cli.NamedInt(&o.engineCheck, "SECONDS", 1), "engine-check", "while builds run on an engine, ask it this often whether it still answers (docker version); one that does not is taken out of the pool and its builds retried elsewhere")
-	fs.Var(cli.NamedInt(&o.engineTimeout, "SECONDS", 1), "engine-timeout", "time one docker version of an engine may take before the engine counts as not answering")
-	fs.Var(cli.NamedInt(&o.rescan, "SECONDS", 1), "rescan", "list spool/new/ this often even without a file event, and try again what could not be done to the spool (an unwritable disk)")
+	fs.Var(cli.Grace(&o.grace), "grace", "time a canceled build has to stop; the daemon exits within it plus a second")
+	fs.Var(cli.Seconds(&o.engineCheck, 1), "engine-check", "while builds run on an engine, ask it this often whether it still answers (docker version); one that does not is taken out of the pool and its builds retried elsewhere")
+	fs.Var(cli.Seconds(&o.engineTimeout, 1), "engine-timeout", "time one docker version of an engine may take before the engine counts as not answering")
+	fs.Var(cli.Seconds(&o.rescan, 1), "rescan", "list spool/new/ this often even without a file event, and try again what could not be done to the spool (an unwritable disk)")
 	fs.Var(cli.NamedList(&o.engines, "NAME=DOCKER_HOST[,slots=N]"), "engine", `a Docker engine builds run on (repeatable; default: "local", the environment's own Docker, with --limit slots); only "local" bind-mounts this host's files`)
 }
 
@@ -85,7 +85,8 @@ EXIT STATUS
        line, section and key)`
 
 func newRootCommand() *cobra.Command {
-	o := options{limit: 1, interval: 60, pollTime: int(polling.DefaultTimeout.Seconds()), engineCheck: 30, engineTimeout: 15, rescan: 60}
+	o := options{limit: 1, interval: 60, pollTime: int(polling.DefaultTimeout.Seconds()), engineCheck: 30, engineTimeout: 15, rescan: 60,
+		grace: procexec.DefaultGrace}
 	cmd := &cobra.Command{
 		Use:   "pipelined --workdir PATH --config CONFIG.INI [--limit NUM] [--interval SECONDS] [--dump-config]",
 		Short: "Watch git remotes and run a build pipeline for every new branch and tag",

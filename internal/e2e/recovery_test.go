@@ -133,7 +133,9 @@ func TestKilledWatcherIsRestarted(t *testing.T) {
 	s.writeConfig("[p]\nremote = %s\nbranches = main\n\n[h]\nremote = %s\nbranches = main\n", repo.Remote, hung)
 	p := s.daemon("--interval", "1", "--poll-timeout", "60")
 	testenv.Eventually(t, time.Minute, "main was not built", func() bool { return len(s.finished()) == 1 })
-	syscall.Kill(pidOf(t, "pipeline-watch", s.workdir), syscall.SIGKILL)
+	// The pass stuck on the hung remote: the first, over every remote (no --project);
+	// the healthy remote is polled meanwhile in passes of its own.
+	syscall.Kill(pidOf(t, "pipeline-watch", s.workdir, "--timeout 60 --done-fd"), syscall.SIGKILL)
 	testenv.Eventually(t, 30*time.Second, "the pass's death was not noticed", func() bool {
 		return strings.Contains(p.stderr(), "a pass of pipeline-watch failed")
 	})

@@ -1,6 +1,8 @@
 package polling
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"slices"
@@ -91,4 +93,11 @@ func TakePollRequests(layout workdir.Layout) map[string]bool {
 		}
 	}
 	return named
+}
+
+// Key names a remote without its URL, which may hold a password: how a pass tells the
+// daemon that it is done with a remote (pipeline-watch --done-fd).
+func Key(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return hex.EncodeToString(sum[:12])
 }

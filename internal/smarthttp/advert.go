@@ -157,7 +157,7 @@ func readV0(r *pktReader, first []byte, l *listing) error {
 		if string(body[41:]) == "capabilities^{}" && (i > 0 || string(body[:40]) != nullID) {
 			return useGit("malformed answer: unexpected capabilities^{}")
 		}
-		if err := l.add(body[:40], body[41:]); err != nil {
+		if err := l.add(body[:40], v0Name(body[41:])); err != nil {
 			return err
 		}
 		kind, next, err := r.next()
@@ -172,6 +172,15 @@ func readV0(r *pktReader, first []byte, l *listing) error {
 		}
 		line = next
 	}
+}
+
+// v0Name is the name of a v0 ref as git ls-remote sees it: git-remote-https hands the
+// line on to git, which drops a "\r" before the line's end and reads what follows a space
+// as attributes.
+func v0Name(name []byte) []byte {
+	name = bytes.TrimSuffix(name, []byte{'\r'})
+	name, _, _ = bytes.Cut(name, []byte{' '})
+	return name
 }
 
 // lsRefsRequest is the v2 ls-refs command for branches and tags. Like git, it names its
@@ -204,6 +213,8 @@ func readLsRefs(r *pktReader, l *listing) error {
 		if kind != pktData {
 			return useGit("malformed answer: special packet among refs")
 		}
+		// git reads the line as a C string: whatever follows a NUL is not there.
+		line, _, _ = bytes.Cut(line, []byte{0})
 		id, rest, ok := bytes.Cut(line, []byte{' '})
 		if !ok || !isObjectID(id) {
 			return useGit("malformed answer: invalid ls-refs line")

@@ -86,6 +86,12 @@ func TestReadDiscovery(t *testing.T) {
 			id1+" refs/heads/main\n", id2+" refs/notes/x\n", id2+" refs/pull/1/head\n",
 			id2+" refs/tags/v1\n", id1+" refs/tags/v1^{}\n", idU+" refs/tags/upper\n", id1+" refs/heads/a..b\n", "0000"),
 			false, id1 + "\trefs/heads/main\n" + id2 + "\trefs/tags/v1\n" + strings.ToLower(idU) + "\trefs/tags/upper\n", "", ""},
+		// What git ls-remote 2.39 lists of these (git-remote-https hands each line on to git).
+		{"v0 names as git reads them", pkts("# service=git-upload-pack\n", "0000", id1+" HEAD\x00caps\n",
+			id1+" refs/heads/a b\n", id1+" refs/heads/c d\r\n", id1+" refs/heads/e\r f\n", id1+" refs/heads/g\r\r\n",
+			id1+" refs/heads/h  i\n", id1+" refs/heads/j\r\n", id1+" refs/heads/k\x00junk\n", "0000"),
+			false, id1 + "\trefs/heads/a\n" + id1 + "\trefs/heads/c\n" + id1 + "\trefs/heads/h\n" + id1 + "\trefs/heads/j\n" +
+				id1 + "\trefs/heads/k\n", "", ""},
 		{"version 1", pkts("# service=git-upload-pack\n", "0000", "version 1\n", id1+" refs/heads/main\x00caps\n", "0000"),
 			false, id1 + "\trefs/heads/main\n", "", ""},
 		{"empty repository", pkts("# service=git-upload-pack\n", "0000", nullID+" capabilities^{}\x00caps\n", "0000"), false, "", "", ""},
@@ -133,6 +139,10 @@ func TestReadLsRefs(t *testing.T) {
 		{"refs with attributes", pkts(id1+" refs/heads/main symref-target:x\n", id2+" refs/tags/v1 peeled:"+id1+"\n", "0000"),
 			id1 + "\trefs/heads/main\n" + id2 + "\trefs/tags/v1\n", "", ""},
 		{"the second field is the name", pkts(id1+" refs/heads/a b\n", "0000"), id1 + "\trefs/heads/a\n", "", ""},
+		// git ls-remote lists refs/heads/a and b, reading each line up to its NUL.
+		{"a NUL ends the line", pkts(id1+" refs/heads/a\x00junk\n", id2+" refs/heads/b\x00 x\n", "0000"),
+			id1 + "\trefs/heads/a\n" + id2 + "\trefs/heads/b\n", "", ""},
+		{"a NUL in the id", pkts(id1[:20]+"\x00"+id1[21:]+" refs/heads/a\n", "0000"), "", "invalid ls-refs line", ""},
 		{"no refs", "0000", "", "", ""},
 		{"unborn", pkts("unborn HEAD symref-target:refs/heads/main\n", "0000"), "", "invalid ls-refs line", ""},
 		{"one field", pkts(id1+"\n", "0000"), "", "invalid ls-refs line", ""},

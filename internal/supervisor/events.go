@@ -145,6 +145,12 @@ type PassEnded struct {
 	Err error
 }
 
+// RemoteDone: a pass that still runs is done with the remotes whose polling.Key are Keys.
+type RemoteDone struct {
+	ID   int
+	Keys []string
+}
+
 // StatusQueued: a forge status record of the daemon's is in the outbox (or could not be
 // written, which the executor logged).
 type StatusQueued struct{}
@@ -169,3 +175,4 @@ func (Reloaded) isEvent()        {}
 func (EngineAnswered) isEvent()  {}
 func (PollRequested) isEvent()   {}
 func (PassEnded) isEvent()       {}
+func (RemoteDone) isEvent()      {}

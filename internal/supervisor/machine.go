@@ -121,6 +121,8 @@ func (m *Machine) Step(ev Event, now time.Time) []Effect {
 		m.onPollRequested(ev)
 	case PassEnded:
 		m.onPassEnded(ev)
+	case RemoteDone:
+		m.onRemoteDone(ev)
 	case StatusQueued:
 		m.deliver()
 	case DeliveryEnded:

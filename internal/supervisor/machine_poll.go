@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"slices"
 	"time"
 
 	"pipelined/internal/config"
@@ -14,9 +15,9 @@ import (
 // due: it is skipped by the passes that start meanwhile, never asked twice at once.
 type pollState struct {
 	sched    *polling.Schedule
-	urls     []string            // the remotes, in the order of the configuration
-	projects map[string][]string // remote → the projects that watch it
-	passes   map[int][]string    // pass → its remotes
+	urls     []string                  // the remotes, in the order of the configuration
+	projects map[string][]string       // remote → the projects that watch it
+	passes   map[int]map[string]string // pass → its remotes not done yet, by polling.Key
 	nextID   int
 
 	backoff time.Duration // after a pass that failed to run: the next delay
@@ -26,7 +27,8 @@ type pollState struct {
 
 	// only are, for a remote that `pipelined poll PROJECT` made due, the projects asked for:
 	// its pass writes jobs for them alone (without polling, the other projects of the
-	// remote are built only when asked for).
+	// remote are built only when asked for). Requests that come before the pass add up; a
+	// nil entry is a poll of every project, which a later request does not narrow.
 	only map[string][]string
 }
 
@@ -36,7 +38,7 @@ const maxPasses = 4
 
 func (p *pollState) init(interval time.Duration) {
 	p.sched = polling.NewSchedule(interval)
-	p.passes = map[int][]string{}
+	p.passes = map[int]map[string]string{}
 	p.only = map[string][]string{}
 }
 
@@ -77,17 +79,22 @@ func (m *Machine) startPasses() {
 	}
 	pass := StartPass{All: len(due) == len(p.urls)}
 	for _, url := range due {
-		if only := p.only[url]; only != nil {
+		only, asked := p.only[url]
+		delete(p.only, url)
+		if asked && only != nil {
 			pass.Projects = append(pass.Projects, only...)
 			pass.All = false
-			delete(p.only, url)
 			continue
 		}
 		pass.Projects = append(pass.Projects, p.projects[url]...)
 	}
 	p.nextID++
 	pass.ID = p.nextID
-	p.passes[pass.ID] = due
+	byKey := make(map[string]string, len(due))
+	for _, url := range due {
+		byKey[polling.Key(url)] = url
+	}
+	p.passes[pass.ID] = byKey
 	m.emit(pass)
 }
 
@@ -104,6 +111,19 @@ func (m *Machine) onPassEnded(ev PassEnded) {
 			"retry_in", p.backoff.String())
 	} else if ev.Err == nil {
 		p.backoff = 0
+	}
+	m.startPasses()
+}
+
+// onRemoteDone marks the end of one remote's poll in a pass that still runs, which may
+// be stuck on another: the remote is due again on its own schedule, not when the pass ends.
+func (m *Machine) onRemoteDone(ev RemoteDone) {
+	p := &m.poll
+	for _, key := range ev.Keys {
+		if url, ok := p.passes[ev.ID][key]; ok {
+			p.sched.Done(url, m.now)
+			delete(p.passes[ev.ID], key)
+		}
 	}
 	m.startPasses()
 }
@@ -139,13 +159,18 @@ func (m *Machine) onPollRequested(ev PollRequested) {
 		}
 		if asked != nil {
 			urls = append(urls, url)
-			p.only[url] = asked
+			if only, pending := p.only[url]; !pending || only != nil {
+				p.only[url] = addNew(only, asked)
+			}
 		}
 	}
 	if len(urls) == 0 {
 		// No request, or only for projects that are gone: a poll was asked for all the same.
 		urls = p.urls
 		m.logInfo("polling every remote now", "remotes", len(urls))
+		for _, url := range urls {
+			p.only[url] = nil
+		}
 	}
 	p.sched.DueNow(urls, m.now)
 	p.retryAt = time.Time{}
@@ -154,6 +179,16 @@ func (m *Machine) onPollRequested(ev PollRequested) {
 		m.pollNow()
 	}
 	m.startPasses()
+}
+
+// addNew appends to list the names it lacks.
+func addNew(list, names []string) []string {
+	for _, name := range names {
+		if !slices.Contains(list, name) {
+			list = append(list, name)
+		}
+	}
+	return list
 }
 
 // stopPolling stops the running passes: a drain or a shutdown starts none.

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"pipelined/internal/polling"
 )
 
 // TestPassesPollDueRemotesAndSkipOnesInFlight: a remote still being asked is not asked
@@ -110,5 +112,70 @@ func TestAPollByHandPassesForTheProjectsAskedFor(t *testing.T) {
 		if len(pass) != 1 || strings.Join(pass[0].Projects, ",") != tc.want || pass[0].All != tc.all {
 			t.Errorf("a poll of %q: %+v, want a pass for %s (all %v)", tc.asked, pass, tc.want, tc.all)
 		}
+	}
+}
+
+// TestPollsByHandOfARemoteInFlightAddUp: polls by hand of two projects of a remote that
+// is being asked (for a third) are both answered by the pass that follows, and a poll of
+// everything then asks for every project; before, the second request replaced the first,
+// whose project went unpolled (for good, without --interval), and a poll of everything
+// still asked for the one project.
+func TestPollsByHandOfARemoteInFlightAddUp(t *testing.T) {
+	const shared = "[p]\nremote = /r\nbranches = main\n\n[q]\nremote = /r\nbranches = main\n\n[s]\nremote = /r\nbranches = main\n"
+	pollOf := func(h *harness, names ...string) []StartPass {
+		asked := map[string]bool{}
+		for _, name := range names {
+			asked[name] = true
+		}
+		h.step(Signaled{Sig: syscall.SIGUSR1})
+		return of[StartPass](h.step(PollRequested{Projects: asked}))
+	}
+	for _, tc := range []struct {
+		then [][]string // polls while the pass of s runs
+		want string     // the next pass's projects
+		all  bool
+	}{
+		{[][]string{{"p"}, {"q"}}, "p,q", false},
+		{[][]string{{"p"}, {"p"}}, "p", false},
+		{[][]string{{"p"}, nil}, "p,q,s", true},
+	} {
+		h := newHarness(t, shared, Settings{})
+		h.ready()
+		first := pollOf(h, "s")
+		if len(first) != 1 {
+			t.Fatalf("a poll of s: %+v", first)
+		}
+		for _, names := range tc.then {
+			if out := pollOf(h, names...); len(out) != 0 {
+				t.Fatalf("a poll while the remote is in flight started a pass: %+v", out)
+			}
+		}
+		next := of[StartPass](h.step(PassEnded{ID: first[0].ID}))
+		if len(next) != 1 || strings.Join(next[0].Projects, ",") != tc.want || next[0].All != tc.all {
+			t.Errorf("polls of %q while s was polled, then: %+v, want a pass for %s (all %v)", tc.then, next, tc.want, tc.all)
+		}
+	}
+}
+
+// TestARemoteDoneInAPassStuckOnAnotherIsDueOnItsOwn: a pass stuck on /rb that is done
+// with /ra holds /ra up no longer: /ra is asked again an interval later, in a pass of its
+// own, while /rb, still in flight, is not. Before, /ra waited for the whole pass, so one
+// remote hanging past the interval delayed every other.
+func TestARemoteDoneInAPassStuckOnAnotherIsDueOnItsOwn(t *testing.T) {
+	h := newHarness(t, "[a]\nremote = /ra\nbranches = main\n\n[b]\nremote = /rb\nbranches = main\n", Settings{Interval: time.Minute})
+	first := of[StartPass](h.out)
+	if len(first) != 1 || !first[0].All {
+		t.Fatalf("the first pass: %v", first)
+	}
+	h.ready()
+	h.step(RemoteDone{ID: first[0].ID, Keys: []string{polling.Key("/ra"), polling.Key("/unknown")}})
+	second := of[StartPass](h.advance(time.Minute))
+	if len(second) != 1 || second[0].All || strings.Join(second[0].Projects, ",") != "a" {
+		t.Fatalf("a minute later, /rb still in flight: %+v, want a pass for a alone", second)
+	}
+	// The end of the first pass makes /rb due again (it is overdue); /ra is in the second.
+	third := of[StartPass](h.step(PassEnded{ID: first[0].ID}))
+	if len(third) != 1 || strings.Join(third[0].Projects, ",") != "b" {
+		t.Errorf("after the stuck pass: %+v, want a pass for b", third)
 	}
 }

@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -41,6 +42,10 @@ type Options struct {
 	// Report, if set, collects what the polls decide (for Once: pipeline-watch --once
 	// prints it).
 	Report *Report
+	// Done, if set, gets polling.Key(url) and a newline as each remote's poll ends: the
+	// daemon's pass says so, so that the remotes it is done with are not held up by one it
+	// is still asking.
+	Done io.Writer
 	// RememberErrors logs a remote's error once while it lasts (the watcher, and the
 	// daemon's passes, through a record in the work directory); without it every error is
 	// logged.
@@ -151,6 +156,9 @@ func (w *Watcher) loop(ctx context.Context) {
 		case url := <-finished:
 			sched.Done(url, time.Now())
 			running--
+			if w.o.Done != nil {
+				_, _ = io.WriteString(w.o.Done, polling.Key(url)+"\n")
+			}
 			if running == 0 && !w.o.Once && time.Since(freed) >= w.o.Interval {
 				// Nothing in flight: give the memory of the polls (outputs, goroutine
 				// stacks) back to the system now rather than minutes later, at most once
