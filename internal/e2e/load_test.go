@@ -51,6 +51,7 @@ var timingTests = []string{
 	"TestWatchReloadsOnSIGHUPAndStopsAtOnceOnSIGTERM",
 	"TestSignalsDuringStartUpNeverKillTheDaemon",
 	"TestDeploySoakEndsEachRefOnItsNewestCommit",
+	"TestDaemonHangingRemoteDelaysNoOther",
 }
 
 // hogChild is the CPU hog's body: one busy loop per CPU, until its parent (the test
