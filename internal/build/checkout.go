@@ -68,7 +68,7 @@ func (b *builder) checkoutCommit(ctx context.Context) error {
 			return ferr
 		}
 	}
-	return fmt.Errorf("%w: commit %s is not in the clone of %s (the ref has moved on, or the commit is not on the remote)", errSkip, b.short, b.project.Remote)
+	return fmt.Errorf("%w: commit %s is not in the clone of %s (the ref has moved on, or the commit is not on the remote)", errSkip, b.short, git.MaskURL(b.project.Remote))
 }
 
 // describeHead records the commit that was checked out and its subject line (for the status

@@ -1,9 +1,14 @@
 package e2e
 
 import (
+	"io"
 	"mime"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"pipelined/internal/testenv"
@@ -40,5 +45,68 @@ error_callback = %[4]s/mail ops@example.com
 	body := mailBody(t, msg)
 	if !strings.Contains(body, strings.Repeat("x", 3000)) {
 		t.Errorf("the failing line is not in the mail:\n%s", body)
+	}
+}
+
+// fakeForgeStatuses is a local forge API that accepts every status and keeps their bodies.
+func fakeForgeStatuses(t *testing.T) (url string, bodies func() []string) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, string(data))
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, "{}")
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), got...)
+	}
+}
+
+// TestASkippedBuildShowsNoRemoteCredentials: a commit that is not on the remote skips the
+// build, and the reason (which names the remote) reaches build.json, the status page and
+// the forge's description: the remote's password must not.
+func TestASkippedBuildShowsNoRemoteCredentials(t *testing.T) {
+	s := newSite(t)
+	root, _, _ := httpsRepo(t)
+	ca := testenv.NewCA(t)
+	srv := testenv.ServeGitHTTPS(t, ca, root, testenv.HTTPSGitOptions{User: "bot", Password: "s3cretpw"})
+	forgeURL, statuses := fakeForgeStatuses(t)
+	token := s.file("token", "tok-123456\n", 0o600)
+	entries, _ := os.ReadDir(root)
+	remote := strings.Replace(srv.URL, "https://", "https://bot:s3cretpw@", 1) + "/" + entries[0].Name()
+	s.writeConfig(`[app]
+remote = %s
+branches = main
+forge = github
+forge.url = %s
+forge.repo = octo/app
+forge.token_file = %s
+`, remote, forgeURL, token)
+	missing := strings.Repeat("e", 40)
+	res := run(t, testenv.IsolatedGitEnv(t, "", "GIT_SSL_CAINFO="+ca.File), bin.build,
+		"--config", s.config, "--workdir", s.workdir, "app", "refs/heads/main", missing)
+	dir := s.onlyBuild("app")
+	st := status(t, dir)
+	if st.Result != "skipped" {
+		t.Fatalf("result %q (%s), want skipped\n%s", st.Result, st.Reason, res.stderr)
+	}
+	places := map[string]string{"build.json": readFile(t, filepath.Join(dir, "build.json")),
+		"stderr": res.stderr, "forge": strings.Join(statuses(), "\n")}
+	if page, err := os.ReadFile(filepath.Join(dir, "index.html")); err == nil {
+		places["page"] = string(page)
+	}
+	for where, text := range places {
+		if strings.Contains(text, "s3cretpw") {
+			t.Errorf("%s shows the remote's password:\n%s", where, text)
+		}
+	}
+	if !strings.Contains(places["forge"], "not in the clone") {
+		t.Errorf("the forge did not get the skip: %q", places["forge"])
 	}
 }
