@@ -130,3 +130,35 @@ func TestAHugeCommitSubjectKeepsBuildJSONReadable(t *testing.T) {
 		t.Errorf("subject of %d bytes: %.100q", len(st.Subject), st.Subject)
 	}
 }
+
+// TestAnUnreachableRemoteShowsNoCredentials: a remote with a password that does not answer
+// is an infrastructure error whose reason reaches build.json, the summary and the forge.
+func TestAnUnreachableRemoteShowsNoCredentials(t *testing.T) {
+	s := newSite(t)
+	forgeURL, statuses := fakeForgeStatuses(t)
+	token := s.file("token", "tok-123456\n", 0o600)
+	s.writeConfig(`[app]
+remote = https://bot:s3cretpw@127.0.0.1:1/app.git
+branches = main
+forge = github
+forge.url = %s
+forge.repo = octo/app
+forge.token_file = %s
+`, forgeURL, token)
+	res := s.build("app", "refs/heads/main", strings.Repeat("e", 40))
+	places := map[string]string{"stderr": res.stderr, "stdout": res.stdout, "forge": strings.Join(statuses(), "\n")}
+	filepath.Walk(s.workdir, func(path string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			places[path] = readFile(t, path)
+		}
+		return nil
+	})
+	for where, text := range places {
+		if strings.Contains(text, "s3cretpw") {
+			t.Errorf("%s shows the remote's password:\n%s", where, text)
+		}
+	}
+	if !strings.Contains(places["forge"], "failure") {
+		t.Errorf("the forge did not get the failure: %s\n%s", places["forge"], res.stderr)
+	}
+}
