@@ -34,6 +34,7 @@ func NewRecord(p *config.Project, ref, commit string, state State, description s
 	// older state): made valid UTF-8 and cut well within what a record may hold, longer
 	// than any forge shows.
 	description = Cut(strings.ToValidUTF8(description, "?"), 1000)
+	context, target = strings.ToValidUTF8(context, "?"), strings.ToValidUTF8(target, "?") // a ref name may be any bytes
 	r := Record{Project: p.Name, Ref: ref, Commit: commit, Context: context, TargetURL: target,
 		State: state, Description: description, At: at.UTC()}
 	return r, r.Validate()

@@ -66,3 +66,13 @@ func TestAnyReasonGivesAStatus(t *testing.T) {
 		}
 	}
 }
+
+// A branch whose name is not UTF-8 (git allows any bytes) in forge.context still reports.
+func TestANonUTF8RefNameGivesAStatus(t *testing.T) {
+	cfg, _ := config.Parse(strings.NewReader("[app]\nremote = https://h/o/app.git\nforge = gitea\nforge.token_env = T\n"+
+		"forge.context = ci/${BUILD_REF_NAME}\nforge.target_url = https://ci/${BUILD_REF_NAME}\n"), "c.ini")
+	r, err := NewRecord(cfg.Projects[0], "refs/heads/caf\xe9", testCommit, Started, "building", time.Now())
+	if err != nil || r.Context != "ci/caf?" || r.TargetURL != "https://ci/caf?" {
+		t.Errorf("NewRecord = %+v, %v", r, err)
+	}
+}
