@@ -5,13 +5,20 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"pipelined/internal/buildlog"
+	"pipelined/internal/outcome"
+	"pipelined/internal/page"
+	"pipelined/internal/spool"
 	"pipelined/internal/testenv"
+	"pipelined/internal/workdir"
 )
 
 // TestMailOfAVeryLongSubjectAndLineArrives: a commit subject of 2000 characters and a
@@ -160,5 +167,50 @@ forge.token_file = %s
 	}
 	if !strings.Contains(places["forge"], "failure") {
 		t.Errorf("the forge did not get the failure: %s\n%s", places["forge"], res.stderr)
+	}
+}
+
+// TestABuildPageFollowsAFloodingLogBounded: a running build that prints 40 MB after its page
+// was written (a verbose test suite) does not pour all of it into an open page: the page
+// keeps a bounded end of the log, the newest lines included.
+func TestABuildPageFollowsAFloodingLogBounded(t *testing.T) {
+	s := newSite(t)
+	layout := workdir.Layout{Root: s.workdir}
+	commit := strings.Repeat("a", 40)
+	dir := filepath.Join(layout.RefDir("app", "refs/heads/main"), commit[:8]+workdir.TmpSuffix)
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(workdir.LogPath(dir), []byte("$ make test\n"), 0o644)
+	st := &buildlog.Status{Project: "app", Ref: "refs/heads/main", Commit: commit, ShortCommit: commit[:8], Path: dir,
+		Result: outcome.Running, Started: time.Now(), PID: os.Getpid()}
+	if err := st.Save(workdir.StatusPath(dir)); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(layout.SpoolDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := page.Write(layout, outcome.NewJobs(sp), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(workdir.LogPath(dir), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Repeat("ok  a verbose test line ", 3) + "\n"
+	flood := strings.Repeat(line, (40<<20)/len(line))
+	f.WriteString(flood + "END-OF-FLOOD\n")
+	f.Close()
+	web := startNginx(t, s)
+	rel, _ := filepath.Rel(s.workdir, dir)
+	parts := strings.Split(filepath.ToSlash(rel), "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	dom := dumpDOM(t, web.base+"/"+strings.Join(parts, "/")+"/index.html", 6*time.Second, "")
+	if !strings.Contains(dom, "END-OF-FLOOD") {
+		t.Errorf("the page does not show the log's end (%d bytes of DOM)", len(dom))
+	}
+	if len(dom) > 8<<20 {
+		t.Errorf("the page holds %d MB of the log", len(dom)>>20)
 	}
 }
