@@ -214,3 +214,35 @@ func TestABuildPageFollowsAFloodingLogBounded(t *testing.T) {
 		t.Errorf("the page holds %d MB of the log", len(dom)>>20)
 	}
 }
+
+// TestAChatWebhookThatRedirectsIsNoDelivery: a webhook URL that answers 301 (moved to
+// https, say) posted nothing; the callback says so in the log, without the address (which
+// holds the secret path), and does not follow it.
+func TestAChatWebhookThatRedirectsIsNoDelivery(t *testing.T) {
+	testenv.Require(t, "curl")
+	s := newSite(t)
+	chat := startChatReceiver(t)
+	moved := httptest.NewServer(http.RedirectHandler(chat.url+"/hooks/s3cr3t-h00k", http.StatusMovedPermanently))
+	t.Cleanup(moved.Close)
+	repo := testenv.NewRepo(t, nil)
+	notify := filepath.Join(testenv.ModuleRoot(t), "scripts", "notify")
+	s.writeConfig(`[chatted]
+remote = %s
+branches = main
+env = NOTIFY_WEBHOOK_URL=%s/hooks/s3cr3t-h00k
+prepare_callback = /bin/false
+error_callback = %s/chat
+`, repo.Remote, moved.URL, notify)
+	if res := s.build("chatted", "main"); res.code != 1 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	log := readFile(t, filepath.Join(s.onlyBuild("chatted"), "build.log"))
+	if !strings.Contains(log, "answered HTTP 301") || strings.Contains(log, "s3cr3t-h00k") {
+		t.Errorf("build.log does not say the post was redirected, or shows the URL:\n%s", log)
+	}
+	chat.mu.Lock()
+	defer chat.mu.Unlock()
+	if len(chat.posts) != 0 {
+		t.Errorf("the redirect was followed: %q", chat.posts)
+	}
+}
