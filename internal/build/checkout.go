@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"pipelined/internal/env"
 	"pipelined/internal/git"
@@ -68,7 +69,7 @@ func (b *builder) checkoutCommit(ctx context.Context) error {
 			return ferr
 		}
 	}
-	return fmt.Errorf("%w: commit %s is not in the clone of %s (the ref has moved on, or the commit is not on the remote)", errSkip, b.short, b.project.Remote)
+	return fmt.Errorf("%w: commit %s is not in the clone of %s (the ref has moved on, or the commit is not on the remote)", errSkip, b.short, git.MaskURL(b.project.Remote))
 }
 
 // describeHead records the commit that was checked out and its subject line (for the status
@@ -85,7 +86,7 @@ func (b *builder) describeHead(ctx context.Context) error {
 	if !refname.ValidCommit(head) {
 		return fmt.Errorf("git show printed %q, not a commit id", clipLine(head))
 	}
-	b.status.Subject = subject
+	b.status.Subject = cutSubject(subject)
 	if head != b.commit {
 		b.status.TagObject = b.commit
 		b.status.Commit, b.status.ShortCommit = head, workdir.ShortCommit(head)
@@ -101,4 +102,21 @@ func (b *builder) describeHead(ctx context.Context) error {
 func (b *builder) has(ctx context.Context) bool {
 	dir := b.checkoutPath()
 	return b.command(ctx, StepCheckout, git.HasCommitArgs(dir, b.commit), dir, b.env, nil) == nil
+}
+
+// maxSubject bounds the subject kept in build.json: git allows a subject of any length, and
+// one of megabytes (a pull request from anyone can carry it) would make build.json too
+// large for its readers, and every page and notification carry it.
+const maxSubject = 1000
+
+// cutSubject cuts a subject to maxSubject bytes, at a character, ending in "…" when cut.
+func cutSubject(s string) string {
+	if len(s) <= maxSubject {
+		return s
+	}
+	n := maxSubject
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

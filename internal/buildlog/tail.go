@@ -25,7 +25,7 @@ func (l *Log) Tail(from, to int64) []string {
 	}
 	buf := make([]byte, to-from)
 	n, _ := l.r.ReadAt(buf, from)
-	return l.redactAll(tailLines(string(buf[:n]), from > 0 && !l.lineStartAt(from)))
+	return tailLines(string(buf[:n]), from > 0 && !l.lineStartAt(from), l.redact)
 }
 
 // lineStartAt reports whether offset begins a line of the log.
@@ -38,14 +38,17 @@ func (l *Log) lineStartAt(offset int64) bool {
 }
 
 // tailLines splits text into its last non-blank lines, dropping the first when it is the end
-// of a line that began before text (the rest of it could be half a secret).
-func tailLines(text string, partialFirst bool) []string {
+// of a line that began before text (the rest of it could be half a secret). Each line is
+// redacted as it was printed, before anything changes it (a secret that is not valid UTF-8
+// would no longer match).
+func tailLines(text string, partialFirst bool, redact func(string) string) []string {
 	lines := strings.Split(text, "\n")
 	if partialFirst {
 		lines = lines[1:]
 	}
 	var out []string
 	for _, line := range lines {
+		line = redact(line)
 		if i := strings.LastIndexByte(strings.TrimRight(line, "\r"), '\r'); i >= 0 {
 			line = line[i+1:]
 		}
@@ -55,12 +58,4 @@ func tailLines(text string, partialFirst bool) []string {
 		}
 	}
 	return out[max(0, len(out)-TailLines):]
-}
-
-// redactAll masks secret values in each line.
-func (l *Log) redactAll(lines []string) []string {
-	for i, line := range lines {
-		lines[i] = l.redact(line)
-	}
-	return lines
 }

@@ -61,3 +61,19 @@ func TestTailIsBoundedInLinesAndBytes(t *testing.T) {
 		t.Errorf("Tail holds %d bytes, more than %d", total, TailBytes)
 	}
 }
+
+// A secret that is not valid UTF-8 (a Latin-1 password in an env_file) is masked before the
+// line is made valid UTF-8, which would otherwise change it so that it no longer matches.
+func TestTailMasksASecretThatIsNotUTF8(t *testing.T) {
+	secret := "p\xe4ssw\xf6rd"
+	l, err := Create(filepath.Join(t.TempDir(), "build.log"), func(s string) string { return strings.ReplaceAll(s, secret, "***") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.File().WriteString("login with " + secret + " refused\n")
+	got := l.Tail(0, l.Size())
+	if want := []string{"login with *** refused"}; !slices.Equal(got, want) {
+		t.Errorf("Tail = %q, want %q", got, want)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"pipelined/internal/atomicfile"
 	"pipelined/internal/safeopen"
 )
 
@@ -221,7 +222,9 @@ func (o *Outbox) SetAside(name, reason string) error {
 		}
 		return fmt.Errorf("removed: cannot move it to bad/ (%v)", err)
 	}
-	if err := os.WriteFile(dst+".reason", []byte(reason+"\n"), 0o666); err != nil && err != syscall.EEXIST {
+	// Written aside and renamed: a FIFO or a link planted at its name is replaced, never
+	// opened (a FIFO's open would wait for a reader for ever, holding every delivery).
+	if err := atomicfile.Write(dst+".reason", []byte(reason+"\n"), 0o666); err != nil {
 		return fmt.Errorf("moved to bad/ without its reason file: %v", err)
 	}
 	return nil

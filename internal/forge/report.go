@@ -3,6 +3,7 @@ package forge
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"pipelined/internal/config"
@@ -29,6 +30,11 @@ func NewRecord(p *config.Project, ref, commit string, state State, description s
 	if err != nil {
 		return Record{}, fmt.Errorf("forge.target_url: %w", err)
 	}
+	// Any description gives a status (a refused record would leave the forge showing an
+	// older state): made valid UTF-8 and cut well within what a record may hold, longer
+	// than any forge shows.
+	description = Cut(strings.ToValidUTF8(description, "?"), 1000)
+	context, target = strings.ToValidUTF8(context, "?"), strings.ToValidUTF8(target, "?") // a ref name may be any bytes
 	r := Record{Project: p.Name, Ref: ref, Commit: commit, Context: context, TargetURL: target,
 		State: state, Description: description, At: at.UTC()}
 	return r, r.Validate()

@@ -53,3 +53,26 @@ func TestWaits(t *testing.T) {
 		t.Error("a record does not wait")
 	}
 }
+
+// A long reason, or one that is not UTF-8 (a message of git or Docker in another encoding),
+// still gives a status: refusing the record would leave the forge showing pending for ever.
+func TestAnyReasonGivesAStatus(t *testing.T) {
+	cfg, _ := config.Parse(strings.NewReader("[app]\nremote = https://h/o/app.git\nforge = gitea\nforge.token_env = T\n"), "c.ini")
+	job := spool.Job{Project: "app", Ref: "refs/heads/main", Commit: testCommit}
+	for name, reason := range map[string]string{"long": strings.Repeat("docker said ", 1000), "Latin-1": "d\xe9j\xe0 vu"} {
+		r, ok := SetAsideReport(cfg.Projects[0], job, 5, reason, time.Now())
+		if !ok || r.State != SetAside || !strings.HasPrefix(r.Description, "set aside after 5 attempts: d") {
+			t.Errorf("%s: SetAsideReport = %.100v, %v", name, r, ok)
+		}
+	}
+}
+
+// A branch whose name is not UTF-8 (git allows any bytes) in forge.context still reports.
+func TestANonUTF8RefNameGivesAStatus(t *testing.T) {
+	cfg, _ := config.Parse(strings.NewReader("[app]\nremote = https://h/o/app.git\nforge = gitea\nforge.token_env = T\n"+
+		"forge.context = ci/${BUILD_REF_NAME}\nforge.target_url = https://ci/${BUILD_REF_NAME}\n"), "c.ini")
+	r, err := NewRecord(cfg.Projects[0], "refs/heads/caf\xe9", testCommit, Started, "building", time.Now())
+	if err != nil || r.Context != "ci/caf?" || r.TargetURL != "https://ci/caf?" {
+		t.Errorf("NewRecord = %+v, %v", r, err)
+	}
+}

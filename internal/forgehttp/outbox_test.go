@@ -104,3 +104,38 @@ func TestAFullDiskFailsEnqueueOnly(t *testing.T) {
 		t.Errorf("left in tmp/: %v", left)
 	}
 }
+
+// A FIFO or a link planted where a set-aside file's reason goes holds nothing and writes
+// nothing elsewhere.
+func TestAPlantedReasonFileHoldsNothing(t *testing.T) {
+	f := newFakeForge(t, nil)
+	s := newSite(t, config.ForgeGitHub, f.srv.URL, "")
+	s.enqueue(t, forge.Succeeded, "succeeded", time.Now())
+	os.MkdirAll(filepath.Join(s.outbox, "bad"), 0o755)
+	outside := filepath.Join(t.TempDir(), "precious")
+	os.WriteFile(outside, []byte("keep me\n"), 0o644)
+	for name, plant := range map[string]func(string) error{
+		"fifo": func(p string) error { return syscall.Mkfifo(p, 0o644) },
+		"link": func(p string) error { return os.Symlink(outside, p) },
+	} {
+		if err := os.WriteFile(filepath.Join(s.outbox, "new", name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := plant(filepath.Join(s.outbox, "bad", name+".reason")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { s.sender(SenderOptions{}).Pass(context.Background()); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a FIFO in bad/ held the sender")
+	}
+	if data, _ := os.ReadFile(outside); string(data) != "keep me\n" {
+		t.Errorf("a file outside the outbox was written through a link: %q", data)
+	}
+	if got := f.requests(); len(got) != 1 {
+		t.Errorf("%d requests, want 1", len(got))
+	}
+}

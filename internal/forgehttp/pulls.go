@@ -129,7 +129,7 @@ func fetchPage(ctx context.Context, client *http.Client, f config.Forge, u, toke
 	case err != nil:
 		return page{}, fmt.Errorf("listing the open pull requests: %v", err)
 	case resp.StatusCode != http.StatusOK:
-		return page{}, fmt.Errorf("listing the open pull requests: %s: %s", resp.Status, forgeMessage(body, token))
+		return page{}, fmt.Errorf("listing the open pull requests: %s: %s", strings.ReplaceAll(resp.Status, token, "***"), forgeMessage(body, token))
 	case len(body) > maxPageSize:
 		return page{}, fmt.Errorf("listing the open pull requests: a page larger than %d MiB", maxPageSize>>20)
 	}

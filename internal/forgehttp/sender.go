@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"pipelined/internal/forge"
@@ -236,7 +237,8 @@ func (s *Sender) send(ctx context.Context, f config.Forge, rec forge.Record) (ve
 	} else if v != delivered {
 		msg += ": " + forgeMessage(body, token)
 	}
-	return v, wait, msg
+	// The status line and a Location are the forge's too: either could echo the token.
+	return v, wait, strings.ReplaceAll(msg, token, "***")
 }
 
 // api returns the back-off state of a forge: its address and where its token comes from.

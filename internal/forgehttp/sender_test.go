@@ -300,3 +300,18 @@ func TestOneSenderAtATime(t *testing.T) {
 		t.Errorf("requests %v, want the success last", got)
 	}
 }
+
+// A forge (or a proxy) that echoes the token in a redirect's Location does not get it
+// into the log.
+func TestARedirectEchoingTheTokenLogsNoToken(t *testing.T) {
+	f := newFakeForge(t, func(_ int, r *http.Request) (int, http.Header, string) {
+		return 302, http.Header{"Location": {"https://elsewhere.example/login?t=" + strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")}}, ""
+	})
+	s := newSite(t, config.ForgeGitHub, f.srv.URL, "")
+	s.enqueue(t, forge.Started, "building", time.Now())
+	s.sender(SenderOptions{}).Pass(context.Background())
+	if !strings.Contains(s.log.String(), "elsewhere.example") {
+		t.Fatalf("the log does not name the redirect:\n%s", s.log)
+	}
+	s.checkNoToken(t)
+}

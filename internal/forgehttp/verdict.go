@@ -61,7 +61,8 @@ func rateLimited(resp *http.Response, body []byte) bool {
 func waitFor(h http.Header, now time.Time) time.Duration {
 	if ra := h.Get("Retry-After"); ra != "" {
 		if s, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil && s >= 0 {
-			return bound(time.Duration(s) * time.Second)
+			// Bounded before the multiplication, which would overflow for centuries.
+			return bound(time.Duration(min(s, int(maxWait/time.Second))) * time.Second)
 		}
 		if t, err := http.ParseTime(ra); err == nil {
 			return bound(t.Sub(now))
@@ -72,7 +73,8 @@ func waitFor(h http.Header, now time.Time) time.Duration {
 			continue
 		}
 		if reset, err := strconv.ParseInt(strings.TrimSpace(h.Get(prefix+"Reset")), 10, 64); err == nil {
-			return bound(time.Unix(reset, 0).Sub(now) + time.Second)
+			// Sub saturates for a reset centuries away; adding to it would overflow.
+			return bound(time.Unix(reset, 0).Add(time.Second).Sub(now))
 		}
 	}
 	return 0

@@ -5,8 +5,10 @@ package page
 //   - each <time datetime> gets a relative hint ("5 min ago"), from the reader's clock,
 //     refreshed every 15 s;
 //   - a running build's page (pre#log with data-follow) follows build.log: every 2 s it asks
-//     for the bytes past what it has (a Range request; a server that ignores Range sends
-//     the whole file, which is cut), appends them as text, and reads build.json; when the
+//     for the bytes past what it has (a Range request of at most 1 MiB; far behind, it
+//     asks for the last 1 MiB and says how much it skipped; a server that ignores Range
+//     sends the whole file, which is cut), appends them as text, keeping at most 2 MiB
+//     of the log (the oldest goes), and reads build.json; when the
 //     build has ended it shows the result, stops, and 2 s later loads the page again (once:
 //     ?ended; a success's from the directory without .tmp), which the daemon has rewritten
 //     by then with how the build ended (a failure's last lines, the result's colour). A
@@ -41,19 +43,51 @@ const script = `(function () {
 
   var log = document.getElementById("log");
   if (!log || !log.dataset.follow || location.protocol === "file:") return;
-  var offset = Number(log.dataset.offset), decoder = new TextDecoder();
+  // chunk bounds what one request brings, and the page keeps at most twice that of the log:
+  // a build that prints megabytes a second must not pour them all into an open page.
+  var offset = Number(log.dataset.offset), decoder = new TextDecoder(), chunk = 1 << 20, kept = log.textContent.length;
   function append(buf) {
     if (buf.byteLength === 0) return;
     offset += buf.byteLength;
     // Follow the end only when the reader has scrolled there, as tail -f would.
     var atEnd = window.scrollY > 0 && window.innerHeight + window.scrollY >= document.body.scrollHeight - 8;
-    log.appendChild(document.createTextNode(decoder.decode(buf, {stream: true})));
+    var text = decoder.decode(buf, {stream: true});
+    log.appendChild(document.createTextNode(text));
+    kept += text.length;
+    while (kept > 2 * chunk && log.firstChild !== log.lastChild) {
+      kept -= log.firstChild.textContent.length;
+      log.removeChild(log.firstChild);
+    }
     if (atEnd) window.scrollTo(0, document.body.scrollHeight);
   }
+  // skip goes over the bytes up to to, which are too many to show: build.log has them.
+  function skip(to) {
+    if (to <= offset) return;
+    log.appendChild(document.createTextNode("\n[" + (to - offset) + " bytes more: see build.log]\n"));
+    offset = to;
+    decoder = new TextDecoder();
+  }
+  function get(range) {
+    return fetch(log.dataset.follow, {headers: {Range: "bytes=" + range}, cache: "no-store"});
+  }
   function readLog() {
-    return fetch(log.dataset.follow, {headers: {Range: "bytes=" + offset + "-"}, cache: "no-store"}).then(function (r) {
-      if (r.status === 206) return r.arrayBuffer().then(append);
-      if (r.status === 200) return r.arrayBuffer().then(function (b) { append(b.slice(offset)); });
+    return get(offset + "-" + (offset + chunk - 1)).then(function (r) {
+      if (r.status === 206) {
+        var total = Number((r.headers.get("Content-Range") || "").split("/")[1]);
+        if (!(total - offset > chunk)) return r.arrayBuffer().then(append);
+        // Far behind: the last chunk only ("bytes START-END/TOTAL" says where it starts).
+        return get("-" + chunk).then(function (r) {
+          var start = Number(((r.headers.get("Content-Range") || "").match(/bytes (\d+)-/) || [])[1]);
+          if (r.status !== 206 || !(start >= offset)) return;
+          return r.arrayBuffer().then(function (b) { skip(start); append(b); });
+        });
+      }
+      // A server that ignores Range sends the whole file.
+      if (r.status === 200) return r.arrayBuffer().then(function (b) {
+        var from = Math.max(offset, b.byteLength - chunk);
+        skip(from);
+        append(b.slice(from));
+      });
     });
   }
   function ended(st) {
