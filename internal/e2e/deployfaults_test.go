@@ -1,5 +1,9 @@
 package e2e
 
+// Faults a deploy falls through when they come at the worst moment: FIFOs where the daemon
+// reads its own state, a notify socket nobody reads, names near NAME_MAX, a shutdown or a
+// cancel while a build resolves its commit, builds adopted early, redeliveries (issue 18).
+
 import (
 	"crypto/sha256"
 	"encoding/hex"

@@ -1,5 +1,7 @@
 package e2e
 
+// The daemon's passes of pipeline-watch: a hanging remote holds up no other (issue 19).
+
 import (
 	"syscall"
 	"testing"

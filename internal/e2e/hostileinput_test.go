@@ -1,5 +1,9 @@
 package e2e
 
+// Hostile input shown to people: very long subjects and lines in mail, credentials in
+// reasons, a huge commit subject, a flooding log in an open page, a chat webhook that
+// redirects (issues 20 and 21).
+
 import (
 	"io"
 	"mime"
