@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -41,6 +42,21 @@ func OpenOutbox(dir string) (*Outbox, error) {
 		}
 	}
 	return &Outbox{dir: dir}, nil
+}
+
+// staleTmp: a record still in tmp/ after a day was left by a writer that died between
+// writing it and moving it into new/ (as the job spool's tmp/ is, it is removed).
+const staleTmp = 24 * time.Hour
+
+// CleanTmp removes what writers that died left in tmp/ more than a day ago; a record being
+// written now is younger.
+func (o *Outbox) CleanTmp() {
+	entries, _ := os.ReadDir(filepath.Join(o.dir, outTmp))
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleTmp {
+			os.Remove(filepath.Join(o.dir, outTmp, e.Name()))
+		}
+	}
 }
 
 // Enqueue writes a record into the outbox at dir: the status is delivered by the daemon's

@@ -125,6 +125,7 @@ func (s *Sender) Pass(ctx context.Context) (waiting int, next time.Time) {
 		return 1, time.Now().Add(busyWait) // another Sender delivers now
 	}
 	defer unlock()
+	o.CleanTmp()
 	groups, strange, err := o.List()
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, time.Time{}
