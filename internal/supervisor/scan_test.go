@@ -85,13 +85,7 @@ func TestOrWhySaysEachReasonOnce(t *testing.T) {
 // gone comes back under its name with the same file time and size; its attempts (kept
 // apart from the file) are read all the same, and with them its back-off.
 func TestAScanSeesTheAttemptsOfARetriedJob(t *testing.T) {
-	l := workdir.Layout{Root: t.TempDir()}
-	sp, err := spool.Open(l.SpoolDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobs := outcome.NewJobs(sp)
-	sc := newScanner(jobs, l, nil)
+	sp, jobs, sc := newScanSpool(t)
 	job := spool.Job{Project: "p", Ref: "refs/heads/main", Commit: strings.Repeat("e", 40)}
 	name, err := sp.Write(job)
 	if err != nil {
@@ -124,13 +118,7 @@ func TestAScanSeesTheAttemptsOfARetriedJob(t *testing.T) {
 // name are the running job's: the newcomer waits out no back-off of theirs, and when it is
 // claimed under a fresh name they stay with the running job.
 func TestANewcomerNamedLikeARetriedJobTakesNotItsAttempts(t *testing.T) {
-	l := workdir.Layout{Root: t.TempDir()}
-	sp, err := spool.Open(l.SpoolDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobs := outcome.NewJobs(sp)
-	sc := newScanner(jobs, l, nil)
+	sp, jobs, sc := newScanSpool(t)
 	job := spool.Job{Project: "p", Ref: "refs/heads/main", Commit: strings.Repeat("e", 40)}
 	name, err := sp.Write(job)
 	if err != nil {
@@ -200,4 +188,16 @@ func TestAJobFileDatedInTheFutureKeepsItsPlace(t *testing.T) {
 	if len(q) != 2 || q[0].Name != first || q[1].Name != second {
 		t.Errorf("queue %+v, want %s then %s", q, first, second)
 	}
+}
+
+// newScanSpool gives a test an empty spool, its outcome.Jobs and a scanner of it.
+func newScanSpool(t *testing.T) (*spool.Spool, *outcome.Jobs, *scanner) {
+	t.Helper()
+	l := workdir.Layout{Root: t.TempDir()}
+	sp, err := spool.Open(l.SpoolDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := outcome.NewJobs(sp)
+	return sp, jobs, newScanner(jobs, l, nil)
 }
